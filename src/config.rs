@@ -1,0 +1,265 @@
+//! Turning arguments, environment and an optional config file into a validated run
+//! configuration before any input is read, so a typo fails fast with exit 3 and a list of the
+//! valid names instead of silently doing nothing to a release.
+
+use crate::cli::{Args, SummaryFormat};
+use crate::engine::Plan;
+use crate::profile::{self, Params, ProfileDef};
+use crate::select::Selector;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Environment variable with profiles, read when no `-p`/`-c` is given (handy under Helm 4,
+/// whose plugins get no arguments unless `--post-renderer-args` is used).
+pub const ENV_PROFILES: &str = "HELM_FIXUP_PROFILES";
+/// Environment variable with a config file path, read when no `-p`/`-c` is given.
+pub const ENV_CONFIG: &str = "HELM_FIXUP_CONFIG";
+
+/// Everything a run needs: the engine's plan plus where the summary goes.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub plan: Plan,
+    pub summary_file: Option<PathBuf>,
+    pub summary_format: SummaryFormat,
+}
+
+/// The config file (`-c fixup.yaml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileConfig {
+    #[serde(default)]
+    profiles: Option<Value>,
+    /// `profile.param: value` pairs.
+    #[serde(default)]
+    set: BTreeMap<String, Value>,
+    /// `profile: {param: value}`.
+    #[serde(default)]
+    params: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default)]
+    only: Vec<String>,
+    #[serde(default)]
+    skip: Vec<String>,
+    /// `profile: [selectors]`, like a scoped --only.
+    #[serde(default)]
+    targets: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    summary_file: Option<PathBuf>,
+    #[serde(default)]
+    summary_format: Option<String>,
+    #[serde(default)]
+    diff: bool,
+}
+
+const FILE_KEYS: &str = "profiles, set, params, only, skip, targets, summaryFile, summaryFormat, diff";
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// Resolve a profile argument: a built-in name, or a path to a profile file.
+fn load_profile(arg: &str, read: &dyn Fn(&str) -> Result<String, String>) -> Result<ProfileDef, String> {
+    if let Some(def) = ProfileDef::builtin(arg) {
+        return Ok(def);
+    }
+    let looks_like_file = arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml");
+    if !looks_like_file {
+        return Err(format!(
+            "unknown profile {arg:?} (valid: {}; or a profile file path)",
+            profile::names().join(", ")
+        ));
+    }
+    ProfileDef::parse(&read(arg)?, arg)
+}
+
+/// Build the configuration. `env` reads environment variables and `read` reads files, so tests
+/// can supply both.
+pub fn resolve(
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Config, String> {
+    let use_env = args.profiles.is_empty() && args.config.is_none();
+    let config_path = match &args.config {
+        Some(p) => Some(p.to_string_lossy().into_owned()),
+        None if use_env => env(ENV_CONFIG).filter(|s| !s.is_empty()),
+        None => None,
+    };
+    let file: FileConfig = match &config_path {
+        Some(path) => serde_saphyr::from_str(&read(path)?).map_err(|e| {
+            format!(
+                "config {path}: {} (valid keys: {FILE_KEYS})",
+                e.to_string().lines().next().unwrap_or("invalid")
+            )
+        })?,
+        None => FileConfig::default(),
+    };
+
+    let mut wanted: Vec<String> = Vec::new();
+    if let Some(p) = &file.profiles {
+        wanted.push(text(p));
+    }
+    wanted.extend(args.profiles.iter().cloned());
+    if use_env && file.profiles.is_none() {
+        wanted.extend(env(ENV_PROFILES));
+    }
+    let mut defs: Vec<ProfileDef> = Vec::new();
+    for arg in wanted.iter().flat_map(|w| w.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        let def = load_profile(arg, read)?;
+        if !defs.iter().any(|d| d.name == def.name) {
+            defs.push(def);
+        }
+    }
+
+    // Parameters: config `params`, then config `set`, then --set (later wins).
+    let mut sets: Vec<(String, String, String)> = Vec::new();
+    for (prof, ps) in &file.params {
+        for (k, v) in ps {
+            sets.push((prof.clone(), k.clone(), text(v)));
+        }
+    }
+    let split_key = |key: &str| -> Result<(String, String), String> {
+        key.split_once('.')
+            .map(|(p, k)| (p.to_string(), k.to_string()))
+            .ok_or_else(|| format!("--set {key:?}: expected PROFILE.PARAM=VALUE"))
+    };
+    for (key, v) in &file.set {
+        let (p, k) = split_key(key)?;
+        sets.push((p, k, text(v)));
+    }
+    for s in &args.set {
+        let (key, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--set {s:?}: expected PROFILE.PARAM=VALUE"))?;
+        let (p, k) = split_key(key)?;
+        sets.push((p, k, v.to_string()));
+    }
+    let mut per: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (p, k, v) in sets {
+        if !defs.iter().any(|d| d.name == p) {
+            let selected: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+            return Err(format!(
+                "--set {p}.{k}: profile {p:?} is not selected (selected: {}; built-in: {})",
+                if selected.is_empty() { "none".into() } else { selected.join(", ") },
+                profile::names().join(", ")
+            ));
+        }
+        per.entry(p).or_default().insert(k, v);
+    }
+    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    let mut profiles = Vec::new();
+    for def in &defs {
+        let params = Params::new(def, per.get(&def.name).unwrap_or(&BTreeMap::new()))?;
+        profiles.push((def.clone(), params));
+    }
+
+    let mut only = Vec::new();
+    for s in file.only.iter().chain(&args.only) {
+        only.push(Selector::parse(s, &names)?);
+    }
+    for (prof, sels) in &file.targets {
+        if !names.contains(&prof.as_str()) {
+            return Err(format!("config targets: profile {prof:?} is not selected"));
+        }
+        for s in sels {
+            let mut sel = Selector::parse(s, &names)?;
+            sel.profile = Some(prof.clone());
+            only.push(sel);
+        }
+    }
+    let mut skip = Vec::new();
+    for s in file.skip.iter().chain(&args.skip) {
+        skip.push(Selector::parse(s, &names)?);
+    }
+    let summary_format = match (args.summary_format, file.summary_format.as_deref()) {
+        (Some(f), _) => f,
+        (None, None | Some("text")) => SummaryFormat::Text,
+        (None, Some("json")) => SummaryFormat::Json,
+        (None, Some(other)) => return Err(format!("config summaryFormat {other:?}: expected text or json")),
+    };
+    Ok(Config {
+        plan: Plan { profiles, only, skip, dry_run: args.dry_run, diff: args.diff || file.diff },
+        summary_file: args.summary_file.clone().or(file.summary_file),
+        summary_format,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Args {
+        use clap::Parser;
+        Args::parse_from(std::iter::once("helm-fixup").chain(v.iter().copied()))
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn no_files(p: &str) -> Result<String, String> {
+        Err(format!("{p}: no such file"))
+    }
+
+    #[test]
+    fn comma_lists_and_repeats_dedupe() {
+        let c = resolve(&args(&["-p", "root-run,local-pv", "-p", "root-run"]), &no_env, &no_files).unwrap();
+        let names: Vec<_> = c.plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
+        assert_eq!(names, ["root-run", "local-pv"]);
+    }
+
+    #[test]
+    fn unknown_profile_lists_valid_ones() {
+        let e = resolve(&args(&["-p", "rootrun"]), &no_env, &no_files).unwrap_err();
+        assert!(e.contains("valid: root-run, shared-uid, init-chown, exec-probes, local-pv"), "{e}");
+    }
+
+    #[test]
+    fn set_needs_a_selected_profile_and_a_known_param() {
+        let e = resolve(&args(&["-p", "root-run", "--set", "local-pv.node=a"]), &no_env, &no_files).unwrap_err();
+        assert!(e.contains("not selected"), "{e}");
+        let e = resolve(&args(&["-p", "local-pv", "--set", "local-pv.nod=a"]), &no_env, &no_files).unwrap_err();
+        assert!(e.contains("valid: node, nodes"), "{e}");
+    }
+
+    #[test]
+    fn env_is_read_only_without_flags() {
+        let env = |k: &str| (k == ENV_PROFILES).then(|| "exec-probes".to_string());
+        let c = resolve(&args(&[]), &env, &no_files).unwrap();
+        assert_eq!(c.plan.profiles[0].0.name, "exec-probes");
+        let c = resolve(&args(&["-p", "root-run"]), &env, &no_files).unwrap();
+        assert_eq!(c.plan.profiles.len(), 1);
+    }
+
+    #[test]
+    fn config_file_sets_everything() {
+        let read = |_: &str| {
+            Ok("profiles: [local-pv]\nset:\n  local-pv.node: w1\nparams:\n  local-pv:\n    keep: true\n\
+                targets:\n  local-pv: [kind=StatefulSet]\nsummaryFormat: json\n"
+                .to_string())
+        };
+        let c = resolve(&args(&["-c", "f.yaml"]), &no_env, &read).unwrap();
+        let (_, params) = &c.plan.profiles[0];
+        assert_eq!(params.str("node"), Some("w1"));
+        assert!(params.bool("keep").unwrap());
+        assert_eq!(c.plan.only.len(), 1);
+        assert_eq!(c.summary_format, SummaryFormat::Json);
+        let bad = |_: &str| Ok("profile: [x]\n".to_string());
+        let e = resolve(&args(&["-c", "f.yaml"]), &no_env, &bad).unwrap_err();
+        assert!(e.contains("valid keys"), "{e}");
+    }
+
+    #[test]
+    fn user_profile_file_runs_a_builtin_fix() {
+        let read = |_: &str| {
+            Ok("name: my-root\nfix: root-run\ndescription: mine\nparams:\n- name: addCapabilities\n  default: CHOWN\n  help: h\n".to_string())
+        };
+        let c = resolve(&args(&["-p", "./my.yaml"]), &no_env, &read).unwrap();
+        assert_eq!(c.plan.profiles[0].1.str("addCapabilities"), Some("CHOWN"));
+    }
+}

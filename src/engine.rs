@@ -1,0 +1,300 @@
+//! The pipeline without I/O: bytes in, fixed bytes and a report out.
+//!
+//! 1. Split the stream into documents and parse each with limits (bad input fails here, before
+//!    anything is written).
+//! 2. Run the selected fixes in their fixed order over the values, recording after each fix which
+//!    documents it changed and how.
+//! 3. Write every unchanged document's bytes as they came, every changed document as a minimal
+//!    text edit (verified by parsing it back), then the documents the fixes added.
+//!
+//! Nothing here keeps state between runs: Helm 4.2 may call us twice per release.
+
+use crate::edit;
+use crate::manifest::Identity;
+use crate::profile::{Ctx, Doc, Docs, Params, ProfileDef, fix_by_name};
+use crate::render;
+use crate::report::{self, Added, Record, Report};
+use crate::select::{Selection, Selector};
+use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
+use crate::yaml;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the engine is asked to do (the validated configuration, minus output destinations).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Profiles with their parameters, in run order.
+    pub profiles: Vec<(ProfileDef, Params)>,
+    pub only: Vec<Selector>,
+    pub skip: Vec<Selector>,
+    /// Compute everything but write the input unchanged.
+    pub dry_run: bool,
+    /// Produce unified diffs of changed documents.
+    pub diff: bool,
+}
+
+/// The result of a successful run.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub stream: Vec<u8>,
+    pub report: Report,
+    pub diffs: Vec<String>,
+}
+
+/// Why a run failed. Nothing is written to stdout in any of these cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The stream is not valid input (exit 2).
+    #[error("document {doc} (line {line}, column {column}): {reason}")]
+    Input { doc: usize, line: usize, column: usize, reason: String },
+    /// A profile, parameter or selection problem (exit 3).
+    #[error("{0}")]
+    Usage(String),
+    /// A bug: the fixed document did not read back as intended (exit 1).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Comment written when the stream has no documents: Helm 4 rejects empty output, and empty output
+/// from Helm 3 would install an empty release.
+pub const EMPTY_STREAM: &str = "# helm-fixup: the rendered stream has no documents\n";
+
+struct Parsed<'a> {
+    /// Text after an optional BOM.
+    text: &'a str,
+    bom: &'a str,
+    value: Value,
+}
+
+/// Where each fix-visible document came from: a segment, or an item of a `kind: List` segment.
+type Origin = (usize, Option<usize>);
+
+pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
+    let text = std::str::from_utf8(input).map_err(|e| {
+        let at = e.valid_up_to();
+        let valid = std::str::from_utf8(&input[..at]).unwrap_or("");
+        let segs = stream::split(&input[..at]);
+        let (line, column) = stream::line_col(valid, at);
+        Error::Input { doc: segs.len().max(1), line, column, reason: "invalid UTF-8".into() }
+    })?;
+    let form = stream::detect_form(input);
+    let mut parsed = Vec::new();
+    for (n, seg) in stream::split(input).into_iter().enumerate() {
+        let raw = &text[seg.span.clone()];
+        let (bom, body) = match raw.strip_prefix('\u{feff}') {
+            Some(b) => (&raw[..3], b),
+            None => ("", raw),
+        };
+        let value = yaml::parse_value(body).map_err(|e| Error::Input {
+            doc: n + 1,
+            line: seg.first_line + e.line - 1,
+            column: e.column,
+            reason: e.message.clone(),
+        })?;
+        validate(&value, n + 1, &seg, body)?;
+        parsed.push(Parsed { text: body, bom, value });
+    }
+
+    // The documents the fixes see: List items are documents of their own.
+    let mut items = Vec::new();
+    let mut origins: Vec<Origin> = Vec::new();
+    for (s, p) in parsed.iter().enumerate() {
+        if is_list(&p.value) {
+            for (k, item) in p.value["items"].as_array().into_iter().flatten().enumerate() {
+                items.push(Doc { id: Identity::of(item), value: item.clone() });
+                origins.push((s, Some(k)));
+            }
+        } else if p.value.is_object() {
+            items.push(Doc { id: Identity::of(&p.value), value: p.value.clone() });
+            origins.push((s, None));
+        }
+    }
+    let mut docs = Docs::new(items);
+    let mut report = Report {
+        profiles: plan.profiles.iter().map(|(d, _)| d.name.clone()).collect(),
+        documents: docs.len(),
+        ..Report::default()
+    };
+    let mut added: Vec<(String, Value)> = Vec::new();
+    let mut changed_by: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+
+    let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
+    ordered.sort_by_key(|(d, _)| d.order());
+    let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
+    for (def, params) in ordered {
+        let fix = fix_by_name(&def.fix).ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
+        let mut only = plan.only.clone();
+        for t in &def.targets {
+            let mut s = Selector::parse(t, &names).map_err(Error::Usage)?;
+            s.profile = Some(def.name.clone());
+            only.push(s);
+        }
+        let sel = Selection::for_profile(&only, &plan.skip, &def.name);
+        let mut new_docs = Vec::new();
+        let mut ctx = Ctx {
+            profile: &def.name,
+            params,
+            sel: &sel,
+            form,
+            report: &mut report,
+            added: &mut new_docs,
+        };
+        fix.apply(&mut docs, &mut ctx).map_err(Error::Usage)?;
+        for (i, before) in docs.take_snapshots() {
+            let doc = docs.get(i);
+            let changes = report::diff(&before, &doc.value);
+            if changes.is_empty() {
+                continue;
+            }
+            changed_by.entry(def.fix.clone()).or_default().insert(i);
+            report.changed.push(Record {
+                profile: def.name.clone(),
+                object: doc.id.to_string(),
+                changes,
+                more_privileged: fix.raises_privilege(),
+            });
+        }
+        for v in new_docs {
+            report.added.push(Added { profile: def.name.clone(), object: Identity::of(&v).to_string() });
+            added.push((def.name.clone(), v));
+        }
+    }
+    if let (Some(a), Some(b)) = (changed_by.get("root-run"), changed_by.get("shared-uid")) {
+        if let Some(&i) = a.intersection(b).next() {
+            return Err(Error::Usage(format!(
+                "root-run and shared-uid both change {}: they set different uids, pick one for it \
+                 (e.g. --skip shared-uid:name={})",
+                docs.get(i).id,
+                docs.get(i).id.name
+            )));
+        }
+    }
+
+    // Fold List items back and write.
+    let mut new_values: Vec<Value> = parsed.iter().map(|p| p.value.clone()).collect();
+    for (doc, (s, item)) in docs.into_items().into_iter().zip(origins) {
+        match item {
+            Some(k) => new_values[s]["items"][k] = doc.value,
+            None => new_values[s] = doc.value,
+        }
+    }
+    let mut out = String::with_capacity(input.len() + 1024);
+    let mut diffs = Vec::new();
+    for (p, new) in parsed.iter().zip(&new_values) {
+        if *new == p.value {
+            out.push_str(p.bom);
+            out.push_str(p.text);
+            continue;
+        }
+        let fixed = rewrite(p.text, &p.value, new)?;
+        if plan.diff {
+            diffs.push(report::unified(&Identity::of(new).to_string(), p.text, &fixed));
+        }
+        out.push_str(p.bom);
+        out.push_str(&fixed);
+    }
+    for (profile, v) in &added {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&added_document(form, profile, v.clone()));
+    }
+    if out.trim().is_empty() {
+        out.push_str(EMPTY_STREAM);
+    }
+    let stream = if plan.dry_run && !input.is_empty() { input.to_vec() } else { out.into_bytes() };
+    Ok(Output { stream, report, diffs })
+}
+
+fn is_list(v: &Value) -> bool {
+    v.get("kind").and_then(Value::as_str) == Some("List") && v.get("items").is_some_and(Value::is_array)
+}
+
+/// A document must be a mapping with a kind (or empty). `kind: List` items must be too.
+fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Error> {
+    let fail = |reason: String| {
+        let first = body
+            .lines()
+            .position(|l| {
+                let t = l.trim_start();
+                !t.is_empty() && !t.starts_with('#') && !stream::line_is_marker(l)
+            })
+            .unwrap_or(0);
+        Error::Input { doc, line: seg.first_line + first, column: 1, reason }
+    };
+    match v {
+        Value::Null => Ok(()),
+        Value::Object(o) => {
+            match o.get("kind") {
+                Some(Value::String(k)) if !k.is_empty() => {}
+                _ => return Err(fail("the document has no kind".into())),
+            }
+            if is_list(v) {
+                for (i, item) in o["items"].as_array().into_iter().flatten().enumerate() {
+                    if item.get("kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+                        return Err(fail(format!("item {i} of the List has no kind")));
+                    }
+                }
+            }
+            Ok(())
+        }
+        other => Err(fail(format!("the document is {}, not a mapping", type_name(other)))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "a list",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        _ => "a scalar",
+    }
+}
+
+/// The text of a changed document: a minimal edit when possible, a full re-render otherwise;
+/// either way it must parse back to exactly `new`.
+fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
+    let eol = stream::line_ending(text);
+    let tree = yaml::parse_tree(text).map_err(|e| Error::Internal(e.message))?;
+    let Some(root) = tree else {
+        return Err(Error::Internal("a changed document has no content".into()));
+    };
+    if !root.has_anchors() {
+        if let Ok(t) = edit::apply(text, &root, old, new, eol) {
+            if yaml::parse_value(&t).ok().as_ref() == Some(new) {
+                return Ok(t);
+            }
+        }
+    }
+    let t = edit::rerender(text, root.span.start, new, eol);
+    if yaml::parse_value(&t).ok().as_ref() == Some(new) {
+        Ok(t)
+    } else {
+        Err(Error::Internal(format!("could not write {} back", Identity::of(new))))
+    }
+}
+
+/// An added object, in the stream's form: Helm 3 gets a `# Source:` line, Helm 4 the filename
+/// annotation (otherwise Helm names it `generated-by-postrender-N.yaml`).
+fn added_document(form: Form, profile: &str, mut v: Value) -> String {
+    let id = Identity::of(&v);
+    let file = format!("fixup/{profile}/{}.yaml", id.name);
+    let mut out = String::from("---\n");
+    match form {
+        Form::Helm3 => out.push_str(&format!("# Source: {file}\n")),
+        Form::Helm4 => {
+            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                let ann = meta
+                    .entry("annotations")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(a) = ann.as_object_mut() {
+                    a.entry(FILENAME_ANNOTATION).or_insert(Value::String(file));
+                }
+            }
+        }
+        Form::Plain => {}
+    }
+    out.push_str(&render::document(&v, "\n"));
+    out
+}

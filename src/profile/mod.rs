@@ -1,0 +1,310 @@
+//! Fix profiles: the YAML definitions shipped in `profiles/` (embedded in the binary), user
+//! profile files, parameters, and the code of each fix (one file per fix).
+//!
+//! A profile file names the fix it runs (`fix: root-run`), its parameters with defaults, and
+//! optional default targets (selectors). The fix code receives the documents and a context; it
+//! changes values through [`Docs::edit`] and leaves notes in the report. It never prints and
+//! never touches text: the engine diffs the values and edits the text (see `edit.rs`).
+
+pub mod exec_probes;
+pub mod init_chown;
+pub mod local_pv;
+pub mod root_run;
+pub mod shared_uid;
+
+use crate::manifest::Identity;
+use crate::report::Report;
+use crate::select::Selection;
+use crate::stream::Form;
+use crate::workload;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The built-in profile files, in the order their fixes run.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("root-run", include_str!("../../profiles/root-run.yaml")),
+    ("shared-uid", include_str!("../../profiles/shared-uid.yaml")),
+    ("init-chown", include_str!("../../profiles/init-chown.yaml")),
+    ("exec-probes", include_str!("../../profiles/exec-probes.yaml")),
+    ("local-pv", include_str!("../../profiles/local-pv.yaml")),
+];
+
+/// One parameter of a profile.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    pub name: String,
+    /// Default value as text; absent means "derived" (see `help`).
+    #[serde(default)]
+    pub default: Option<String>,
+    pub help: String,
+}
+
+/// A profile definition, as written in a profile file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileDef {
+    pub name: String,
+    /// Which built-in fix this profile runs.
+    pub fix: String,
+    pub description: String,
+    /// The seed problem (failure) this profile solves.
+    #[serde(default)]
+    pub seed: String,
+    /// What it changes, for `explain`.
+    #[serde(default)]
+    pub changes: String,
+    #[serde(default)]
+    pub params: Vec<ParamDef>,
+    /// Selectors limiting the profile (like a scoped `--only`); empty: its built-in targets.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+impl ProfileDef {
+    pub fn parse(text: &str, origin: &str) -> Result<ProfileDef, String> {
+        let def: ProfileDef = serde_saphyr::from_str(text)
+            .map_err(|e| format!("profile {origin}: {}", e.to_string().lines().next().unwrap_or("invalid")))?;
+        if fix_by_name(&def.fix).is_none() {
+            return Err(format!(
+                "profile {origin}: unknown fix {:?} (valid: {})",
+                def.fix,
+                names().join(", ")
+            ));
+        }
+        Ok(def)
+    }
+
+    pub fn builtin(name: &str) -> Option<ProfileDef> {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| ProfileDef::parse(text, n).expect("built-in profiles parse (tested)"))
+    }
+
+    /// Position of this profile's fix in the run order.
+    pub fn order(&self) -> usize {
+        BUILTIN.iter().position(|(n, _)| *n == self.fix).unwrap_or(usize::MAX)
+    }
+}
+
+/// Names of the built-in profiles.
+pub fn names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(n, _)| *n).collect()
+}
+
+/// Parameter values of one profile, defaults applied, validated against its definition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    profile: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Params {
+    /// Build from the definition's defaults plus user settings; unknown names are errors.
+    pub fn new(def: &ProfileDef, set: &BTreeMap<String, String>) -> Result<Params, String> {
+        let mut values = BTreeMap::new();
+        for p in &def.params {
+            if let Some(d) = &p.default {
+                values.insert(p.name.clone(), d.clone());
+            }
+        }
+        for (k, v) in set {
+            if !def.params.iter().any(|p| &p.name == k) {
+                let valid: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
+                return Err(format!(
+                    "unknown parameter {}.{k} (valid: {})",
+                    def.name,
+                    if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
+                ));
+            }
+            values.insert(k.clone(), v.clone());
+        }
+        Ok(Params { profile: def.name.clone(), values })
+    }
+
+    /// A test helper and the way fixes read optional text parameters.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, String> {
+        match self.str(name) {
+            None => Ok(false),
+            Some("true" | "yes" | "1") => Ok(true),
+            Some("false" | "no" | "0") => Ok(false),
+            Some(v) => Err(format!("{}.{name}={v:?}: expected true or false", self.profile)),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
+        self.str(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=i64::from(u32::MAX)).contains(n))
+                    .ok_or_else(|| format!("{}.{name}={v:?}: expected a non-negative integer", self.profile))
+            })
+            .transpose()
+    }
+
+    /// A comma-separated list parameter.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.str(name)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Build params directly (tests and embedding).
+    pub fn from_pairs(profile: &str, pairs: &[(&str, &str)]) -> Params {
+        Params {
+            profile: profile.to_string(),
+            values: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+/// One document as the fixes see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub id: Identity,
+    pub value: Value,
+}
+
+/// The documents of one run. Fixes read freely and change through [`Docs::edit`], which keeps a
+/// snapshot of each document the current profile changes so the engine can attribute changes.
+#[derive(Debug, Default)]
+pub struct Docs {
+    items: Vec<Doc>,
+    snapshots: BTreeMap<usize, Value>,
+}
+
+impl Docs {
+    pub fn new(items: Vec<Doc>) -> Docs {
+        Docs { items, snapshots: BTreeMap::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &Doc {
+        &self.items[i]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Doc> {
+        self.items.iter()
+    }
+
+    /// Mutable access to document `i`'s value.
+    pub fn edit(&mut self, i: usize) -> &mut Value {
+        let doc = &mut self.items[i];
+        self.snapshots.entry(i).or_insert_with(|| doc.value.clone());
+        &mut doc.value
+    }
+
+    /// The documents changed since the last call, with their values before; clears the record.
+    pub fn take_snapshots(&mut self) -> BTreeMap<usize, Value> {
+        std::mem::take(&mut self.snapshots)
+    }
+
+    pub fn into_items(self) -> Vec<Doc> {
+        self.items
+    }
+
+    /// Indices of documents with a pod spec that the selection allows.
+    pub fn pods(&self, sel: &Selection) -> Vec<usize> {
+        (0..self.items.len())
+            .filter(|&i| {
+                let d = &self.items[i];
+                let Some(pod) = workload::pod_spec(&d.id, &d.value) else { return false };
+                let names: Vec<&str> = workload::containers(pod)
+                    .filter_map(|c| c.get("name").and_then(Value::as_str))
+                    .collect();
+                sel.object(&d.id, &d.value, &names)
+            })
+            .collect()
+    }
+}
+
+/// What a fix gets besides the documents.
+pub struct Ctx<'a> {
+    pub profile: &'a str,
+    pub params: &'a Params,
+    pub sel: &'a Selection,
+    pub form: Form,
+    pub report: &'a mut Report,
+    /// Documents the fix adds (PersistentVolumes, StorageClass), in order.
+    pub added: &'a mut Vec<Value>,
+}
+
+/// The code of one fix.
+pub trait Fix: Sync {
+    /// Apply the fix to every document it targets. An `Err` is a usage error (exit 3): a bad
+    /// parameter, or a conflict the user must resolve.
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String>;
+
+    /// Whether the objects this fix changes end up with more privilege than the chart asked for.
+    fn raises_privilege(&self) -> bool {
+        false
+    }
+}
+
+/// The fix code for a fix name.
+pub fn fix_by_name(name: &str) -> Option<&'static dyn Fix> {
+    Some(match name {
+        "root-run" => &root_run::RootRun,
+        "shared-uid" => &shared_uid::SharedUid,
+        "init-chown" => &init_chown::InitChown,
+        "exec-probes" => &exec_probes::ExecProbes,
+        "local-pv" => &local_pv::LocalPv,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_profile_loads_and_runs_its_own_fix() {
+        for name in names() {
+            let def = ProfileDef::builtin(name).unwrap();
+            assert_eq!(def.name, name);
+            assert_eq!(def.fix, name);
+            assert!(!def.description.is_empty() && !def.seed.is_empty() && !def.changes.is_empty(), "{name}");
+            for p in &def.params {
+                assert!(!p.help.is_empty(), "{name}.{}", p.name);
+            }
+            Params::new(&def, &BTreeMap::new()).unwrap();
+        }
+    }
+
+    #[test]
+    fn unknown_parameter_lists_valid_ones() {
+        let def = ProfileDef::builtin("local-pv").unwrap();
+        let set = BTreeMap::from([("nod".to_string(), "x".to_string())]);
+        let e = Params::new(&def, &set).unwrap_err();
+        assert!(e.contains("unknown parameter local-pv.nod") && e.contains("node"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fix_in_a_user_profile_is_an_error() {
+        let e = ProfileDef::parse("name: x\nfix: nope\ndescription: d\n", "x.yaml").unwrap_err();
+        assert!(e.contains("valid: root-run"), "{e}");
+    }
+
+    #[test]
+    fn params_parse_types() {
+        let p = Params::from_pairs("t", &[("a", "true"), ("n", "12"), ("l", "a, b,"), ("bad", "x")]);
+        assert!(p.bool("a").unwrap());
+        assert_eq!(p.int("n").unwrap(), Some(12));
+        assert_eq!(p.list("l"), ["a", "b"]);
+        assert!(p.bool("bad").is_err() && p.int("bad").is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! `root-run`: run the targeted pods as root.
+//!
+//! The blunt fix for seed 000 (a config-reloader running as `nobody` cannot write its volume):
+//! uid/gid/fsGroup 0 at pod level, and every container-level setting that contradicts it (a
+//! `runAsNonRoot: true`, a non-zero `runAsUser`/`runAsGroup`) set to match, because the kubelet
+//! refuses to start a container whose `runAsNonRoot: true` meets uid 0. `seccompProfile` is kept
+//! (or set to RuntimeDefault): root is not a reason to drop the syscall filter. Every object
+//! touched is reported as more privileged, and pods in a Namespace of the stream that enforces
+//! a Pod Security level they now violate get a warning, since Kubernetes would reject them after
+//! a "successful" install.
+
+use super::{Ctx, Docs, Fix};
+use crate::workload::{self, CrKind};
+use serde_json::{Map, Value, json};
+
+pub struct RootRun;
+
+/// Capabilities Pod Security "baseline" allows to be added.
+const BASELINE_CAPS: &[&str] = &[
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+];
+
+fn obj(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    v.as_object_mut().expect("just made an object")
+}
+
+/// Pod-level securityContext for root.
+fn root_pod(pod: &mut Map<String, Value>) {
+    let sc = obj(pod.entry("securityContext").or_insert(Value::Null));
+    for k in ["runAsUser", "runAsGroup", "fsGroup"] {
+        sc.insert(k.into(), json!(0));
+    }
+    sc.insert("runAsNonRoot".into(), json!(false));
+    if !sc.get("seccompProfile").is_some_and(Value::is_object) {
+        sc.insert("seccompProfile".into(), json!({"type": "RuntimeDefault"}));
+    }
+}
+
+/// Container-level contradictions, and added capabilities.
+fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
+    let Some(c) = c.as_object_mut() else { return };
+    if let Some(sc) = c.get_mut("securityContext").and_then(Value::as_object_mut) {
+        if sc.get("runAsNonRoot") == Some(&json!(true)) {
+            sc.insert("runAsNonRoot".into(), json!(false));
+        }
+        for k in ["runAsUser", "runAsGroup"] {
+            if sc.get(k).is_some_and(|v| v != &json!(0)) {
+                sc.insert(k.into(), json!(0));
+            }
+        }
+    }
+    if caps.is_empty() {
+        return;
+    }
+    let drops_all = c
+        .get("securityContext")
+        .and_then(|s| s.pointer("/capabilities/drop"))
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL"))));
+    if !(drops_all || force_caps) {
+        return;
+    }
+    let sc = obj(c.entry("securityContext").or_insert(Value::Null));
+    let capabilities = obj(sc.entry("capabilities").or_insert(Value::Null));
+    let add = capabilities.entry("add").or_insert(json!([]));
+    if !add.is_array() {
+        *add = json!([]);
+    }
+    let list = add.as_array_mut().expect("array");
+    for cap in caps {
+        if !list.iter().any(|x| x.as_str() == Some(cap)) {
+            list.push(json!(cap));
+        }
+    }
+}
+
+/// Pod Security levels enforced by Namespaces in the stream.
+fn enforced_levels(docs: &Docs) -> Vec<(String, String)> {
+    docs.iter()
+        .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
+        .filter_map(|d| {
+            let level = d.value.pointer("/metadata/labels")?.get("pod-security.kubernetes.io/enforce")?.as_str()?;
+            matches!(level, "restricted" | "baseline").then(|| (d.id.name.clone(), level.to_string()))
+        })
+        .collect()
+}
+
+impl Fix for RootRun {
+    fn raises_privilege(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
+        let caps: Vec<String> = ctx.params.list("addCapabilities").into_iter().map(|c| c.to_ascii_uppercase()).collect();
+        if let Some(bad) = caps.iter().find(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')) {
+            return Err(format!("root-run.addCapabilities: {bad:?} is not a capability name"));
+        }
+        let levels = enforced_levels(docs);
+        for i in docs.pods(ctx.sel) {
+            let id = docs.get(i).id.clone();
+            let cr = CrKind::of(&id);
+            let sel = ctx.sel;
+            let value = docs.edit(i);
+            let Some(pod) = workload::pod_spec_mut(&id, value) else { continue };
+            root_pod(pod);
+            for list in ["initContainers", "containers"] {
+                if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
+                    for c in cs.iter_mut() {
+                        let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                        if sel.container(&name) {
+                            // CR patch entries: we cannot see what the operator drops, so add.
+                            root_container(c, &caps, cr.is_some());
+                        }
+                    }
+                }
+            }
+            if let (Some(kind), false) = (cr, caps.is_empty()) {
+                ctx.report.note(
+                    ctx.profile,
+                    Some(id.to_string()),
+                    format!(
+                        "addCapabilities reaches only the spec.containers entries written in the CR; \
+                         to give them to the operator's {} containers add entries with those names",
+                        kind.generated_containers().join("/")
+                    ),
+                );
+            }
+            if let Some((_, level)) = levels.iter().find(|(ns, _)| Some(ns) == id.namespace.as_ref()) {
+                let extra: Vec<&String> = caps.iter().filter(|c| !BASELINE_CAPS.contains(&c.as_str())).collect();
+                if level == "restricted" {
+                    ctx.report.warn(
+                        ctx.profile,
+                        Some(id.to_string()),
+                        "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
+                         Kubernetes will reject these pods; relabel the namespace to baseline or use shared-uid/init-chown instead",
+                    );
+                } else if !extra.is_empty() {
+                    ctx.report.warn(
+                        ctx.profile,
+                        Some(id.to_string()),
+                        format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

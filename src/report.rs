@@ -1,0 +1,327 @@
+//! The change summary: the only code that formats anything for people.
+//!
+//! Profiles never print. They change values and leave notes; the engine diffs each document
+//! before and after each profile, and this module turns those records into the text summary
+//! (one line per object and profile, then added objects, notes, warnings, node preparation and a
+//! count line), the JSON form of the same records, and unified diffs for `--diff`.
+
+use crate::edit::{Pair, align};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One field that changed: a dotted path (`spec.containers[prometheus].securityContext`) with
+/// the values before and after (`None` when absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// What one profile did to one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub profile: String,
+    pub object: String,
+    pub changes: Vec<FieldChange>,
+    /// The object now runs with more privilege than the chart asked for (root-run, init-chown).
+    pub more_privileged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Something the user should know but that needs no action (left alone, and why).
+    Note,
+    /// Something that will probably go wrong, or needs the user's decision.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub level: Level,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    pub message: String,
+}
+
+/// An object a profile added to the stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Added {
+    pub profile: String,
+    pub object: String,
+}
+
+/// Commands the user must run on one node before the pods can start (local-pv).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodePrep {
+    pub node: String,
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub profiles: Vec<String>,
+    pub documents: usize,
+    pub changed: Vec<Record>,
+    pub added: Vec<Added>,
+    pub messages: Vec<Message>,
+    pub node_preparation: Vec<NodePrep>,
+}
+
+impl Report {
+    pub fn note(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
+        self.push(Level::Note, profile, object, message.into());
+    }
+
+    pub fn warn(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
+        self.push(Level::Warning, profile, object, message.into());
+    }
+
+    fn push(&mut self, level: Level, profile: &str, object: Option<String>, message: String) {
+        let m = Message {
+            level,
+            profile: (!profile.is_empty()).then(|| profile.to_string()),
+            object,
+            message,
+        };
+        if !self.messages.contains(&m) {
+            self.messages.push(m);
+        }
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.messages.iter().filter(|m| m.level == Level::Warning).count()
+    }
+
+    /// Objects that became more privileged, in order, without repeats.
+    pub fn more_privileged(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in self.changed.iter().filter(|r| r.more_privileged) {
+            if !out.contains(&r.object.as_str()) {
+                out.push(&r.object);
+            }
+        }
+        out
+    }
+
+    /// The text summary.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let width = self
+            .changed
+            .iter()
+            .map(|r| r.profile.len())
+            .chain(self.added.iter().map(|a| a.profile.len()))
+            .max()
+            .unwrap_or(0);
+        if self.profiles.is_empty() {
+            out.push_str("helm-fixup: no profile selected; the stream passes through unchanged\n");
+        } else {
+            out.push_str(&format!("helm-fixup: profiles {}\n", self.profiles.join(", ")));
+        }
+        for r in &self.changed {
+            out.push_str(&format!(
+                "{:width$}  {}  {}{}\n",
+                r.profile,
+                r.object,
+                describe(&r.changes),
+                if r.more_privileged { "  [more privileged]" } else { "" }
+            ));
+        }
+        for a in &self.added {
+            out.push_str(&format!("{:width$}  added {}\n", a.profile, a.object));
+        }
+        for m in &self.messages {
+            let level = match m.level {
+                Level::Note => "note",
+                Level::Warning => "warning",
+            };
+            let mut line = format!("{level}: ");
+            if let Some(p) = &m.profile {
+                line.push_str(&format!("{p}: "));
+            }
+            if let Some(o) = &m.object {
+                line.push_str(&format!("{o}: "));
+            }
+            line.push_str(&m.message);
+            out.push_str(&line);
+            out.push('\n');
+        }
+        let privileged = self.more_privileged();
+        if !privileged.is_empty() {
+            out.push_str(&format!("more privileged than the chart asked: {}\n", privileged.join(", ")));
+        }
+        if !self.node_preparation.is_empty() {
+            out.push_str("prepare the nodes before installing (local volumes need existing directories):\n");
+            for n in &self.node_preparation {
+                out.push_str(&format!("  on node {}:\n", n.node));
+                for c in &n.commands {
+                    out.push_str(&format!("    {c}\n"));
+                }
+            }
+        }
+        let objects = {
+            let mut o: Vec<&str> = self.changed.iter().map(|r| r.object.as_str()).collect();
+            o.sort_unstable();
+            o.dedup();
+            o.len()
+        };
+        out.push_str(&format!(
+            "helm-fixup: {} changed, {} added, {} warning{}, {} more privileged ({} documents)\n",
+            plural(objects, "object"),
+            self.added.len(),
+            self.warnings(),
+            if self.warnings() == 1 { "" } else { "s" },
+            privileged.len(),
+            self.documents
+        ));
+        out
+    }
+
+    /// The JSON summary: the same records.
+    pub fn json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        s.push('\n');
+        s
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+fn short(v: &Option<Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) if o.len() > 3 => format!("{{{} keys}}", o.len()),
+        Some(Value::Array(a)) if a.len() > 3 => format!("[{} items]", a.len()),
+        Some(v) => {
+            let s = v.to_string();
+            if s.len() > 80 { format!("{}...", &s[..s.floor_char_boundary(77)]) } else { s }
+        }
+    }
+}
+
+/// `spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false`: later paths are
+/// shortened to what differs from the first one's parent.
+pub fn describe(changes: &[FieldChange]) -> String {
+    let mut parts = Vec::new();
+    let mut prev_parent: Option<&str> = None;
+    for c in changes {
+        let (parent, _) = c.path.rsplit_once('.').unwrap_or(("", &c.path));
+        let shown = match prev_parent {
+            Some(p) if p == parent && !p.is_empty() => &c.path[p.len() + 1..],
+            _ => c.path.as_str(),
+        };
+        prev_parent = Some(parent);
+        parts.push(match (&c.before, &c.after) {
+            (None, Some(_)) if c.after.as_ref().is_some_and(|v| v.is_object() || v.is_array()) => {
+                format!("{shown} added {}", short(&c.after))
+            }
+            (Some(_), None) => format!("{shown} removed (was {})", short(&c.before)),
+            _ => format!("{shown} {} -> {}", short(&c.before), short(&c.after)),
+        });
+    }
+    parts.join(", ")
+}
+
+/// Field-level differences between two values of one document.
+pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    walk("", old, new, &mut out);
+    out
+}
+
+fn join(path: &str, seg: &str) -> String {
+    if path.is_empty() { seg.to_string() } else { format!("{path}.{seg}") }
+}
+
+fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            for (k, nv) in n {
+                match o.get(k) {
+                    Some(ov) => walk(&join(path, k), ov, nv, out),
+                    None => out.push(FieldChange { path: join(path, k), before: None, after: Some(nv.clone()) }),
+                }
+            }
+            for (k, ov) in o.iter().filter(|(k, _)| !n.contains_key(*k)) {
+                out.push(FieldChange { path: join(path, k), before: Some(ov.clone()), after: None });
+            }
+        }
+        (Value::Array(o), Value::Array(n)) => {
+            let label = |v: &Value, i: usize| match v.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{path}[{name}]"),
+                None => format!("{path}[{i}]"),
+            };
+            match align(o, n) {
+                Some(pairs) => {
+                    for p in pairs {
+                        match p {
+                            Pair::Both(i, j) => walk(&label(&n[j], j), &o[i], &n[j], out),
+                            Pair::OldOnly(i) => out.push(FieldChange { path: label(&o[i], i), before: Some(o[i].clone()), after: None }),
+                            Pair::NewOnly(j) => out.push(FieldChange { path: label(&n[j], j), before: None, after: Some(n[j].clone()) }),
+                        }
+                    }
+                }
+                None => out.push(FieldChange { path: path.to_string(), before: Some(old.clone()), after: Some(new.clone()) }),
+            }
+        }
+        _ => out.push(FieldChange { path: path.to_string(), before: Some(old.clone()), after: Some(new.clone()) }),
+    }
+}
+
+/// A unified diff of one document's text, for `--diff`.
+pub fn unified(object: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{object}"), &format!("b/{object}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_line_matches_the_contract() {
+        let old = json!({"spec": {"securityContext": {"runAsUser": 1000, "runAsNonRoot": true}}});
+        let new = json!({"spec": {"securityContext": {"runAsUser": 0, "runAsNonRoot": false}}});
+        assert_eq!(
+            describe(&diff(&old, &new)),
+            "spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false"
+        );
+    }
+
+    #[test]
+    fn containers_are_named_in_paths() {
+        let old = json!({"c": [{"name": "a", "x": 1}]});
+        let new = json!({"c": [{"name": "z"}, {"name": "a", "x": 2}]});
+        let d = diff(&old, &new);
+        assert_eq!(d[0].path, "c[z]");
+        assert_eq!(d[1].path, "c[a].x");
+    }
+
+    #[test]
+    fn count_line_counts_objects_once() {
+        let mut r = Report { profiles: vec!["root-run".into()], documents: 3, ..Default::default() };
+        for _ in 0..2 {
+            r.changed.push(Record { profile: "root-run".into(), object: "Pod p".into(), changes: vec![], more_privileged: true });
+        }
+        r.warn("root-run", None, "w");
+        let t = r.text();
+        assert!(t.ends_with("helm-fixup: 1 object changed, 0 added, 1 warning, 1 more privileged (3 documents)\n"), "{t}");
+        assert!(t.contains("more privileged than the chart asked: Pod p\n"));
+    }
+}

@@ -1,0 +1,370 @@
+//! Where the pod spec lives for every kind we fix, and which storage claims a document creates.
+//!
+//! This is the one place that knows DESIGN.md's table: `spec.template.spec` for Deployments and
+//! friends, `spec.jobTemplate.spec.template.spec` for CronJobs, and `spec` itself for the
+//! prometheus-operator custom resources, whose `spec.containers` entries are strategic-merge
+//! patches of the containers the operator generates. Profiles ask this module instead of
+//! hard-coding paths, so a new kind is one match arm here.
+
+use crate::manifest::Identity;
+use serde_json::{Map, Value};
+
+/// The prometheus-operator custom resources that carry a pod template in `spec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrKind {
+    Prometheus,
+    PrometheusAgent,
+    Alertmanager,
+    ThanosRuler,
+}
+
+impl CrKind {
+    pub fn of(id: &Identity) -> Option<CrKind> {
+        if id.group() != "monitoring.coreos.com" {
+            return None;
+        }
+        match id.kind.as_str() {
+            "Prometheus" => Some(CrKind::Prometheus),
+            "PrometheusAgent" => Some(CrKind::PrometheusAgent),
+            "Alertmanager" => Some(CrKind::Alertmanager),
+            "ThanosRuler" => Some(CrKind::ThanosRuler),
+            _ => None,
+        }
+    }
+
+    /// Prefix of the StatefulSet the operator generates (`prometheus-<name>`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            CrKind::Prometheus => "prometheus",
+            CrKind::PrometheusAgent => "prom-agent",
+            CrKind::Alertmanager => "alertmanager",
+            CrKind::ThanosRuler => "thanos-ruler",
+        }
+    }
+
+    /// The container that runs the main process and mounts the storage volume.
+    pub fn main_container(self) -> &'static str {
+        match self {
+            CrKind::Prometheus | CrKind::PrometheusAgent => "prometheus",
+            CrKind::Alertmanager => "alertmanager",
+            CrKind::ThanosRuler => "thanos-ruler",
+        }
+    }
+
+    /// Names of containers the operator generates; `spec.containers` entries with these names
+    /// are merged into them, others are added.
+    pub fn generated_containers(self) -> &'static [&'static str] {
+        match self {
+            CrKind::Prometheus => &["prometheus", "config-reloader", "thanos-sidecar"],
+            CrKind::PrometheusAgent => &["prometheus", "config-reloader"],
+            CrKind::Alertmanager => &["alertmanager", "config-reloader"],
+            CrKind::ThanosRuler => &["thanos-ruler", "config-reloader"],
+        }
+    }
+
+    /// Names of init containers the operator generates.
+    pub fn generated_init_containers(self) -> &'static [&'static str] {
+        match self {
+            CrKind::ThanosRuler => &[],
+            _ => &["init-config-reloader"],
+        }
+    }
+
+    fn mount_path(self) -> &'static str {
+        match self {
+            CrKind::Prometheus | CrKind::PrometheusAgent => "/prometheus",
+            CrKind::Alertmanager => "/alertmanager",
+            CrKind::ThanosRuler => "/thanos/data",
+        }
+    }
+
+    fn sub_path(self) -> Option<&'static str> {
+        match self {
+            CrKind::Prometheus | CrKind::PrometheusAgent => Some("prometheus-db"),
+            CrKind::Alertmanager => Some("alertmanager-db"),
+            CrKind::ThanosRuler => None,
+        }
+    }
+}
+
+/// JSON pointer to the pod spec of a document of this identity, if it has one.
+pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
+    if CrKind::of(id).is_some() {
+        return Some("/spec");
+    }
+    match id.kind.as_str() {
+        "Pod" => Some("/spec"),
+        "Deployment" | "ReplicaSet" | "ReplicationController" | "DaemonSet" | "Job" | "StatefulSet" => {
+            Some("/spec/template/spec")
+        }
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    }
+}
+
+/// The pod spec of a document, read-only.
+pub fn pod_spec<'a>(id: &Identity, doc: &'a Value) -> Option<&'a Map<String, Value>> {
+    doc.pointer(pod_spec_pointer(id)?)?.as_object()
+}
+
+/// The pod spec of a document, for changing.
+pub fn pod_spec_mut<'a>(id: &Identity, doc: &'a mut Value) -> Option<&'a mut Map<String, Value>> {
+    doc.pointer_mut(pod_spec_pointer(id)?)?.as_object_mut()
+}
+
+/// Containers and init containers of a pod spec (for CRs: the patch entries written in the CR).
+pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
+    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
+    list("initContainers").chain(list("containers"))
+}
+
+/// An integer field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`).
+pub fn sc_int(sc: Option<&Value>, field: &str) -> Option<i64> {
+    sc?.get(field)?.as_i64()
+}
+
+/// The uid a container runs as: its own `runAsUser`, else the pod's. `None` when neither says
+/// (the image's USER decides, which we cannot see).
+pub fn effective_uid(pod: &Map<String, Value>, container: &Value) -> Option<i64> {
+    sc_int(container.get("securityContext"), "runAsUser")
+        .or_else(|| sc_int(pod.get("securityContext"), "runAsUser"))
+}
+
+/// The gid files should get for a container: fsGroup, else runAsGroup (container, then pod).
+pub fn effective_gid(pod: &Map<String, Value>, container: &Value) -> Option<i64> {
+    let psc = pod.get("securityContext");
+    sc_int(psc, "fsGroup")
+        .or_else(|| sc_int(container.get("securityContext"), "runAsGroup"))
+        .or_else(|| sc_int(psc, "runAsGroup"))
+}
+
+/// The storage volume of an operator CR, as the operator mounts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrStorage {
+    pub volume: String,
+    pub sub_path: Option<String>,
+    pub mount_path: String,
+}
+
+/// `spec.storage.volumeClaimTemplate` of a CR, as the volume the operator generates from it.
+pub fn cr_storage(kind: CrKind, name: &str, doc: &Value) -> Option<CrStorage> {
+    let storage = doc.pointer("/spec/storage")?;
+    let vct = storage.get("volumeClaimTemplate")?;
+    if !vct.is_object() {
+        return None;
+    }
+    let default = match kind {
+        CrKind::ThanosRuler => format!("{}-{name}-data", kind.prefix()),
+        _ => format!("{}-{name}-db", kind.prefix()),
+    };
+    let volume = vct
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map_or(default, str::to_string);
+    let no_sub = storage.get("disableMountSubPath").and_then(Value::as_bool) == Some(true);
+    Some(CrStorage {
+        volume,
+        sub_path: kind.sub_path().filter(|_| !no_sub).map(str::to_string),
+        mount_path: kind.mount_path().to_string(),
+    })
+}
+
+/// How many of something a spec field asks for (`replicas`, `shards`), default 1.
+fn count(spec: Option<&Value>, field: &str) -> u64 {
+    match spec.and_then(|s| s.get(field)) {
+        None | Some(Value::Null) => 1,
+        Some(v) => v.as_u64().unwrap_or(1),
+    }
+}
+
+/// Upper bound on generated claims per source, so a hostile `replicas: 1e9` cannot exhaust memory.
+pub const MAX_REPLICAS: u64 = 1000;
+
+/// One storage claim the stream creates, directly or through a generated StatefulSet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub namespace: Option<String>,
+    /// The PVC name Kubernetes will use.
+    pub name: String,
+    /// Pointer (in the owning document) to the claim's spec, where `storageClassName` goes.
+    pub spec_pointer: String,
+    /// The claim spec (resources, accessModes, volumeMode, storageClassName, selector).
+    pub spec: Value,
+    /// Replicas of one StatefulSet volume share a group; `None` for a plain PVC.
+    pub group: Option<String>,
+    pub ordinal: u64,
+    /// The volume name the pod mounts the claim as (template name, or the PVC's volume).
+    pub volume: String,
+}
+
+/// Every claim a document creates (DESIGN.md's table): a PVC document is one, a StatefulSet's
+/// templates give `<vct>-<sts>-<ordinal>`, an operator CR's storage gives
+/// `<volume>-<prefix>-<name>[-shard-<k>]-<ordinal>`.
+pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let spec = doc.get("spec");
+    let group_key = |sts: &str, vol: &str| {
+        format!("{}/{}/{sts}/{vol}", id.kind, id.namespace.as_deref().unwrap_or(""))
+    };
+    if id.kind == "PersistentVolumeClaim" && id.api_version == "v1" {
+        out.push(Claim {
+            namespace: id.namespace.clone(),
+            name: id.name.clone(),
+            spec_pointer: "/spec".into(),
+            spec: spec.cloned().unwrap_or(Value::Object(Map::new())),
+            group: None,
+            ordinal: 0,
+            volume: id.name.clone(),
+        });
+    } else if id.kind == "StatefulSet" {
+        let replicas = count(spec, "replicas").min(MAX_REPLICAS);
+        let templates = spec
+            .and_then(|s| s.get("volumeClaimTemplates"))
+            .and_then(Value::as_array);
+        for (k, vct) in templates.into_iter().flatten().enumerate() {
+            let Some(vname) = vct.pointer("/metadata/name").and_then(Value::as_str) else {
+                continue;
+            };
+            for i in 0..replicas {
+                out.push(Claim {
+                    namespace: id.namespace.clone(),
+                    name: format!("{vname}-{}-{i}", id.name),
+                    spec_pointer: format!("/spec/volumeClaimTemplates/{k}/spec"),
+                    spec: vct.get("spec").cloned().unwrap_or(Value::Object(Map::new())),
+                    group: Some(group_key(&id.name, vname)),
+                    ordinal: i,
+                    volume: vname.to_string(),
+                });
+            }
+        }
+    } else if let Some(kind) = CrKind::of(id) {
+        let Some(storage) = cr_storage(kind, &id.name, doc) else {
+            return out;
+        };
+        let replicas = count(spec, "replicas").min(MAX_REPLICAS);
+        let shards = match kind {
+            CrKind::Prometheus | CrKind::PrometheusAgent => count(spec, "shards").min(MAX_REPLICAS),
+            _ => 1,
+        };
+        let base = format!("{}-{}", kind.prefix(), id.name);
+        let claim_spec = doc
+            .pointer("/spec/storage/volumeClaimTemplate/spec")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        for s in 0..shards {
+            let sts = if s == 0 { base.clone() } else { format!("{base}-shard-{s}") };
+            for i in 0..replicas {
+                out.push(Claim {
+                    namespace: id.namespace.clone(),
+                    name: format!("{}-{sts}-{i}", storage.volume),
+                    spec_pointer: "/spec/storage/volumeClaimTemplate/spec".into(),
+                    spec: claim_spec.clone(),
+                    group: Some(group_key(&sts, &storage.volume)),
+                    ordinal: i,
+                    volume: storage.volume.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(doc: &Value) -> Identity {
+        Identity::of(doc)
+    }
+
+    #[test]
+    fn pod_spec_paths_for_every_kind() {
+        for (kind, api, ptr) in [
+            ("Pod", "v1", "/spec"),
+            ("Deployment", "apps/v1", "/spec/template/spec"),
+            ("ReplicaSet", "apps/v1", "/spec/template/spec"),
+            ("ReplicationController", "v1", "/spec/template/spec"),
+            ("DaemonSet", "apps/v1", "/spec/template/spec"),
+            ("Job", "batch/v1", "/spec/template/spec"),
+            ("StatefulSet", "apps/v1", "/spec/template/spec"),
+            ("CronJob", "batch/v1", "/spec/jobTemplate/spec/template/spec"),
+            ("Prometheus", "monitoring.coreos.com/v1", "/spec"),
+            ("PrometheusAgent", "monitoring.coreos.com/v1alpha1", "/spec"),
+            ("Alertmanager", "monitoring.coreos.com/v1", "/spec"),
+            ("ThanosRuler", "monitoring.coreos.com/v1", "/spec"),
+        ] {
+            let doc = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}});
+            assert_eq!(pod_spec_pointer(&id(&doc)), Some(ptr), "{kind}");
+        }
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+        assert_eq!(pod_spec_pointer(&id(&cm)), None);
+        let other = json!({"apiVersion": "example.com/v1", "kind": "Prometheus", "metadata": {"name": "x"}});
+        assert_eq!(pod_spec_pointer(&id(&other)), None);
+    }
+
+    #[test]
+    fn effective_uid_and_gid() {
+        let pod = json!({"securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000}});
+        let pod = pod.as_object().unwrap();
+        assert_eq!(effective_uid(pod, &json!({})), Some(1000));
+        assert_eq!(effective_uid(pod, &json!({"securityContext": {"runAsUser": 7}})), Some(7));
+        assert_eq!(effective_gid(pod, &json!({})), Some(2000));
+        assert_eq!(effective_uid(&Map::new(), &json!({})), None);
+    }
+
+    #[test]
+    fn statefulset_claims_per_replica() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "ns"},
+            "spec": {"replicas": 3, "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]}});
+        let c = claims(&id(&doc), &doc);
+        assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["data-db-0", "data-db-1", "data-db-2"]);
+        assert_eq!(c[2].spec_pointer, "/spec/volumeClaimTemplates/0/spec");
+        assert_eq!(c[0].group, c[2].group);
+    }
+
+    #[test]
+    fn statefulset_without_replicas_has_one() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]}});
+        assert_eq!(claims(&id(&doc), &doc).len(), 1);
+    }
+
+    #[test]
+    fn prometheus_claims_per_shard_and_replica() {
+        let doc = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+            "metadata": {"name": "k", "namespace": "monitoring"},
+            "spec": {"replicas": 2, "shards": 2, "storage": {"volumeClaimTemplate": {"spec": {}}}}});
+        let names: Vec<String> = claims(&id(&doc), &doc).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, [
+            "prometheus-k-db-prometheus-k-0", "prometheus-k-db-prometheus-k-1",
+            "prometheus-k-db-prometheus-k-shard-1-0", "prometheus-k-db-prometheus-k-shard-1-1",
+        ]);
+    }
+
+    #[test]
+    fn cr_storage_names_and_subpaths() {
+        let am = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Alertmanager", "metadata": {"name": "a"},
+            "spec": {"storage": {"volumeClaimTemplate": {"spec": {}}}}});
+        let s = cr_storage(CrKind::Alertmanager, "a", &am).unwrap();
+        assert_eq!((s.volume.as_str(), s.sub_path.as_deref()), ("alertmanager-a-db", Some("alertmanager-db")));
+        assert_eq!(claims(&id(&am), &am)[0].name, "alertmanager-a-db-alertmanager-a-0");
+        let tr = json!({"spec": {"storage": {"volumeClaimTemplate": {"metadata": {"name": "x"}}}}});
+        let s = cr_storage(CrKind::ThanosRuler, "t", &tr).unwrap();
+        assert_eq!((s.volume.as_str(), s.sub_path, s.mount_path.as_str()), ("x", None, "/thanos/data"));
+        let agent = json!({"spec": {"storage": {"disableMountSubPath": true, "volumeClaimTemplate": {}}}});
+        let s = cr_storage(CrKind::PrometheusAgent, "g", &agent).unwrap();
+        assert_eq!((s.volume.as_str(), s.sub_path), ("prom-agent-g-db", None));
+    }
+
+    #[test]
+    fn pvc_document_is_its_own_claim() {
+        let doc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "g"},
+            "spec": {"resources": {"requests": {"storage": "2Gi"}}}});
+        let c = claims(&id(&doc), &doc);
+        assert_eq!((c.len(), c[0].name.as_str(), c[0].namespace.clone()), (1, "g", None));
+    }
+}

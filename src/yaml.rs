@@ -1,0 +1,287 @@
+//! Reading one YAML document two ways: as a value (what Kubernetes will see) and as a tree of
+//! byte spans (where each node sits in the text, so edits touch only the bytes they must).
+//!
+//! The value comes from `serde-saphyr` with hard limits on aliases, depth and size, because the
+//! input is whatever a chart rendered and an alias bomb must fail in milliseconds, not exhaust
+//! memory. Legacy octal is on: Kubernetes reads `defaultMode: 0644` as 420 (YAML 1.1), and our
+//! idea of a document's meaning must match the cluster's. The span tree comes from the
+//! `granit-parser` events the same crate is built on.
+
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+use serde_json::Value;
+use std::ops::Range;
+
+/// Limits for one document. Kubernetes objects are shallow; real charts stay far below these.
+pub const MAX_DEPTH: usize = 64;
+/// Maximum nodes in one document (kube-prometheus-stack's largest CRD has about 60,000).
+pub const MAX_NODES: usize = 2_000_000;
+/// Maximum events replayed through aliases in one document.
+pub const MAX_ALIAS_EVENTS: usize = 100_000;
+
+/// A parse failure with a position relative to the document text (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.legacy_octal_numbers = true;
+    o.with_snippet = false;
+    o.alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
+    o.alias_limits.max_replay_stack_depth = 16;
+    if let Some(b) = o.budget.as_mut() {
+        b.max_depth = MAX_DEPTH;
+        b.max_nodes = MAX_NODES;
+        b.max_events = MAX_NODES * 2;
+    }
+    o
+}
+
+/// Parse the text of one document into its value (`Value::Null` for an empty document).
+pub fn parse_value(text: &str) -> Result<Value, ParseError> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        ParseError {
+            line: line.max(1),
+            column: column.max(1),
+            message: first_line(&e.to_string()),
+        }
+    })
+}
+
+fn first_line(msg: &str) -> String {
+    let line = msg.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr prefixes "error: line N column M: "; the caller adds its own position.
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line.find(": ") {
+        Some(i) if line[..i].starts_with("line ") => line[i + 2..].to_string(),
+        _ => line.to_string(),
+    }
+}
+
+/// A node of the span tree. Spans are byte ranges in the document text.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub span: Range<usize>,
+    /// 0-based column of the node's first character.
+    pub col: usize,
+    pub kind: NodeKind,
+    /// Set when the node defines an anchor: editing it would also change its aliases.
+    pub anchored: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Scalar { style: ScalarStyle },
+    Map { flow: bool, entries: Vec<(Node, Node)> },
+    Seq { flow: bool, items: Vec<Node> },
+    Alias,
+}
+
+impl Node {
+    /// The byte offset just past the last character of this node's content (its last leaf), which
+    /// for block collections is tighter than the parser's end event.
+    pub fn content_end(&self) -> usize {
+        match &self.kind {
+            NodeKind::Map { flow: false, entries } => entries
+                .last()
+                .map_or(self.span.end, |(_, v)| v.content_end().max(self.span.start)),
+            NodeKind::Seq { flow: false, items } => items
+                .last()
+                .map_or(self.span.end, |v| v.content_end().max(self.span.start)),
+            _ => self.span.end,
+        }
+    }
+
+    /// Whether any node below (or this one) has an anchor or is an alias.
+    pub fn has_anchors(&self) -> bool {
+        self.anchored
+            || match &self.kind {
+                NodeKind::Alias => true,
+                NodeKind::Scalar { .. } => false,
+                NodeKind::Map { entries, .. } => entries
+                    .iter()
+                    .any(|(k, v)| k.has_anchors() || v.has_anchors()),
+                NodeKind::Seq { items, .. } => items.iter().any(Node::has_anchors),
+            }
+    }
+
+    /// Child of a mapping by key text (only plain or quoted string keys are looked up).
+    pub fn get<'a>(&'a self, text: &str, key: &str) -> Option<(&'a Node, &'a Node)> {
+        match &self.kind {
+            NodeKind::Map { entries, .. } => entries
+                .iter()
+                .find(|(k, _)| scalar_text(text, k).as_deref() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+}
+
+/// The value of a scalar key node, unquoted (enough to match Kubernetes field names).
+pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
+    match node.kind {
+        NodeKind::Scalar { style } => {
+            let raw = text.get(node.span.clone())?;
+            Some(match style {
+                ScalarStyle::SingleQuoted => raw
+                    .trim_start_matches('\'')
+                    .trim_end_matches('\'')
+                    .replace("''", "'"),
+                ScalarStyle::DoubleQuoted => {
+                    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.trim_matches('"').to_string())
+                }
+                _ => raw.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Build the span tree of the (single) document in `text`. Returns `None` for an empty document.
+/// Errors are unexpected here because the value parse already validated the text.
+pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
+    let mut stack: Vec<Node> = Vec::new();
+    // Pending key for each open mapping on the stack.
+    let mut keys: Vec<Option<Node>> = Vec::new();
+    let mut root = None;
+    for next in Parser::new_from_str(text) {
+        let (event, span) = next.map_err(|e| ParseError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        let start = span.start.byte_offset().unwrap_or(0);
+        let end = span.end.byte_offset().unwrap_or(start);
+        let col = span.start.col();
+        let node = match event {
+            Event::Scalar(_, style, anchor, _) => Some(Node {
+                span: start..end,
+                col,
+                kind: NodeKind::Scalar { style },
+                anchored: anchor != 0,
+            }),
+            Event::Alias(_) => Some(Node {
+                span: start..end,
+                col,
+                kind: NodeKind::Alias,
+                anchored: false,
+            }),
+            Event::MappingStart(style, anchor, _) => {
+                stack.push(Node {
+                    span: start..end,
+                    col,
+                    kind: NodeKind::Map {
+                        flow: style == StructureStyle::Flow,
+                        entries: Vec::new(),
+                    },
+                    anchored: anchor != 0,
+                });
+                keys.push(None);
+                None
+            }
+            Event::SequenceStart(style, anchor, _) => {
+                stack.push(Node {
+                    span: start..end,
+                    col,
+                    kind: NodeKind::Seq {
+                        flow: style == StructureStyle::Flow,
+                        items: Vec::new(),
+                    },
+                    anchored: anchor != 0,
+                });
+                keys.push(None);
+                None
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                keys.pop();
+                let mut done = stack.pop();
+                if let Some(n) = done.as_mut() {
+                    n.span.end = end.max(n.span.start);
+                }
+                done
+            }
+            _ => None,
+        };
+        let Some(node) = node else { continue };
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(parent) => match &mut parent.kind {
+                NodeKind::Seq { items, .. } => items.push(node),
+                NodeKind::Map { entries, .. } => {
+                    let slot = keys.last_mut().expect("a key slot per open mapping");
+                    match slot.take() {
+                        None => *slot = Some(node),
+                        Some(key) => entries.push((key, node)),
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_follow_kubernetes_scalar_meaning() {
+        let v = parse_value("a: 0644\nb: \"0644\"\nc: \"yes\"\nd: 1e3\ne: ~\n").unwrap();
+        assert_eq!(v["a"], 420);
+        assert_eq!(v["b"], "0644");
+        assert_eq!(v["c"], "yes");
+        assert!(v["e"].is_null());
+    }
+
+    #[test]
+    fn errors_carry_a_position() {
+        let e = parse_value("a: 1\nb: [\n").unwrap_err();
+        assert!(e.line >= 2, "{e:?}");
+        let e = parse_value("a: 1\na: 2\n").unwrap_err();
+        assert!(e.message.contains("duplicate"), "{e:?}");
+    }
+
+    #[test]
+    fn alias_bomb_is_rejected_quickly() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let t = std::time::Instant::now();
+        assert!(parse_value(&doc).is_err());
+        assert!(t.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let doc = "[".repeat(100_000);
+        assert!(parse_value(&doc).is_err());
+    }
+
+    #[test]
+    fn tree_spans_point_at_values() {
+        let text = "kind: A\nspec:\n  x: 1 # c\n  list:\n  - a\n  - {b: 2}\n";
+        let root = parse_tree(text).unwrap().unwrap();
+        let (_, spec) = root.get(text, "spec").unwrap();
+        let (_, x) = spec.get(text, "x").unwrap();
+        assert_eq!(&text[x.span.clone()], "1");
+        assert_eq!(spec.col, 2);
+        let (_, list) = spec.get(text, "list").unwrap();
+        let NodeKind::Seq { items, .. } = &list.kind else { panic!() };
+        assert_eq!(&text[items[1].span.clone()], "{b: 2}");
+        assert_eq!(&text[..list.content_end()], text.trim_end());
+    }
+}
