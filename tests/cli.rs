@@ -1,0 +1,196 @@
+//! The command-line contract: subcommands, exit codes, where the summary goes, and that stdout
+//! stays empty on every error (Helm would otherwise install a truncated release).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    summary: String,
+}
+
+/// Run the binary with a clean environment (plus `env`), `input` on stdin, and a summary file.
+fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("summary");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
+    cmd.args(args).env_clear().env("HELM_FIXUP_TTY", "0").current_dir(dir.path());
+    if !args.iter().any(|a| *a == "profiles" || *a == "explain") {
+        cmd.arg("--summary-file").arg(&sum);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // A usage error exits before reading stdin: a closed pipe here is expected.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        summary: std::fs::read_to_string(&sum).unwrap_or_default(),
+    }
+}
+
+const DEPLOY: &str = "---
+# Source: demo/templates/deploy.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsUser: 1000   # the chart's uid
+        runAsNonRoot: true
+      containers:
+      - name: web
+        image: \"nginx:1.27\"
+        env:
+        - name: FLAG
+          value: \"yes\"
+---
+# Source: demo/templates/cm.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  mode: \"0644\"
+";
+
+#[test]
+fn profiles_lists_every_builtin_profile() {
+    let o = fixup(&["profiles"], &[], "");
+    assert_eq!(o.code, 0);
+    let names: Vec<&str> = o.stdout.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(names, ["root-run", "shared-uid", "init-chown", "exec-probes", "local-pv"]);
+}
+
+#[test]
+fn explain_shows_params_defaults_and_seed() {
+    let o = fixup(&["explain", "local-pv"], &[], "");
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("path") && o.stdout.contains("/mnt/disks"), "{}", o.stdout);
+    assert!(o.stdout.contains("Fixes: 003"), "{}", o.stdout);
+    let o = fixup(&["explain", "nope"], &[], "");
+    assert_eq!(o.code, 3);
+    assert!(o.stderr.contains("valid: root-run"), "{}", o.stderr);
+}
+
+#[test]
+fn no_profile_passes_through_byte_for_byte_with_a_warning() {
+    let o = fixup(&[], &[], DEPLOY);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.stdout, DEPLOY);
+    assert!(o.summary.contains("no profile selected"), "{}", o.summary);
+}
+
+#[test]
+fn root_run_changes_only_the_fixed_lines() {
+    let o = fixup(&["-p", "root-run"], &[], DEPLOY);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    let want = DEPLOY
+        .replace("runAsUser: 1000   # the chart's uid\n        runAsNonRoot: true",
+                 "runAsUser: 0   # the chart's uid\n        runAsNonRoot: false\n        runAsGroup: 0\n        fsGroup: 0\n        seccompProfile:\n          type: RuntimeDefault");
+    assert_eq!(o.stdout, want);
+    assert!(o.summary.contains("root-run  Deployment demo/web  spec.template.spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false"), "{}", o.summary);
+    assert!(o.summary.contains("more privileged than the chart asked: Deployment demo/web"));
+    assert!(o.summary.ends_with("helm-fixup: 1 object changed, 0 added, 0 warnings, 1 more privileged (2 documents)\n"), "{}", o.summary);
+    let again = fixup(&["-p", "root-run"], &[], &o.stdout);
+    assert_eq!(again.stdout, o.stdout, "idempotent");
+}
+
+#[test]
+fn invalid_yaml_exits_2_with_position_and_empty_stdout() {
+    let bad = format!("{DEPLOY}---\nkind: Pod\nmetadata: {{name: [\n");
+    let o = fixup(&["-p", "root-run"], &[], &bad);
+    assert_eq!(o.code, 2);
+    assert!(o.stdout.is_empty());
+    assert!(o.summary.contains("document 3 (line "), "{}", o.summary);
+    assert!(o.summary.contains("nothing was written to stdout"));
+}
+
+#[test]
+fn scalar_and_kindless_documents_are_bad_input() {
+    for (input, reason) in [
+        ("kind: A\n---\njust a string\n", "document 2 (line 3, column 1): the document is a string, not a mapping"),
+        ("- a\n- b\n", "document 1 (line 1, column 1): the document is a list, not a mapping"),
+        ("---\n# Source: x\nmetadata:\n  name: x\n", "document 1 (line 3, column 1): the document has no kind"),
+    ] {
+        let o = fixup(&["-p", "root-run"], &[], input);
+        assert_eq!((o.code, o.stdout.as_str()), (2, ""), "{input}");
+        assert!(o.stderr.contains(reason), "{input}: {}", o.stderr);
+    }
+}
+
+#[test]
+fn usage_errors_exit_3_and_name_the_valid_choices() {
+    for (args, needle) in [
+        (&["-p", "rootrun"][..], "valid: root-run, shared-uid, init-chown, exec-probes, local-pv"),
+        (&["-p", "root-run", "--set", "root-run.caps=X"][..], "valid: addCapabilities"),
+        (&["-p", "root-run", "--only", "knd=Pod"][..], "valid: kind, name"),
+        (&["-p", "root-run", "-c", "missing.yaml"][..], "missing.yaml"),
+    ] {
+        let o = fixup(args, &[], DEPLOY);
+        assert_eq!((o.code, o.stdout.as_str()), (3, ""), "{args:?}");
+        assert!(o.summary.contains(needle), "{args:?}: {}", o.summary);
+    }
+}
+
+#[test]
+fn empty_stream_still_writes_a_comment_line() {
+    for input in ["", "---\n", "\n\n"] {
+        let o = fixup(&["-p", "root-run"], &[], input);
+        assert_eq!(o.code, 0);
+        assert!(o.stdout.starts_with('#') || !o.stdout.trim().is_empty(), "{input:?} -> {:?}", o.stdout);
+        assert!(!o.stdout.trim().is_empty());
+    }
+}
+
+#[test]
+fn env_profiles_apply_when_no_flags_are_given() {
+    let o = fixup(&[], &[("HELM_FIXUP_PROFILES", "root-run")], DEPLOY);
+    assert!(o.stdout.contains("runAsUser: 0"), "{}", o.summary);
+}
+
+#[test]
+fn config_file_drives_a_scripted_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("fixup.yaml");
+    std::fs::write(&cfg, "profiles: [root-run]\nskip: [\"kind=Deployment\"]\n").unwrap();
+    let o = fixup(&["-c", cfg.to_str().unwrap()], &[], DEPLOY);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    assert_eq!(o.stdout, DEPLOY, "the only workload is skipped");
+    let o = fixup(&[], &[("HELM_FIXUP_CONFIG", cfg.to_str().unwrap())], DEPLOY);
+    assert!(o.summary.contains("helm-fixup: profiles root-run"), "{}", o.summary);
+}
+
+#[test]
+fn json_summary_has_the_same_records() {
+    let o = fixup(&["-p", "root-run", "--summary-format", "json"], &[], DEPLOY);
+    let v: serde_json::Value = serde_json::from_str(&o.summary).unwrap();
+    assert_eq!(v["changed"][0]["object"], "Deployment demo/web");
+    assert_eq!(v["changed"][0]["more_privileged"], true);
+    assert_eq!(v["changed"][0]["changes"][0]["path"], "spec.template.spec.securityContext.runAsUser");
+}
+
+#[test]
+fn dry_run_reports_but_writes_the_input() {
+    let o = fixup(&["-p", "root-run", "--dry-run"], &[], DEPLOY);
+    assert_eq!(o.stdout, DEPLOY);
+    assert!(o.summary.contains("runAsUser 1000 -> 0") && o.summary.contains("dry run"));
+}
+
+#[test]
+fn diff_shows_only_changed_lines() {
+    let o = fixup(&["-p", "root-run", "--diff"], &[], DEPLOY);
+    let minus: Vec<&str> = o.summary.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).collect();
+    assert_eq!(minus, ["-        runAsUser: 1000   # the chart's uid", "-        runAsNonRoot: true"]);
+    assert!(o.summary.contains("+++ b/Deployment demo/web"));
+}
