@@ -1,11 +1,840 @@
-//! Placeholder: implemented in its own issue.
+//! `init-chown`: a root init container that gives each writable persistent mount to the pod's
+//! uid:gid before the app starts.
+//!
+//! Seed 001: a hostPath or local PV directory is created by root, prometheus runs as uid 1000 and
+//! panics with `open /prometheus/queries.active: permission denied`. `fsGroup` does not help: the
+//! kubelet ignores it for hostPath and NFS. The fix every chart reinvents (grafana's
+//! `init-chown-data`, bitnami's `init-chmod-data`) is a root init container running chown.
+//!
+//! Ours differs from those in the ways that bite on real clusters:
+//! - it mounts the volume with the app's own `subPath` (the kubelet creates a subPath directory as
+//!   root, so chowning the volume root would fix the wrong directory); for operator resources that
+//!   is the operator's volume name and subPath (`prometheus-<name>-db` + `prometheus-db`);
+//! - it changes only what is not yet owned (`find ... ! -user U -o ! -group G`), so a restart does
+//!   not rewrite the inode of every block of a 200 GB TSDB the way `chown -R` does;
+//! - it keeps `drop: [ALL]` and adds back only CHOWN, DAC_OVERRIDE and FOWNER, and has small
+//!   requests and limits so a namespace LimitRange or ResourceQuota admits it.
+//!
+//! Left alone, with the reason in the summary: read-only mounts, volumes the kubelet creates for
+//! the pod (configMap, secret, projected, emptyDir, downwardAPI: fsGroup works there), system
+//! hostPath directories (chowning `/var/log` of a node would break it), pods whose uid is unknown
+//! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
+//! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
 use super::{Ctx, Docs, Fix};
+use crate::manifest::Identity;
+use crate::workload::{self, CrKind};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 pub struct InitChown;
 
+/// Name of the init container this profile adds.
+pub const NAME: &str = "fixup-chown";
+
+/// Where the added container mounts the volumes it chowns.
+const MOUNT_ROOT: &str = "/fixup";
+
+/// One directory to chown: a volume, the subPath the app mounts, and the owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub volume: String,
+    pub sub_path: Option<String>,
+    pub uid: i64,
+    pub gid: i64,
+}
+
+/// What was found for one pod: what to chown, and what to tell the user.
+#[derive(Debug, Default, PartialEq)]
+struct PodPlan {
+    targets: Vec<Target>,
+    notes: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// How a pod volume relates to chowning.
+#[derive(Debug, PartialEq)]
+enum VolumeKind {
+    /// Persistent storage the app writes: chown it.
+    Persistent,
+    /// The volume source itself is read-only.
+    ReadOnly,
+    /// A hostPath we refuse to touch, with the reason.
+    Unsafe(String),
+    /// Made by the kubelet for the pod (configMap, emptyDir, ...) or not declared: not ours.
+    Other,
+}
+
+/// Host directories whose ownership belongs to the node, not to a pod.
+const SYSTEM_TREES: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/boot",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/run",
+    "/var/run",
+    "/var/log",
+    "/var/lib/kubelet",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/root",
+];
+/// Host directories that are fine to hold data below, but not to chown themselves.
+const SYSTEM_DIRS: &[&str] = &[
+    "/", "/var", "/var/lib", "/opt", "/home", "/mnt", "/srv", "/tmp", "/data", "/media",
+];
+
+fn host_path_kind(hp: &Value) -> VolumeKind {
+    let ty = hp.get("type").and_then(Value::as_str).unwrap_or("");
+    if matches!(
+        ty,
+        "File" | "FileOrCreate" | "Socket" | "CharDevice" | "BlockDevice"
+    ) {
+        return VolumeKind::Unsafe(format!("it is a host {ty}, not a data directory"));
+    }
+    let Some(path) = hp.get("path").and_then(Value::as_str) else {
+        return VolumeKind::Other;
+    };
+    let trimmed = path.trim_end_matches('/');
+    let norm = if trimmed.is_empty() { "/" } else { trimmed };
+    let system = SYSTEM_DIRS.contains(&norm)
+        || SYSTEM_TREES
+            .iter()
+            .any(|t| norm == *t || norm.strip_prefix(t).is_some_and(|r| r.starts_with('/')));
+    if system {
+        VolumeKind::Unsafe(format!("hostPath {path} is a system directory of the node"))
+    } else {
+        VolumeKind::Persistent
+    }
+}
+
+/// Classify volume `name` of a plain pod (a pod volume, else a StatefulSet claim template).
+fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind {
+    let vol = pod
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("name").and_then(Value::as_str) == Some(name));
+    let Some(vol) = vol else {
+        let templates = doc
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array);
+        let is_template = templates
+            .into_iter()
+            .flatten()
+            .any(|t| t.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+        return if is_template {
+            VolumeKind::Persistent
+        } else {
+            VolumeKind::Other
+        };
+    };
+    let read_only = |src: &Value| src.get("readOnly") == Some(&json!(true));
+    if let Some(hp) = vol.get("hostPath") {
+        return host_path_kind(hp);
+    }
+    for key in ["persistentVolumeClaim", "local", "nfs"] {
+        if let Some(src) = vol.get(key) {
+            return if read_only(src) {
+                VolumeKind::ReadOnly
+            } else {
+                VolumeKind::Persistent
+            };
+        }
+    }
+    VolumeKind::Other
+}
+
+fn name_of(c: &Value) -> &str {
+    c.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+fn mounts(c: &Value) -> impl Iterator<Item = &Value> {
+    c.get("volumeMounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn sub_path(m: &Value) -> Option<String> {
+    m.get("subPath")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The words of a container's command line, for recognising chown helpers.
+fn command_text(c: &Value) -> String {
+    ["command", "args"]
+        .iter()
+        .filter_map(|k| c.get(*k).and_then(Value::as_array))
+        .flatten()
+        .map(|x| match x {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Does `text` contain `n` as a whole number (not as part of a longer one)?
+fn mentions_number(text: &str, n: i64) -> bool {
+    let needle = n.to_string();
+    let bytes = text.as_bytes();
+    text.match_indices(&needle).any(|(at, _)| {
+        let before = at
+            .checked_sub(1)
+            .and_then(|i| bytes.get(i))
+            .is_some_and(u8::is_ascii_digit);
+        let after = bytes.get(at + needle.len()).is_some_and(u8::is_ascii_digit);
+        !before && !after
+    })
+}
+
+/// An existing root init container (not ours) that chowns this target. `Err(name)` when one
+/// chowns the mount but to another owner.
+fn existing_helper<'a>(
+    pod: &'a Map<String, Value>,
+    t: &Target,
+) -> Option<Result<&'a str, &'a str>> {
+    let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
+    let inits = pod
+        .get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let mut wrong = None;
+    for ic in inits.filter(|c| name_of(c) != NAME) {
+        let uid = workload::sc_int(ic.get("securityContext"), "runAsUser").or(pod_uid);
+        let mounted = mounts(ic).any(|m| {
+            m.get("name").and_then(Value::as_str) == Some(&t.volume) && sub_path(m) == t.sub_path
+        });
+        let text = command_text(ic);
+        if uid != Some(0) || !mounted || !text.contains("chown") {
+            continue;
+        }
+        if mentions_number(&text, t.uid) {
+            return Some(Ok(name_of(ic)));
+        }
+        wrong.get_or_insert(name_of(ic));
+    }
+    wrong.map(Err)
+}
+
+fn describe(t: &Target) -> String {
+    match &t.sub_path {
+        Some(s) => format!("{} (subPath {s})", t.volume),
+        None => t.volume.clone(),
+    }
+}
+
+/// Params resolved once per run.
+struct Settings {
+    image: String,
+    uid: Option<i64>,
+    gid: Option<i64>,
+}
+
+/// Targets of a plain pod: every writable persistent mount of its containers.
+fn plan_pod(
+    doc: &Value,
+    pod: &Map<String, Value>,
+    s: &Settings,
+    allowed: &dyn Fn(&str) -> bool,
+) -> PodPlan {
+    let mut plan = PodPlan::default();
+    // (volume, subPath) -> (uid, gid, deciding container) or the containers with no known uid.
+    let mut keys: Vec<(String, Option<String>)> = Vec::new();
+    let mut owner: BTreeMap<(String, Option<String>), (i64, i64, String)> = BTreeMap::new();
+    let mut unknown: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
+    let mut root: Vec<String> = Vec::new();
+    let mut read_only: Vec<String> = Vec::new();
+    let inits = pod
+        .get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let writers = inits
+        .filter(|c| {
+            name_of(c) != NAME && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
+        })
+        .chain(
+            pod.get("containers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .filter(|c| allowed(name_of(c)));
+    for c in writers {
+        let cname = name_of(c).to_string();
+        for m in mounts(c) {
+            let Some(vol) = m.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            match volume_kind(doc, pod, vol) {
+                VolumeKind::Other => continue,
+                VolumeKind::ReadOnly => {
+                    if !read_only.iter().any(|v| v == vol) {
+                        read_only.push(vol.to_string());
+                    }
+                    continue;
+                }
+                VolumeKind::Unsafe(why) => {
+                    if m.get("readOnly") != Some(&json!(true)) {
+                        let w = format!("volume {vol} is not chowned: {why}");
+                        if !plan.warnings.contains(&w) {
+                            plan.warnings.push(w);
+                        }
+                    }
+                    continue;
+                }
+                VolumeKind::Persistent => {}
+            }
+            if m.get("readOnly") == Some(&json!(true)) {
+                if !read_only.iter().any(|v| v == vol) {
+                    read_only.push(vol.to_string());
+                }
+                continue;
+            }
+            if m.get("subPathExpr")
+                .and_then(Value::as_str)
+                .is_some_and(|e| !e.is_empty())
+            {
+                plan.warnings.push(format!(
+                    "container {cname} mounts volume {vol} with subPathExpr, which needs the container's \
+                     environment: not chowned"
+                ));
+                continue;
+            }
+            let key = (vol.to_string(), sub_path(m));
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+            let uid = s.uid.or_else(|| workload::effective_uid(pod, c));
+            match uid {
+                None => unknown.entry(key).or_default().push(cname.clone()),
+                Some(0) => {
+                    if !root.contains(&cname) {
+                        root.push(cname.clone());
+                    }
+                }
+                Some(u) => {
+                    let g = s
+                        .gid
+                        .or_else(|| workload::effective_gid(pod, c))
+                        .unwrap_or(u);
+                    match owner.get(&key) {
+                        None => {
+                            owner.insert(key, (u, g, cname.clone()));
+                        }
+                        Some((ou, og, first)) if (*ou, *og) != (u, g) => {
+                            plan.warnings.push(format!(
+                                "containers {first} ({ou}:{og}) and {cname} ({u}:{g}) write volume {}: one \
+                                 owner cannot suit both, chowning to {ou}:{og}; give the pod one uid with shared-uid",
+                                key.0
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    for key in keys {
+        let Some((uid, gid, _)) = owner.get(&key).cloned() else {
+            if let Some(cs) = unknown.get(&key) {
+                plan.warnings.push(format!(
+                    "volume {} is not chowned: container {} has no runAsUser (its image decides, which \
+                     helm-fixup cannot see); set --set init-chown.uid=UID (and init-chown.gid=GID)",
+                    describe(&Target { volume: key.0.clone(), sub_path: key.1.clone(), uid: 0, gid: 0 }),
+                    cs.join(", ")
+                ));
+            }
+            continue;
+        };
+        plan.targets.push(Target {
+            volume: key.0,
+            sub_path: key.1,
+            uid,
+            gid,
+        });
+    }
+    if plan.targets.is_empty() && !root.is_empty() {
+        plan.notes.push(format!(
+            "{} run(s) as root: no chown needed",
+            root.join(", ")
+        ));
+    }
+    if plan.targets.is_empty()
+        && plan.warnings.is_empty()
+        && root.is_empty()
+        && !read_only.is_empty()
+    {
+        plan.notes.push(format!(
+            "volume {} is mounted read-only: nothing to chown",
+            read_only.join(", ")
+        ));
+    }
+    plan
+}
+
+/// Target of an operator resource: its storage volume, owned by its main container's uid.
+fn plan_cr(
+    kind: CrKind,
+    id: &Identity,
+    doc: &Value,
+    pod: &Map<String, Value>,
+    s: &Settings,
+) -> PodPlan {
+    let mut plan = PodPlan::default();
+    let Some(storage) = workload::cr_storage(kind, &id.name, doc) else {
+        return plan;
+    };
+    let empty = json!({});
+    let main = pod
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| name_of(c) == kind.main_container())
+        .unwrap_or(&empty);
+    let t = Target {
+        volume: storage.volume,
+        sub_path: storage.sub_path,
+        uid: 0,
+        gid: 0,
+    };
+    match s.uid.or_else(|| workload::effective_uid(pod, main)) {
+        None => plan.warnings.push(format!(
+            "storage {} is not chowned: spec.securityContext has no runAsUser; set --set init-chown.uid=UID \
+             (and init-chown.gid=GID)",
+            describe(&t)
+        )),
+        Some(0) => plan.notes.push(format!("{} runs as root: no chown needed", kind.main_container())),
+        Some(uid) => {
+            let gid = s.gid.or_else(|| workload::effective_gid(pod, main)).unwrap_or(uid);
+            plan.targets.push(Target { uid, gid, ..t });
+        }
+    }
+    plan
+}
+
+/// Single-quote a value for `sh`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Mount paths: `/fixup/<volume>`, or `/fixup/<volume>/<k>` when one volume is mounted with
+/// several subPaths (never one mount inside another: that would create a directory in the data).
+fn mount_paths(targets: &[Target]) -> Vec<String> {
+    targets
+        .iter()
+        .map(|t| {
+            let same: Vec<&Target> = targets.iter().filter(|o| o.volume == t.volume).collect();
+            if same.len() == 1 {
+                format!("{MOUNT_ROOT}/{}", t.volume)
+            } else {
+                let k = same.iter().position(|o| *o == t).unwrap_or(0);
+                format!("{MOUNT_ROOT}/{}/{k}", t.volume)
+            }
+        })
+        .collect()
+}
+
+/// The shell script: for each mount, change only entries not yet owned by uid:gid.
+fn script(targets: &[Target], paths: &[String]) -> String {
+    targets
+        .iter()
+        .zip(paths)
+        .map(|(t, p)| {
+            format!(
+                "find {} -xdev \\( ! -user {u} -o ! -group {g} \\) -exec chown -h {u}:{g} {{}} +",
+                sh_quote(p),
+                u = t.uid,
+                g = t.gid
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+/// The init container, built with the Kubernetes types and turned into a value with `name` first.
+fn container(image: &str, targets: &[Target]) -> Value {
+    let paths = mount_paths(targets);
+    let q = |s: &str| Quantity(s.to_string());
+    let c = Container {
+        name: NAME.to_string(),
+        image: Some(image.to_string()),
+        command: Some(vec!["sh".into(), "-c".into(), script(targets, &paths)]),
+        security_context: Some(SecurityContext {
+            run_as_user: Some(0),
+            run_as_group: Some(0),
+            run_as_non_root: Some(false),
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                add: Some(vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
+            }),
+            ..SecurityContext::default()
+        }),
+        resources: Some(ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".into(), q("10m")),
+                ("memory".into(), q("16Mi")),
+            ])),
+            limits: Some(BTreeMap::from([
+                ("cpu".into(), q("100m")),
+                ("memory".into(), q("64Mi")),
+            ])),
+            ..ResourceRequirements::default()
+        }),
+        volume_mounts: Some(
+            targets
+                .iter()
+                .zip(paths)
+                .map(|(t, p)| VolumeMount {
+                    name: t.volume.clone(),
+                    mount_path: p,
+                    sub_path: t.sub_path.clone(),
+                    ..VolumeMount::default()
+                })
+                .collect(),
+        ),
+        ..Container::default()
+    };
+    let value = serde_json::to_value(&c).unwrap_or(Value::Null);
+    let mut ordered = Map::new();
+    ordered.insert("name".into(), json!(NAME));
+    for key in [
+        "image",
+        "command",
+        "securityContext",
+        "resources",
+        "volumeMounts",
+    ] {
+        if let Some(v) = value.get(key) {
+            ordered.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(ordered)
+}
+
+/// Put `wanted` into the pod's init containers: replace our own if it is there, else insert it
+/// first (plain pods: it must run before anything that uses the volume) or append it (operator
+/// resources: the operator merges init containers by name and keeps its own first).
+fn place(pod: &mut Map<String, Value>, wanted: Value, first: bool) -> Result<(), String> {
+    let list = pod.entry("initContainers").or_insert_with(|| json!([]));
+    if list.is_null() {
+        *list = json!([]);
+    }
+    let Some(list) = list.as_array_mut() else {
+        return Err("initContainers is not a list".into());
+    };
+    match list.iter().position(|c| name_of(c) == NAME) {
+        Some(i) => {
+            if let Some(slot) = list.get_mut(i) {
+                if *slot != wanted {
+                    *slot = wanted;
+                }
+            }
+        }
+        None if first => list.insert(0, wanted),
+        None => list.push(wanted),
+    }
+    Ok(())
+}
+
+/// Pod Security levels enforced by Namespaces of the stream (a root container breaks "restricted").
+fn restricted_namespaces(docs: &Docs) -> Vec<String> {
+    docs.iter()
+        .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
+        .filter(|d| {
+            d.value
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get("pod-security.kubernetes.io/enforce"))
+                == Some(&json!("restricted"))
+        })
+        .map(|d| d.id.name.clone())
+        .collect()
+}
+
 impl Fix for InitChown {
-    fn apply(&self, _docs: &mut Docs, _ctx: &mut Ctx) -> Result<(), String> {
+    fn raises_privilege(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
+        let image = ctx
+            .params
+            .str("image")
+            .unwrap_or("busybox:1.38.0")
+            .to_string();
+        if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "init-chown.image={image:?}: an image reference has no spaces"
+            ));
+        }
+        let settings = Settings {
+            image,
+            uid: ctx.params.int("uid")?,
+            gid: ctx.params.int("gid")?,
+        };
+        let restricted = restricted_namespaces(docs);
+        for i in docs.pods(ctx.sel) {
+            let id = docs.get(i).id.clone();
+            let cr = CrKind::of(&id);
+            let doc = &docs.get(i).value;
+            let Some(pod) = workload::pod_spec(&id, doc) else {
+                continue;
+            };
+            let mut plan = match cr {
+                Some(kind) if ctx.sel.container(kind.main_container()) => {
+                    plan_cr(kind, &id, doc, pod, &settings)
+                }
+                Some(_) => PodPlan::default(),
+                None => plan_pod(doc, pod, &settings, &|n| ctx.sel.container(n)),
+            };
+            let object = id.to_string();
+            let mut covered = Vec::new();
+            plan.targets.retain(|t| match existing_helper(pod, t) {
+                Some(Ok(name)) => {
+                    covered.push(format!(
+                        "init container {name} already chowns {} to {} as root: not adding {NAME}",
+                        describe(t),
+                        t.uid
+                    ));
+                    false
+                }
+                Some(Err(name)) => {
+                    covered.push(format!(
+                        "init container {name} chowns {} as root but not to uid {}; it runs after {NAME} and may \
+                         undo it: make it use {}:{}",
+                        describe(t),
+                        t.uid,
+                        t.uid,
+                        t.gid
+                    ));
+                    true
+                }
+                None => true,
+            });
+            for m in covered {
+                if m.contains("may undo") {
+                    ctx.report.warn(ctx.profile, Some(object.clone()), m);
+                } else {
+                    ctx.report.note(ctx.profile, Some(object.clone()), m);
+                }
+            }
+            for n in &plan.notes {
+                ctx.report
+                    .note(ctx.profile, Some(object.clone()), n.clone());
+            }
+            for w in &plan.warnings {
+                ctx.report
+                    .warn(ctx.profile, Some(object.clone()), w.clone());
+            }
+            if plan.targets.is_empty() {
+                if ctx.sel.explicit() && plan.notes.is_empty() && plan.warnings.is_empty() {
+                    ctx.report.note(
+                        ctx.profile,
+                        Some(object.clone()),
+                        "no writable persistent mount (configMap, secret, projected, emptyDir and downwardAPI \
+                         volumes are made for the pod and follow its fsGroup)",
+                    );
+                }
+                continue;
+            }
+            let wanted = container(&settings.image, &plan.targets);
+            let before = doc.clone();
+            let value = docs.edit(i);
+            let Some(pod) = workload::pod_spec_mut(&id, value) else {
+                continue;
+            };
+            if let Err(e) = place(pod, wanted, cr.is_none()) {
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!("{e}: {NAME} not added"),
+                );
+                continue;
+            }
+            if *value == before {
+                continue;
+            }
+            let what: Vec<String> = plan
+                .targets
+                .iter()
+                .map(|t| format!("{} -> {}:{}", describe(t), t.uid, t.gid))
+                .collect();
+            ctx.report.note(
+                ctx.profile,
+                Some(object.clone()),
+                format!("{NAME} chowns {}", what.join(", ")),
+            );
+            if id
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| restricted.contains(ns))
+            {
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
+                );
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            image: "busybox:1.38.0".into(),
+            uid: None,
+            gid: None,
+        }
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(sh_quote("/fixup/a'b"), r"'/fixup/a'\''b'");
+    }
+
+    #[test]
+    fn whole_numbers_only() {
+        assert!(mentions_number("chown -R \"1001:1001\" /data", 1001));
+        assert!(!mentions_number("chown -R 10010:10010 /data", 1001));
+        assert!(!mentions_number("chown 21001 /x", 1001));
+    }
+
+    #[test]
+    fn system_host_paths_are_refused() {
+        for p in [
+            "/",
+            "/var/log",
+            "/var/log/pods",
+            "/etc/",
+            "/var/lib/kubelet/pods",
+            "/var",
+        ] {
+            assert!(
+                matches!(host_path_kind(&json!({"path": p})), VolumeKind::Unsafe(_)),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            host_path_kind(&json!({"path": "/var/lib/prometheus"})),
+            VolumeKind::Persistent
+        );
+        assert_eq!(
+            host_path_kind(&json!({"path": "/mnt/disks/prom"})),
+            VolumeKind::Persistent
+        );
+        assert!(matches!(
+            host_path_kind(&json!({"path": "/x.sock", "type": "Socket"})),
+            VolumeKind::Unsafe(_)
+        ));
+    }
+
+    #[test]
+    fn several_subpaths_of_one_volume_get_sibling_mounts() {
+        let t = |s: Option<&str>, v: &str| Target {
+            volume: v.into(),
+            sub_path: s.map(Into::into),
+            uid: 1,
+            gid: 1,
+        };
+        let ts = [t(Some("a"), "data"), t(Some("b"), "data"), t(None, "logs")];
+        assert_eq!(
+            mount_paths(&ts),
+            ["/fixup/data/0", "/fixup/data/1", "/fixup/logs"]
+        );
+    }
+
+    #[test]
+    fn uid_comes_from_the_writing_container() {
+        let doc = json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "db"}}]}});
+        let pod = map(json!({"securityContext": {"fsGroup": 2000},
+            "containers": [{"name": "a", "securityContext": {"runAsUser": 1000},
+                            "volumeMounts": [{"name": "db", "mountPath": "/db", "subPath": "x"}]}]}));
+        let plan = plan_pod(&doc, &pod, &settings(), &|_| true);
+        assert_eq!(
+            plan.targets,
+            [Target {
+                volume: "db".into(),
+                sub_path: Some("x".into()),
+                uid: 1000,
+                gid: 2000
+            }]
+        );
+    }
+
+    #[test]
+    fn pod_without_uid_is_skipped_with_a_warning_naming_the_param() {
+        let pod = map(
+            json!({"volumes": [{"name": "d", "hostPath": {"path": "/srv/d"}}],
+            "containers": [{"name": "a", "volumeMounts": [{"name": "d", "mountPath": "/d"}]}]}),
+        );
+        let plan = plan_pod(&json!({}), &pod, &settings(), &|_| true);
+        assert!(plan.targets.is_empty());
+        assert!(
+            plan.warnings[0].contains("--set init-chown.uid="),
+            "{:?}",
+            plan.warnings
+        );
+        let s = Settings {
+            uid: Some(7),
+            ..settings()
+        };
+        assert_eq!(plan_pod(&json!({}), &pod, &s, &|_| true).targets[0].uid, 7);
+    }
+
+    #[test]
+    fn built_container_has_the_contract_fields() {
+        let c = container(
+            "busybox:1.38.0",
+            &[Target {
+                volume: "v".into(),
+                sub_path: None,
+                uid: 1000,
+                gid: 2000,
+            }],
+        );
+        assert_eq!(
+            c.as_object().unwrap().keys().next().map(String::as_str),
+            Some("name")
+        );
+        assert_eq!(
+            c["securityContext"]["capabilities"],
+            json!({"add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"], "drop": ["ALL"]})
+        );
+        assert_eq!(
+            c["resources"],
+            json!({"limits": {"cpu": "100m", "memory": "64Mi"}, "requests": {"cpu": "10m", "memory": "16Mi"}})
+        );
+        assert_eq!(
+            c["command"][2],
+            r"find '/fixup/v' -xdev \( ! -user 1000 -o ! -group 2000 \) -exec chown -h 1000:2000 {} +"
+        );
     }
 }

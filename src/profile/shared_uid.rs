@@ -1,11 +1,397 @@
-//! Placeholder: implemented in its own issue.
+//! `shared-uid`: one uid/gid for every container of a pod.
+//!
+//! Seed 002: prometheus runs as `nobody` and the thanos sidecar as uid 1001 (its image default
+//! since thanos 0.32). Both mount `/prometheus`; prometheus writes blocks 0644 and thanos must
+//! hard-link them into `thanos/upload`, which the kernel refuses for a file owned by another uid
+//! (`fs.protected_hardlinks`): `operation not permitted`. No file mode fixes that; one uid does.
+//!
+//! So the pod gets `runAsUser`/`runAsGroup`/`fsGroup` at pod level (existing values are kept: they
+//! are what the chart meant), and container-level `runAsUser`/`runAsGroup` that differ are removed
+//! so the pod-level ones apply. `fsGroupChangePolicy: OnRootMismatch` comes with an `fsGroup` we add,
+//! so the kubelet does not re-walk a large volume at every start.
+//!
+//! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
+//! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
+//! working, so they are reported and left alone.
+//!
+//! Targets: by default the pods whose containers share a writable volume, and every
+//! prometheus-operator resource (its generated main container and config-reloader always share
+//! the `config-out` volume). For those resources the pod-level context is `spec.securityContext`
+//! and the containers are the `spec.containers` patches the operator merges by name.
 
 use super::{Ctx, Docs, Fix};
+use crate::manifest::Identity;
+use crate::report::Report;
+use crate::workload::{self, CrKind};
+use serde_json::{Map, Value, json};
 
 pub struct SharedUid;
 
+/// Volume sources a container can write to.
+const WRITABLE: &[&str] = &[
+    "emptyDir",
+    "persistentVolumeClaim",
+    "hostPath",
+    "local",
+    "nfs",
+    "ephemeral",
+];
+
+/// The uid used when nothing in the pod names one: `nobody`, what the prometheus image runs as.
+const NOBODY: i64 = 65534;
+const NO_UID: &str = "nobody: no uid was set; choose another with --set shared-uid.uid=UID";
+
+/// An init container that explicitly runs as root: a chown helper, outside the sharing.
+pub fn is_root_init(c: &Value) -> bool {
+    workload::sc_int(c.get("securityContext"), "runAsUser") == Some(0)
+}
+
+/// The containers that take part in the sharing: all containers, and init containers that are
+/// not explicit root helpers.
+fn sharing(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
+    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
+    list("initContainers")
+        .filter(|c| !is_root_init(c))
+        .chain(list("containers"))
+}
+
+fn name_of(c: &Value) -> &str {
+    c.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Writable volumes mounted read-write by two or more sharing containers, with the containers,
+/// in the order the pod lists them.
+fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
+    let mut writable: Vec<&str> = pod
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| WRITABLE.iter().any(|k| v.get(*k).is_some()))
+        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .collect();
+    let templates = doc
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array);
+    writable.extend(
+        templates
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str)),
+    );
+    let mut users: Vec<(String, Vec<String>)> = Vec::new();
+    for c in sharing(pod) {
+        for m in c
+            .get("volumeMounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(vol) = m.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if !writable.contains(&vol) || m.get("readOnly") == Some(&json!(true)) {
+                continue;
+            }
+            let idx = match users.iter().position(|(v, _)| v == vol) {
+                Some(i) => i,
+                None => {
+                    users.push((vol.to_string(), Vec::new()));
+                    users.len() - 1
+                }
+            };
+            let name = name_of(c).to_string();
+            if !users[idx].1.contains(&name) {
+                users[idx].1.push(name);
+            }
+        }
+    }
+    users.retain(|(_, cs)| cs.len() >= 2);
+    users
+}
+
+/// What the operator's generated containers share, for the summary.
+fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<String>)> {
+    let main = kind.main_container().to_string();
+    let mut out = vec![(
+        "config-out".to_string(),
+        vec![main.clone(), "config-reloader".to_string()],
+    )];
+    if kind == CrKind::Prometheus && doc.pointer("/spec/thanos").is_some_and(|t| !t.is_null()) {
+        let db = workload::cr_storage(kind, &id.name, doc)
+            .map_or_else(|| format!("{}-{}-db", kind.prefix(), id.name), |s| s.volume);
+        out.push((db, vec![main, "thanos-sidecar".to_string()]));
+    }
+    out
+}
+
+/// The shared uid and gid, and where the uid came from (for the summary).
+fn choose(
+    pod: &Map<String, Value>,
+    uid_param: Option<i64>,
+    gid_param: Option<i64>,
+) -> (i64, i64, &'static str) {
+    let psc = pod.get("securityContext");
+    let (uid, source) = if let Some(u) = uid_param {
+        (u, "set by shared-uid.uid")
+    } else if let Some(u) = workload::sc_int(psc, "runAsUser") {
+        (u, "the pod's runAsUser")
+    } else {
+        let mut set: Vec<i64> = sharing(pod)
+            .filter_map(|c| workload::sc_int(c.get("securityContext"), "runAsUser"))
+            .collect();
+        set.sort_unstable();
+        set.dedup();
+        match set.as_slice() {
+            [one] => (*one, "the runAsUser its containers agree on"),
+            _ => (NOBODY, NO_UID),
+        }
+    };
+    let gid = gid_param
+        .or_else(|| workload::sc_int(psc, "runAsGroup"))
+        .or_else(|| workload::sc_int(psc, "fsGroup"))
+        .unwrap_or(uid);
+    (uid, gid, source)
+}
+
+/// Set the pod level; returns nothing, the engine sees the diff.
+fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gid_param: bool) {
+    let sc = pod.entry("securityContext").or_insert(Value::Null);
+    if !sc.is_object() {
+        *sc = Value::Object(Map::new());
+    }
+    let Some(sc) = sc.as_object_mut() else { return };
+    let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
+        let set =
+            (force || !sc.get(key).is_some_and(Value::is_i64)) && sc.get(key) != Some(&json!(v));
+        if set {
+            sc.insert(key.to_string(), json!(v));
+        }
+        set
+    };
+    put(sc, "runAsUser", uid, uid_param);
+    put(sc, "runAsGroup", gid, gid_param);
+    if put(sc, "fsGroup", gid, gid_param) && !sc.contains_key("fsGroupChangePolicy") {
+        sc.insert("fsGroupChangePolicy".into(), json!("OnRootMismatch"));
+    }
+}
+
+/// Remove container-level uids/gids that differ from the shared ones.
+fn clear_containers(
+    pod: &mut Map<String, Value>,
+    uid: i64,
+    gid: i64,
+    allowed: &dyn Fn(&str) -> bool,
+) {
+    for list in ["initContainers", "containers"] {
+        let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in cs.iter_mut() {
+            if (list == "initContainers" && is_root_init(c)) || !allowed(name_of(c)) {
+                continue;
+            }
+            let Some(c) = c.as_object_mut() else { continue };
+            let Some(sc) = c.get_mut("securityContext").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let before = sc.len();
+            if sc.get("runAsUser").is_some_and(|v| v != &json!(uid)) {
+                sc.remove("runAsUser");
+            }
+            if sc.get("runAsGroup").is_some_and(|v| v != &json!(gid)) {
+                sc.remove("runAsGroup");
+            }
+            // A context we emptied says nothing any more: drop it rather than leave `{}`.
+            if sc.is_empty() && before > 0 {
+                c.remove("securityContext");
+            }
+        }
+    }
+}
+
+/// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
+/// contradiction the user must resolve, even when shared-uid would then find nothing to change.
+fn root_run_changed(report: &Report, object: &str) -> bool {
+    report
+        .changed
+        .iter()
+        .any(|r| r.profile == "root-run" && r.object == object)
+}
+
 impl Fix for SharedUid {
-    fn apply(&self, _docs: &mut Docs, _ctx: &mut Ctx) -> Result<(), String> {
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
+        let uid_param = ctx.params.int("uid")?;
+        let gid_param = ctx.params.int("gid")?;
+        for i in docs.pods(ctx.sel) {
+            let id = docs.get(i).id.clone();
+            let cr = CrKind::of(&id);
+            let doc = &docs.get(i).value;
+            let Some(pod) = workload::pod_spec(&id, doc) else {
+                continue;
+            };
+            let shared = match cr {
+                Some(kind) => cr_shared(kind, &id, doc),
+                None => shared_volumes(doc, pod),
+            };
+            if shared.is_empty() && !ctx.sel.explicit() {
+                continue;
+            }
+            let object = id.to_string();
+            if root_run_changed(ctx.report, &object) {
+                return Err(format!(
+                    "root-run and shared-uid both change {object}: they set different uids, pick one for it \
+                     (e.g. --skip shared-uid:name={})",
+                    id.name
+                ));
+            }
+            let (uid, gid, source) = choose(pod, uid_param, gid_param);
+            let root_inits: Vec<String> = pod
+                .get("initContainers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|c| is_root_init(c))
+                .map(|c| name_of(c).to_string())
+                .collect();
+            let runs_as_non_root = pod
+                .get("securityContext")
+                .and_then(|sc| sc.get("runAsNonRoot"))
+                == Some(&json!(true));
+
+            let sel = ctx.sel;
+            let before = doc.clone();
+            let value = docs.edit(i);
+            let Some(pod) = workload::pod_spec_mut(&id, value) else {
+                continue;
+            };
+            set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
+            clear_containers(pod, uid, gid, &|n| sel.container(n));
+            if *value == before {
+                continue;
+            }
+            let what = if shared.is_empty() {
+                "selected".to_string()
+            } else {
+                shared
+                    .iter()
+                    .map(|(v, cs)| format!("{} share volume {v}", cs.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let whose = if cr.is_some() {
+                "the operator's containers "
+            } else {
+                "containers "
+            };
+            ctx.report.note(
+                ctx.profile,
+                Some(object.clone()),
+                format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
+            );
+            if uid == 0 && runs_as_non_root {
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    "the shared uid is 0 but the pod sets runAsNonRoot: true: the kubelet will refuse to start it; \
+                     set --set shared-uid.uid=UID",
+                );
+            }
+            for name in root_inits {
+                ctx.report.note(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!("init container {name} runs as root on purpose (a chown helper): kept out of the shared uid"),
+                );
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn volumes_shared_by_two_writers_only() {
+        let p = pod(json!({
+            "volumes": [{"name": "data", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "c"}},
+                        {"name": "ro", "emptyDir": {}}],
+            "initContainers": [{"name": "chown", "securityContext": {"runAsUser": 0},
+                                "volumeMounts": [{"name": "ro", "mountPath": "/r"}]}],
+            "containers": [
+                {"name": "prometheus", "volumeMounts": [{"name": "data", "mountPath": "/p"}, {"name": "cfg", "mountPath": "/c"},
+                                                        {"name": "ro", "mountPath": "/r"}]},
+                {"name": "thanos", "volumeMounts": [{"name": "data", "mountPath": "/p"}, {"name": "cfg", "mountPath": "/c"},
+                                                    {"name": "ro", "mountPath": "/r", "readOnly": true}]}]}));
+        assert_eq!(
+            shared_volumes(&json!({}), &p),
+            [(
+                "data".to_string(),
+                vec!["prometheus".to_string(), "thanos".to_string()]
+            )]
+        );
+    }
+
+    #[test]
+    fn claim_templates_count_as_writable() {
+        let doc = json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "db"}}]}});
+        let p = pod(json!({"containers": [
+            {"name": "a", "volumeMounts": [{"name": "db", "mountPath": "/a"}]},
+            {"name": "b", "volumeMounts": [{"name": "db", "mountPath": "/b", "subPath": "x"}]}]}));
+        assert_eq!(shared_volumes(&doc, &p).len(), 1);
+    }
+
+    #[test]
+    fn uid_defaults_follow_the_design() {
+        let (u, g, _) = choose(
+            &pod(json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000}})),
+            None,
+            None,
+        );
+        assert_eq!((u, g), (1000, 2000));
+        let agree = pod(
+            json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}}, {"name": "b"}]}),
+        );
+        assert_eq!(choose(&agree, None, None).0, 1001);
+        let differ = pod(
+            json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}},
+                                               {"name": "b", "securityContext": {"runAsUser": 7}}]}),
+        );
+        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, NO_UID));
+        assert_eq!(choose(&differ, Some(5), Some(6)).0, 5);
+        let root_helper = pod(
+            json!({"initContainers": [{"name": "c", "securityContext": {"runAsUser": 0}}],
+                                     "containers": [{"name": "a", "securityContext": {"runAsUser": 472}}]}),
+        );
+        assert_eq!(
+            choose(&root_helper, None, None).0,
+            472,
+            "root helpers do not vote"
+        );
+    }
+
+    #[test]
+    fn existing_pod_values_are_kept_and_policy_comes_with_an_added_fs_group() {
+        let mut p = pod(
+            json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000, "fsGroupChangePolicy": "Always"}}),
+        );
+        set_pod(&mut p, 1000, 2000, false, false);
+        assert_eq!(
+            p["securityContext"],
+            json!({"runAsUser": 1000, "fsGroup": 2000, "fsGroupChangePolicy": "Always", "runAsGroup": 2000})
+        );
+        let mut p = pod(json!({}));
+        set_pod(&mut p, 65534, 65534, false, false);
+        assert_eq!(
+            p["securityContext"],
+            json!({"runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+                                                "fsGroupChangePolicy": "OnRootMismatch"})
+        );
     }
 }

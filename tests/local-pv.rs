@@ -1,0 +1,446 @@
+//! End-to-end tests of the `local-pv` profile: each one is named after the failure it guards.
+
+use helm_fixup::profile::{Params, ProfileDef};
+use helm_fixup::select::Selector;
+use helm_fixup::{Error, Output, Plan, process, stream, yaml};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn plan(pairs: &[(&str, &str)]) -> Plan {
+    let def = ProfileDef::builtin("local-pv").unwrap();
+    let set: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let params = Params::new(&def, &set).unwrap();
+    Plan {
+        profiles: vec![(def, params)],
+        ..Plan::default()
+    }
+}
+
+fn run(input: &str, pairs: &[(&str, &str)]) -> Output {
+    process(input.as_bytes(), &plan(pairs)).unwrap()
+}
+
+fn docs(out: &[u8]) -> Vec<Value> {
+    stream::split(out)
+        .into_iter()
+        .filter_map(|s| {
+            let text = std::str::from_utf8(&out[s.span]).unwrap();
+            match yaml::parse_value(text).unwrap() {
+                Value::Null => None,
+                v => Some(v),
+            }
+        })
+        .collect()
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+fn pv_for<'a>(docs: &'a [Value], claim: &str) -> &'a Value {
+    let found: Vec<&Value> = of_kind(docs, "PersistentVolume")
+        .into_iter()
+        .filter(|pv| pv["spec"]["claimRef"]["name"] == claim)
+        .collect();
+    assert_eq!(found.len(), 1, "PVs for {claim}: {found:?}");
+    found[0]
+}
+
+fn node_of(pv: &Value) -> String {
+    pv.pointer("/spec/nodeAffinity/required/nodeSelectorTerms/0/matchExpressions/0/values/0")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string()
+}
+
+const PROMETHEUS: &str = "---
+# Source: kps/templates/prometheus/prometheus.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: k
+  namespace: monitoring
+spec:
+  replicas: 1
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 2000
+    fsGroup: 2000
+  storage:
+    volumeClaimTemplate:
+      spec:
+        accessModes: [\"ReadWriteOnce\"]
+        resources:
+          requests:
+            storage: 50Gi
+";
+
+fn statefulset(name: &str, replicas: u32) -> String {
+    format!(
+        "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {name}
+  namespace: db
+spec:
+  replicas: {replicas}
+  template:
+    spec:
+      securityContext:
+        fsGroup: 999
+      containers:
+        - name: db
+          securityContext:
+            runAsUser: 999
+          volumeMounts:
+            - name: data
+              mountPath: /var/lib/db
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        resources:
+          requests:
+            storage: 1Gi
+"
+    )
+}
+
+const PVC: &str = "---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 10Gi
+";
+
+#[test]
+fn prometheus_claim_binds_to_pinned_local_pv() {
+    let out = run(PROMETHEUS, &[("node", "worker-1")]);
+    let d = docs(&out.stream);
+    let pv = pv_for(&d, "prometheus-k-db-prometheus-k-0");
+    assert_eq!(pv["spec"]["claimRef"]["namespace"], "monitoring");
+    assert_eq!(node_of(pv), "worker-1");
+    assert_eq!(pv["spec"]["capacity"]["storage"], "50Gi");
+    assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+    assert_eq!(
+        pv["spec"]["local"]["path"],
+        "/mnt/disks/monitoring/prometheus-k-db-prometheus-k-0"
+    );
+    assert_eq!(pv["spec"]["storageClassName"], "local-storage");
+    assert_eq!(
+        d[0]["spec"]["storage"]["volumeClaimTemplate"]["spec"]["storageClassName"],
+        "local-storage"
+    );
+    let sc = of_kind(&d, "StorageClass");
+    assert_eq!(sc.len(), 1);
+    assert_eq!(sc[0]["provisioner"], "kubernetes.io/no-provisioner");
+    assert_eq!(sc[0]["volumeBindingMode"], "WaitForFirstConsumer");
+    let prep = &out.report.node_preparation;
+    assert_eq!(prep.len(), 1);
+    assert_eq!(prep[0].node, "worker-1");
+    assert_eq!(
+        prep[0].commands,
+        [
+            "mkdir -p '/mnt/disks/monitoring/prometheus-k-db-prometheus-k-0' && chown 1000:2000 '/mnt/disks/monitoring/prometheus-k-db-prometheus-k-0'"
+        ]
+    );
+    // Helm 3 form: the added documents carry a `# Source:` line.
+    let text = String::from_utf8(out.stream).unwrap();
+    assert!(
+        text.contains("# Source: fixup/local-pv/monitoring.prometheus-k-db-prometheus-k-0.yaml\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn statefulset_replicas_land_on_distinct_nodes() {
+    let out = run(&statefulset("pg", 3), &[("nodes", "node-a,node-b")]);
+    let d = docs(&out.stream);
+    let nodes: Vec<String> = (0..3)
+        .map(|i| node_of(pv_for(&d, &format!("data-pg-{i}"))))
+        .collect();
+    assert_ne!(nodes[0], nodes[1]);
+    assert_ne!(nodes[1], nodes[2]);
+    let paths: std::collections::BTreeSet<&str> = of_kind(&d, "PersistentVolume")
+        .iter()
+        .filter_map(|pv| pv["spec"]["local"]["path"].as_str())
+        .collect();
+    assert_eq!(paths.len(), 3, "two claims share a directory");
+    let all: Vec<&String> = out
+        .report
+        .node_preparation
+        .iter()
+        .flat_map(|n| &n.commands)
+        .collect();
+    assert_eq!(all.len(), 3);
+    for i in 0..3 {
+        let dir = format!("'/mnt/disks/db/data-pg-{i}'");
+        assert!(
+            all.contains(&&format!("mkdir -p {dir} && chown 999:999 {dir}")),
+            "{all:?}"
+        );
+    }
+}
+
+#[test]
+fn node_assignment_survives_unrelated_changes() {
+    let nodes = [("nodes", "node-a,node-b,node-c")];
+    let alone = docs(&run(&statefulset("pg", 2), &nodes).stream);
+    let crowded_input = format!(
+        "{PVC}{}{}{PROMETHEUS}",
+        statefulset("aaa", 5),
+        statefulset("pg", 4)
+    );
+    let crowded = docs(&run(&crowded_input, &nodes).stream);
+    for claim in ["data-pg-0", "data-pg-1"] {
+        assert_eq!(
+            pv_for(&alone, claim),
+            pv_for(&crowded, claim),
+            "{claim} moved"
+        );
+    }
+}
+
+#[test]
+fn selector_claim_stays_satisfiable() {
+    let input = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cache
+  namespace: apps
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: cache-local-pv
+  resources:
+    requests:
+      storage: 5Gi
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cache
+  namespace: apps
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsUser: 1001
+        fsGroup: 1001
+      containers:
+        - name: cache
+          volumeMounts:
+            - name: store
+              mountPath: /data
+      volumes:
+        - name: store
+          persistentVolumeClaim:
+            claimName: cache
+";
+    let out = run(input, &[("node", "n1")]);
+    let d = docs(&out.stream);
+    let pv = pv_for(&d, "cache");
+    assert_eq!(
+        pv["metadata"]["labels"]["app.kubernetes.io/name"],
+        "cache-local-pv"
+    );
+    assert_eq!(d[0]["spec"]["storageClassName"], "local-storage");
+    assert_eq!(
+        out.report.node_preparation[0].commands,
+        ["mkdir -p '/mnt/disks/apps/cache' && chown 1001:1001 '/mnt/disks/apps/cache'"]
+    );
+}
+
+#[test]
+fn block_mode_claim_is_skipped() {
+    let input = PVC.replace("  accessModes:", "  volumeMode: Block\n  accessModes:");
+    let out = run(&input, &[("node", "n1")]);
+    assert_eq!(
+        out.stream,
+        input.as_bytes(),
+        "a block claim must stay as it is"
+    );
+    assert!(out.report.added.is_empty());
+    assert!(
+        out.report
+            .messages
+            .iter()
+            .any(|m| m.message.contains("Block")),
+        "{:?}",
+        out.report.messages
+    );
+}
+
+#[test]
+fn foreign_storage_class_needs_force() {
+    let input = PVC.replace(
+        "  accessModes:",
+        "  storageClassName: fast-ssd\n  accessModes:",
+    );
+    let out = run(&input, &[("node", "n1")]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report
+            .messages
+            .iter()
+            .any(|m| m.message.contains("local-pv.force=true"))
+    );
+    let forced = run(&input, &[("node", "n1"), ("force", "true")]);
+    let d = docs(&forced.stream);
+    assert_eq!(d[0]["spec"]["storageClassName"], "local-storage");
+    pv_for(&d, "grafana");
+}
+
+#[test]
+fn second_run_adds_nothing() {
+    let input = format!("{PROMETHEUS}{}{PVC}", statefulset("pg", 2));
+    let pairs = [("nodes", "a,b"), ("keep", "true")];
+    let first = run(&input, &pairs);
+    assert_eq!(of_kind(&docs(&first.stream), "PersistentVolume").len(), 4);
+    let second = run(std::str::from_utf8(&first.stream).unwrap(), &pairs);
+    assert_eq!(second.stream, first.stream);
+    assert!(second.report.added.is_empty() && second.report.changed.is_empty());
+}
+
+#[test]
+fn keep_protects_volumes_from_uninstall() {
+    let d = docs(&run(PVC, &[("node", "n1"), ("keep", "true")]).stream);
+    assert_eq!(
+        pv_for(&d, "grafana")["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+    let d = docs(&run(PVC, &[("node", "n1")]).stream);
+    assert!(
+        pv_for(&d, "grafana")["metadata"]
+            .get("annotations")
+            .is_none()
+    );
+}
+
+#[test]
+fn hooks_only_run_emits_no_storage_class() {
+    // Helm 4.2's "separate" strategy: the hooks come in a run of their own.
+    let hooks = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: backup
+  namespace: monitoring
+  annotations:
+    helm.sh/hook: pre-upgrade
+    postrenderer.helm.sh/postrender-filename: chart/templates/backup-pvc.yaml
+spec:
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: backup
+  namespace: monitoring
+  annotations:
+    helm.sh/hook: pre-upgrade
+    postrenderer.helm.sh/postrender-filename: chart/templates/backup-job.yaml
+spec:
+  template:
+    spec:
+      containers:
+        - name: backup
+          image: busybox
+";
+    let d = docs(&run(hooks, &[("node", "n1")]).stream);
+    assert!(
+        of_kind(&d, "StorageClass").is_empty(),
+        "the hooks run added a StorageClass"
+    );
+    pv_for(&d, "backup");
+    // The run with the templates adds it, once, and not when the stream ships it already.
+    let d = docs(&run(PVC, &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let shipped = format!(
+        "{PVC}---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local-storage\nprovisioner: kubernetes.io/no-provisioner\n"
+    );
+    let d = docs(&run(&shipped, &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let d = docs(&run(PVC, &[("node", "n1"), ("createStorageClass", "false")]).stream);
+    assert!(of_kind(&d, "StorageClass").is_empty());
+}
+
+#[test]
+fn claim_without_namespace_needs_param() {
+    let input = PVC.replace("  namespace: monitoring\n", "");
+    let e = process(input.as_bytes(), &plan(&[("node", "n1")])).unwrap_err();
+    match e {
+        Error::Usage(m) => assert!(
+            m.contains("--set local-pv.namespace=<release namespace>"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let d = docs(&run(&input, &[("node", "n1"), ("namespace", "obs")]).stream);
+    assert_eq!(
+        pv_for(&d, "grafana")["spec"]["claimRef"]["namespace"],
+        "obs"
+    );
+}
+
+#[test]
+fn missing_node_is_a_usage_error() {
+    match process(PVC.as_bytes(), &plan(&[])).unwrap_err() {
+        Error::Usage(m) => assert!(
+            m.contains("local-pv.node=") && m.contains("local-pv.nodes="),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn long_claim_names_get_valid_pv_names() {
+    // The claim itself is a valid 252-character name; `<namespace>.<claim>` would be 255.
+    let sts = format!("db-{}", "x".repeat(242));
+    let d = docs(&run(&statefulset(&sts, 1), &[("node", "n1")]).stream);
+    let claim = format!("data-{sts}-0");
+    let pv = pv_for(&d, &claim);
+    let name = pv["metadata"]["name"].as_str().unwrap();
+    assert!(name.len() <= 253, "{}", name.len());
+    assert!(
+        name.starts_with("db.data-db-xxx")
+            && name.rsplit('-').next().is_some_and(|h| h.len() == 16),
+        "{name}"
+    );
+    assert!(
+        name.split('.').all(|l| !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')),
+        "{name}"
+    );
+}
+
+#[test]
+fn skipped_objects_get_no_volume() {
+    let mut p = plan(&[("node", "n1")]);
+    p.skip = vec![Selector::parse("kind=Prometheus", &["local-pv"]).unwrap()];
+    let input = format!("{PROMETHEUS}{PVC}");
+    let out = process(input.as_bytes(), &p).unwrap();
+    let d = docs(&out.stream);
+    assert_eq!(of_kind(&d, "PersistentVolume").len(), 1);
+    pv_for(&d, "grafana");
+    assert!(
+        d[0]["spec"]["storage"]["volumeClaimTemplate"]["spec"]
+            .get("storageClassName")
+            .is_none()
+    );
+}
