@@ -16,9 +16,11 @@ use crate::render;
 use crate::report::{self, Added, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
+use crate::workload;
 use crate::yaml;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 /// What the engine is asked to do (the validated configuration, minus output destinations).
 #[derive(Debug, Clone, Default)]
@@ -46,7 +48,12 @@ pub struct Output {
 pub enum Error {
     /// The stream is not valid input (exit 2).
     #[error("document {doc} (line {line}, column {column}): {reason}")]
-    Input { doc: usize, line: usize, column: usize, reason: String },
+    Input {
+        doc: usize,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     /// A profile, parameter or selection problem (exit 3).
     #[error("{0}")]
     Usage(String),
@@ -59,32 +66,153 @@ pub enum Error {
 /// from Helm 3 would install an empty release.
 pub const EMPTY_STREAM: &str = "# helm-fixup: the rendered stream has no documents\n";
 
-struct Parsed<'a> {
-    /// Text after an optional BOM.
-    text: &'a str,
-    bom: &'a str,
-    value: Value,
+/// One piece of the output: bytes of the input copied through, or text the engine wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Input(Range<usize>),
+    Text(String),
 }
 
-/// Where each fix-visible document came from: a segment, or an item of a `kind: List` segment.
-type Origin = (usize, Option<usize>);
+/// A successful run before its output is joined: untouched documents are ranges of the input,
+/// so a large stream is never copied in memory (see [`Parts::write_to`]).
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub pieces: Vec<Piece>,
+    pub report: Report,
+    pub diffs: Vec<String>,
+}
+
+impl Parts {
+    /// Write the output stream; `input` must be the bytes given to [`process_parts`].
+    pub fn write_to(&self, input: &[u8], w: &mut impl std::io::Write) -> std::io::Result<()> {
+        for p in &self.pieces {
+            match p {
+                Piece::Input(r) => w.write_all(&input[r.clone()])?,
+                Piece::Text(t) => w.write_all(t.as_bytes())?,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn into_output(self, input: &[u8]) -> Output {
+        let len = self.pieces.iter().map(piece_len).sum();
+        let mut stream = Vec::with_capacity(len);
+        self.write_to(input, &mut stream)
+            .expect("writing to a Vec cannot fail");
+        Output {
+            stream,
+            report: self.report,
+            diffs: self.diffs,
+        }
+    }
+}
+
+fn piece_len(p: &Piece) -> usize {
+    match p {
+        Piece::Input(r) => r.len(),
+        Piece::Text(t) => t.len(),
+    }
+}
+
+/// How one segment of the stream takes part in the run.
+enum Role {
+    /// Validated by [`yaml::scan`] only (a kind no fix reads, or no profile selected): copied through.
+    Skipped,
+    /// Empty or comment-only.
+    Empty,
+    /// One object: the fixes' document `i`.
+    Object(usize),
+    /// A `kind: List`: its value, and the fixes' documents `first..first + n` are its items.
+    List(Value, usize, usize),
+}
+
+struct Seg<'a> {
+    span: Range<usize>,
+    /// Length of the BOM before the text (0 or 3).
+    bom: usize,
+    /// The document text after the BOM.
+    text: &'a str,
+    role: Role,
+}
 
 pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
+    process_parts(input, plan).map(|p| p.into_output(input))
+}
+
+/// The top-level `kind:` of a document, read off its lines without parsing (only plain names that
+/// cannot be anything but a string). [`yaml::scan`] confirms it before the document is skipped.
+fn sniff_kind(text: &str) -> Option<&str> {
+    let mut rest = text;
+    let line = loop {
+        if let Some(l) = rest.strip_prefix("kind:") {
+            break l;
+        }
+        let i = memchr::memmem::find(rest.as_bytes(), b"\nkind:")?;
+        rest = &rest[i + 1..];
+    };
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let value = match line.find(" #") {
+        Some(i) => &line[..i],
+        None => line,
+    }
+    .trim_matches([' ', '\t']);
+    let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+        && value.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !matches!(
+            value.to_ascii_lowercase().as_str(),
+            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    plain.then_some(value)
+}
+
+/// Whether a document can be copied through after [`yaml::scan`] alone: no fix reads its kind.
+fn skippable(body: &str, plan: &Plan) -> bool {
+    let Some(kind) = sniff_kind(body) else {
+        return false;
+    };
+    // List items are counted as documents of their own, even with no profile.
+    if kind == "List" || !plan.profiles.is_empty() && workload::kind_is_read(kind) {
+        return false;
+    }
+    yaml::scan(body).is_ok_and(|s| s.kind == kind)
+}
+
+/// Like [`process`], but untouched documents stay ranges of `input`.
+pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let text = std::str::from_utf8(input).map_err(|e| {
         let at = e.valid_up_to();
         let valid = std::str::from_utf8(&input[..at]).unwrap_or("");
         let segs = stream::split(&input[..at]);
         let (line, column) = stream::line_col(valid, at);
-        Error::Input { doc: segs.len().max(1), line, column, reason: "invalid UTF-8".into() }
+        Error::Input {
+            doc: segs.len().max(1),
+            line,
+            column,
+            reason: "invalid UTF-8".into(),
+        }
     })?;
     let form = stream::detect_form(input);
-    let mut parsed = Vec::new();
+    let mut segs: Vec<Seg> = Vec::new();
+    // The documents the fixes see: List items are documents of their own.
+    let mut items = Vec::new();
+    let mut skipped = 0;
     for (n, seg) in stream::split(input).into_iter().enumerate() {
         let raw = &text[seg.span.clone()];
         let (bom, body) = match raw.strip_prefix('\u{feff}') {
-            Some(b) => (&raw[..3], b),
-            None => ("", raw),
+            Some(b) => (3, b),
+            None => (0, raw),
         };
+        if skippable(body, plan) {
+            skipped += 1;
+            segs.push(Seg {
+                span: seg.span,
+                bom,
+                text: body,
+                role: Role::Skipped,
+            });
+            continue;
+        }
         let value = yaml::parse_value(body).map_err(|e| Error::Input {
             doc: n + 1,
             line: seg.first_line + e.line - 1,
@@ -92,37 +220,49 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
             reason: e.message.clone(),
         })?;
         validate(&value, n + 1, &seg, body)?;
-        parsed.push(Parsed { text: body, bom, value });
+        let role = if is_list(&value) {
+            let first = items.len();
+            for item in value["items"].as_array().into_iter().flatten() {
+                items.push(Doc {
+                    id: Identity::of(item),
+                    value: item.clone(),
+                });
+            }
+            Role::List(value, first, items.len() - first)
+        } else if value.is_object() {
+            items.push(Doc {
+                id: Identity::of(&value),
+                value,
+            });
+            Role::Object(items.len() - 1)
+        } else {
+            Role::Empty
+        };
+        segs.push(Seg {
+            span: seg.span,
+            bom,
+            text: body,
+            role,
+        });
     }
 
-    // The documents the fixes see: List items are documents of their own.
-    let mut items = Vec::new();
-    let mut origins: Vec<Origin> = Vec::new();
-    for (s, p) in parsed.iter().enumerate() {
-        if is_list(&p.value) {
-            for (k, item) in p.value["items"].as_array().into_iter().flatten().enumerate() {
-                items.push(Doc { id: Identity::of(item), value: item.clone() });
-                origins.push((s, Some(k)));
-            }
-        } else if p.value.is_object() {
-            items.push(Doc { id: Identity::of(&p.value), value: p.value.clone() });
-            origins.push((s, None));
-        }
-    }
     let mut docs = Docs::new(items);
     let mut report = Report {
         profiles: plan.profiles.iter().map(|(d, _)| d.name.clone()).collect(),
-        documents: docs.len(),
+        documents: docs.len() + skipped,
         ..Report::default()
     };
     let mut added: Vec<(String, Value)> = Vec::new();
     let mut changed_by: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    // The value of every document a fix edited, before its first edit.
+    let mut originals: BTreeMap<usize, Value> = BTreeMap::new();
 
     let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
     ordered.sort_by_key(|(d, _)| d.order());
     let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
     for (def, params) in ordered {
-        let fix = fix_by_name(&def.fix).ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
+        let fix = fix_by_name(&def.fix)
+            .ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
         let mut only = plan.only.clone();
         for t in &def.targets {
             let mut s = Selector::parse(t, &names).map_err(Error::Usage)?;
@@ -143,6 +283,7 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
         for (i, before) in docs.take_snapshots() {
             let doc = docs.get(i);
             let changes = report::diff(&before, &doc.value);
+            originals.entry(i).or_insert(before);
             if changes.is_empty() {
                 continue;
             }
@@ -155,7 +296,10 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
             });
         }
         for v in new_docs {
-            report.added.push(Added { profile: def.name.clone(), object: Identity::of(&v).to_string() });
+            report.added.push(Added {
+                profile: def.name.clone(),
+                object: Identity::of(&v).to_string(),
+            });
             added.push((def.name.clone(), v));
         }
     }
@@ -170,44 +314,67 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
         }
     }
 
-    // Fold List items back and write.
-    let mut new_values: Vec<Value> = parsed.iter().map(|p| p.value.clone()).collect();
-    for (doc, (s, item)) in docs.into_items().into_iter().zip(origins) {
-        match item {
-            Some(k) => new_values[s]["items"][k] = doc.value,
-            None => new_values[s] = doc.value,
-        }
-    }
-    let mut out = String::with_capacity(input.len() + 1024);
+    // Write: untouched documents as ranges of the input, changed ones as edited text.
+    let items = docs.into_items();
+    let changed = |i: usize| originals.get(&i).is_some_and(|old| *old != items[i].value);
+    let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
-    for (p, new) in parsed.iter().zip(&new_values) {
-        if *new == p.value {
-            out.push_str(p.bom);
-            out.push_str(p.text);
-            continue;
-        }
-        let fixed = rewrite(p.text, &p.value, new)?;
+    for seg in &segs {
+        let (old, new) = match &seg.role {
+            Role::Object(i) if changed(*i) => (originals[i].clone(), items[*i].value.clone()),
+            Role::List(list, first, n) if (*first..first + n).any(changed) => {
+                let mut new = list.clone();
+                for k in 0..*n {
+                    new["items"][k] = items[first + k].value.clone();
+                }
+                (list.clone(), new)
+            }
+            Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
+                pieces.push(Piece::Input(seg.span.clone()));
+                continue;
+            }
+        };
+        let fixed = rewrite(seg.text, &old, &new)?;
         if plan.diff {
-            diffs.push(report::unified(&Identity::of(new).to_string(), p.text, &fixed));
+            diffs.push(report::unified(
+                &Identity::of(&new).to_string(),
+                seg.text,
+                &fixed,
+            ));
         }
-        out.push_str(p.bom);
-        out.push_str(&fixed);
+        pieces.push(Piece::Input(seg.span.start..seg.span.start + seg.bom));
+        pieces.push(Piece::Text(fixed));
     }
     for (profile, v) in &added {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
+        let last = pieces.iter().rev().find_map(|p| match p {
+            Piece::Input(r) => input[r.clone()].last().copied(),
+            Piece::Text(t) => t.as_bytes().last().copied(),
+        });
+        if last.is_some_and(|b| b != b'\n') {
+            pieces.push(Piece::Text("\n".into()));
         }
-        out.push_str(&added_document(form, profile, v.clone()));
+        pieces.push(Piece::Text(added_document(form, profile, v.clone())));
     }
-    if out.trim().is_empty() {
-        out.push_str(EMPTY_STREAM);
+    let blank = pieces.iter().all(|p| match p {
+        Piece::Input(r) => text[r.clone()].trim().is_empty(),
+        Piece::Text(t) => t.trim().is_empty(),
+    });
+    if blank {
+        pieces.push(Piece::Text(EMPTY_STREAM.into()));
     }
-    let stream = if plan.dry_run && !input.is_empty() { input.to_vec() } else { out.into_bytes() };
-    Ok(Output { stream, report, diffs })
+    if plan.dry_run && !input.is_empty() {
+        pieces = vec![Piece::Input(0..input.len())];
+    }
+    Ok(Parts {
+        pieces,
+        report,
+        diffs,
+    })
 }
 
 fn is_list(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("List") && v.get("items").is_some_and(Value::is_array)
+    v.get("kind").and_then(Value::as_str) == Some("List")
+        && v.get("items").is_some_and(Value::is_array)
 }
 
 /// A document must be a mapping with a kind (or empty). `kind: List` items must be too.
@@ -220,7 +387,12 @@ fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Erro
                 !t.is_empty() && !t.starts_with('#') && !stream::line_is_marker(l)
             })
             .unwrap_or(0);
-        Error::Input { doc, line: seg.first_line + first, column: 1, reason }
+        Error::Input {
+            doc,
+            line: seg.first_line + first,
+            column: 1,
+            reason,
+        }
     };
     match v {
         Value::Null => Ok(()),
@@ -231,14 +403,21 @@ fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Erro
             }
             if is_list(v) {
                 for (i, item) in o["items"].as_array().into_iter().flatten().enumerate() {
-                    if item.get("kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    if item
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
                         return Err(fail(format!("item {i} of the List has no kind")));
                     }
                 }
             }
             Ok(())
         }
-        other => Err(fail(format!("the document is {}, not a mapping", type_name(other)))),
+        other => Err(fail(format!(
+            "the document is {}, not a mapping",
+            type_name(other)
+        ))),
     }
 }
 
@@ -271,7 +450,10 @@ fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
     if yaml::parse_value(&t).ok().as_ref() == Some(new) {
         Ok(t)
     } else {
-        Err(Error::Internal(format!("could not write {} back", Identity::of(new))))
+        Err(Error::Internal(format!(
+            "could not write {} back",
+            Identity::of(new)
+        )))
     }
 }
 

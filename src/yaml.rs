@@ -9,6 +9,8 @@
 
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 /// Limits for one document. Kubernetes objects are shallow; real charts stay far below these.
@@ -61,9 +63,181 @@ fn first_line(msg: &str) -> String {
     let line = msg.lines().next().unwrap_or("invalid YAML").trim();
     // serde-saphyr prefixes "error: line N column M: "; the caller adds its own position.
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    match line.find(": ") {
-        Some(i) if line[..i].starts_with("line ") => line[i + 2..].to_string(),
-        _ => line.to_string(),
+    let line = match line.find(": ") {
+        Some(i) if line[..i].starts_with("line ") => &line[i + 2..],
+        _ => line,
+    };
+    // It also repeats the position at the end, and a hint meant for programmers.
+    let line = match line.rfind(" at line ") {
+        Some(i)
+            if line[i + 9..].bytes().all(|b| {
+                b.is_ascii_digit() || b == b',' || b == b' ' || b.is_ascii_lowercase()
+            }) =>
+        {
+            &line[..i]
+        }
+        _ => line,
+    };
+    line.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+}
+
+/// What a cheap pass over a document found: its top-level `kind`, when the document is one clean
+/// block or flow mapping whose `kind` is a plain or quoted scalar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    pub kind: String,
+}
+
+/// Why [`scan`] could not vouch for a document: the caller then parses it in full, which gives the
+/// authoritative verdict and message (and rejects bad input quickly, since it has limits too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsure {
+    /// Not valid YAML, or past one of the limits (depth, nodes, alias expansion).
+    Invalid,
+    /// Valid as far as we looked, but not a plain mapping with a scalar `kind` (a list, a scalar,
+    /// an empty document, several documents, a duplicate key, a tagged root, ...).
+    Unusual,
+}
+
+enum ScanNode<'a> {
+    Scalar(Cow<'a, str>, usize),
+    Alias(usize),
+    /// A collection starts: mapping or not, anchor.
+    Open(bool, usize),
+}
+
+struct Frame<'a> {
+    map: bool,
+    /// For mappings: whether the next node is a key.
+    want_key: bool,
+    /// For mappings: the scalar keys seen, to reject duplicates as the full parse does.
+    keys: Vec<Cow<'a, str>>,
+    /// The same keys once there are many (linear search stays for the usual small mappings).
+    key_set: Option<HashSet<Cow<'a, str>>>,
+    /// The anchor defined on this collection and the expansion count when it started.
+    anchor: Option<(usize, usize)>,
+}
+
+impl<'a> Frame<'a> {
+    /// Record a key; false when the mapping already has it.
+    fn insert_key(&mut self, k: Cow<'a, str>) -> bool {
+        if let Some(set) = &mut self.key_set {
+            return set.insert(k);
+        }
+        if self.keys.iter().any(|seen| *seen == k) {
+            return false;
+        }
+        self.keys.push(k);
+        if self.keys.len() > 32 {
+            self.key_set = Some(self.keys.drain(..).collect());
+        }
+        true
+    }
+}
+
+/// Validate one document by driving the event parser, without building any value: syntax,
+/// nesting depth, node count, alias expansion (an alias bomb costs only the events it would
+/// replay, counted, never performed) and duplicate keys. Used for documents no profile reads, so
+/// they are checked at a fraction of the cost of a full parse and copied through byte for byte.
+pub fn scan(text: &str) -> Result<Scanned, Unsure> {
+    let mut stack: Vec<Frame> = Vec::new();
+    // Event count where each alias counts as the events it stands for.
+    let mut expanded: usize = 0;
+    let mut replayed: usize = 0;
+    let mut events: usize = 0;
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    let mut roots = 0;
+    let mut kind: Option<String> = None;
+    let mut kind_next = false;
+    for next in Parser::new_from_str(text) {
+        let (event, _) = next.map_err(|_| Unsure::Invalid)?;
+        events += 1;
+        if events > MAX_NODES * 2 {
+            return Err(Unsure::Invalid);
+        }
+        let node = match event {
+            Event::MappingEnd | Event::SequenceEnd => {
+                let frame = stack.pop().ok_or(Unsure::Invalid)?;
+                if let Some((id, start)) = frame.anchor {
+                    sizes.insert(id, expanded - start + 1);
+                }
+                continue;
+            }
+            Event::Scalar(v, _, anchor, None) => ScanNode::Scalar(v, anchor),
+            Event::Alias(id) => ScanNode::Alias(id),
+            Event::MappingStart(_, anchor, None) => ScanNode::Open(true, anchor),
+            Event::SequenceStart(_, anchor, None) => ScanNode::Open(false, anchor),
+            // Tags are rare in manifests: leave their meaning to the full parse.
+            Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {
+                return Err(Unsure::Unusual);
+            }
+            _ => continue,
+        };
+        // Where this node sits in its parent.
+        let at_root = stack.len() == 1;
+        match stack.last_mut() {
+            None => {
+                roots += 1;
+                if roots > 1 || !matches!(node, ScanNode::Open(true, _)) {
+                    return Err(Unsure::Unusual);
+                }
+            }
+            Some(parent) if parent.map && parent.want_key => {
+                parent.want_key = false;
+                if let ScanNode::Scalar(k, _) = &node {
+                    if at_root && k == "kind" {
+                        kind_next = true;
+                    }
+                    if !parent.insert_key(k.clone()) {
+                        return Err(Unsure::Unusual);
+                    }
+                }
+            }
+            Some(parent) if parent.map => {
+                parent.want_key = true;
+                if at_root && kind_next {
+                    kind_next = false;
+                    match &node {
+                        ScanNode::Scalar(k, _) if !k.is_empty() => kind = Some(k.to_string()),
+                        _ => return Err(Unsure::Unusual),
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        match node {
+            ScanNode::Scalar(_, anchor) => {
+                expanded += 1;
+                if anchor != 0 {
+                    sizes.insert(anchor, 1);
+                }
+            }
+            ScanNode::Alias(id) => {
+                let n = sizes.get(&id).copied().ok_or(Unsure::Invalid)?;
+                replayed = replayed.saturating_add(n);
+                expanded = expanded.saturating_add(n);
+                if replayed > MAX_ALIAS_EVENTS {
+                    return Err(Unsure::Invalid);
+                }
+            }
+            ScanNode::Open(map, anchor) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(Unsure::Invalid);
+                }
+                expanded += 1;
+                stack.push(Frame {
+                    map,
+                    want_key: true,
+                    keys: Vec::new(),
+                    key_set: None,
+                    anchor: (anchor != 0).then_some((anchor, expanded)),
+                });
+            }
+        }
+    }
+    match kind {
+        Some(kind) if roots == 1 && stack.is_empty() => Ok(Scanned { kind }),
+        _ => Err(Unsure::Unusual),
     }
 }
 
@@ -80,9 +254,17 @@ pub struct Node {
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    Scalar { style: ScalarStyle },
-    Map { flow: bool, entries: Vec<(Node, Node)> },
-    Seq { flow: bool, items: Vec<Node> },
+    Scalar {
+        style: ScalarStyle,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
     Alias,
 }
 
@@ -91,7 +273,10 @@ impl Node {
     /// for block collections is tighter than the parser's end event.
     pub fn content_end(&self) -> usize {
         match &self.kind {
-            NodeKind::Map { flow: false, entries } => entries
+            NodeKind::Map {
+                flow: false,
+                entries,
+            } => entries
                 .last()
                 .map_or(self.span.end, |(_, v)| v.content_end().max(self.span.start)),
             NodeKind::Seq { flow: false, items } => items
@@ -136,9 +321,8 @@ pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
                     .trim_start_matches('\'')
                     .trim_end_matches('\'')
                     .replace("''", "'"),
-                ScalarStyle::DoubleQuoted => {
-                    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.trim_matches('"').to_string())
-                }
+                ScalarStyle::DoubleQuoted => serde_json::from_str::<String>(raw)
+                    .unwrap_or_else(|_| raw.trim_matches('"').to_string()),
                 _ => raw.to_string(),
             })
         }
@@ -280,7 +464,9 @@ mod tests {
         assert_eq!(&text[x.span.clone()], "1");
         assert_eq!(spec.col, 2);
         let (_, list) = spec.get(text, "list").unwrap();
-        let NodeKind::Seq { items, .. } = &list.kind else { panic!() };
+        let NodeKind::Seq { items, .. } = &list.kind else {
+            panic!()
+        };
         assert_eq!(&text[items[1].span.clone()], "{b: 2}");
         assert_eq!(&text[..list.content_end()], text.trim_end());
     }
