@@ -78,6 +78,15 @@ fn first_line(msg: &str) -> String {
         }
         _ => line,
     };
+    if line.starts_with("recursion limit exceeded") || line.starts_with("budget breached: Depth") {
+        return format!("nesting deeper than the limit of {MAX_DEPTH} levels");
+    }
+    if line.starts_with("alias replay limit exceeded") {
+        return format!("aliases expand to more than {MAX_ALIAS_EVENTS} nodes (an alias bomb?)");
+    }
+    if line.starts_with("budget breached") {
+        return format!("the document is larger than the limit of {MAX_NODES} nodes");
+    }
     line.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
 }
 
@@ -100,7 +109,8 @@ pub enum Unsure {
 }
 
 enum ScanNode<'a> {
-    Scalar(Cow<'a, str>, usize),
+    /// Text, anchor, and whether it is plain (unquoted, not a block scalar).
+    Scalar(Cow<'a, str>, usize, bool),
     Alias(usize),
     /// A collection starts: mapping or not, anchor.
     Open(bool, usize),
@@ -163,7 +173,9 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 }
                 continue;
             }
-            Event::Scalar(v, _, anchor, None) => ScanNode::Scalar(v, anchor),
+            Event::Scalar(v, style, anchor, None) => {
+                ScanNode::Scalar(v, anchor, style == ScalarStyle::Plain)
+            }
             Event::Alias(id) => ScanNode::Alias(id),
             Event::MappingStart(_, anchor, None) => ScanNode::Open(true, anchor),
             Event::SequenceStart(_, anchor, None) => ScanNode::Open(false, anchor),
@@ -184,13 +196,18 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
             }
             Some(parent) if parent.map && parent.want_key => {
                 parent.want_key = false;
-                if let ScanNode::Scalar(k, _) = &node {
-                    if at_root && k == "kind" {
-                        kind_next = true;
-                    }
-                    if !parent.insert_key(k.clone()) {
-                        return Err(Unsure::Unusual);
-                    }
+                // Only string keys: a null, collection or alias key fails the full parse.
+                let ScanNode::Scalar(k, _, plain) = &node else {
+                    return Err(Unsure::Unusual);
+                };
+                if *plain && matches!(k.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                    return Err(Unsure::Unusual);
+                }
+                if at_root && k == "kind" {
+                    kind_next = true;
+                }
+                if !parent.insert_key(k.clone()) {
+                    return Err(Unsure::Unusual);
                 }
             }
             Some(parent) if parent.map => {
@@ -198,7 +215,7 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 if at_root && kind_next {
                     kind_next = false;
                     match &node {
-                        ScanNode::Scalar(k, _) if !k.is_empty() => kind = Some(k.to_string()),
+                        ScanNode::Scalar(k, _, _) if !k.is_empty() => kind = Some(k.to_string()),
                         _ => return Err(Unsure::Unusual),
                     }
                 }
@@ -206,7 +223,7 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
             Some(_) => {}
         }
         match node {
-            ScanNode::Scalar(_, anchor) => {
+            ScanNode::Scalar(_, anchor, _) => {
                 expanded += 1;
                 if anchor != 0 {
                     sizes.insert(anchor, 1);
