@@ -69,15 +69,11 @@ fn pipeline_crashes_stay_fixed() {
             continue;
         };
         let p = SETS[usize::from(pick) % SETS.len()];
-        let args = Args::parse_from([
-            "helm-fixup",
-            "-p",
-            p,
-            "--set",
-            "local-pv.node=n",
-            "--set",
-            "local-pv.namespace=ns",
-        ]);
+        let mut argv = vec!["helm-fixup", "-p", p];
+        if p.contains("local-pv") {
+            argv.extend(["--set", "local-pv.node=n", "--set", "local-pv.namespace=ns"]);
+        }
+        let args = Args::parse_from(argv);
         let plan = config::resolve(&args, &|_| None, &|f| Err(f.to_string()))
             .unwrap()
             .plan;

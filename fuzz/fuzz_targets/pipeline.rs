@@ -23,15 +23,11 @@ fn plans() -> &'static Vec<Plan> {
     PLANS.get_or_init(|| {
         SETS.iter()
             .map(|p| {
-                let args = Args::parse_from([
-                    "helm-fixup",
-                    "-p",
-                    p,
-                    "--set",
-                    "local-pv.node=n",
-                    "--set",
-                    "local-pv.namespace=ns",
-                ]);
+                let mut argv = vec!["helm-fixup", "-p", p];
+                if p.contains("local-pv") {
+                    argv.extend(["--set", "local-pv.node=n", "--set", "local-pv.namespace=ns"]);
+                }
+                let args = Args::parse_from(argv);
                 let cfg = config::resolve(&args, &|_| None, &|p| Err(format!("{p}: no files here")));
                 cfg.unwrap_or_else(|e| panic!("{p}: {e}")).plan
             })
