@@ -31,27 +31,49 @@ pub fn run(args: Args) -> ExitCode {
     let cfg = match config::resolve(&args, &env, &read) {
         Ok(c) => c,
         Err(e) => {
-            let file = args.summary_file.as_ref().map(|p| p.to_string_lossy().into_owned());
-            return fail(&format!("helm-fixup: {e}"), file.as_deref(), ExitCode::BadUsage);
+            let file = args
+                .summary_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned());
+            return fail(
+                &format!("helm-fixup: {e}"),
+                file.as_deref(),
+                ExitCode::BadUsage,
+            );
         }
     };
-    let summary_file = cfg.summary_file.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let summary_file = cfg
+        .summary_file
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
-        return fail(&format!("helm-fixup: reading stdin: {e}"), summary_file.as_deref(), ExitCode::BadInput);
+        return fail(
+            &format!("helm-fixup: reading stdin: {e}"),
+            summary_file.as_deref(),
+            ExitCode::BadInput,
+        );
     }
     match engine::process(&input, &cfg.plan) {
         Ok(out) => {
             let summary = summary_text(&cfg, &out);
             if let Err(e) = write_stdout(&out.stream) {
-                return fail(&format!("helm-fixup: writing stdout: {e}"), summary_file.as_deref(), ExitCode::Internal);
+                return fail(
+                    &format!("helm-fixup: writing stdout: {e}"),
+                    summary_file.as_deref(),
+                    ExitCode::Internal,
+                );
             }
             tell(&summary, summary_file.as_deref());
             ExitCode::Success
         }
         Err(e) => {
             let code = ExitCode::from(&e);
-            fail(&format!("helm-fixup: error: {e}\nnothing was written to stdout\n"), summary_file.as_deref(), code)
+            fail(
+                &format!("helm-fixup: error: {e}\nnothing was written to stdout\n"),
+                summary_file.as_deref(),
+                code,
+            )
         }
     }
 }
@@ -101,7 +123,10 @@ fn tell(msg: &str, file: Option<&str>) {
     }
     if let Some(path) = file {
         if let Err(e) = std::fs::write(path, msg.as_bytes()) {
-            let _ = writeln!(std::io::stderr(), "helm-fixup: writing summary file {path}: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "helm-fixup: writing summary file {path}: {e}"
+            );
         }
     }
 }
@@ -130,10 +155,16 @@ pub fn explain(name: &str) -> Result<String, String> {
             ProfileDef::parse(&text, name)?
         }
         None => {
-            return Err(format!("unknown profile {name:?} (valid: {})", profile::names().join(", ")));
+            return Err(format!(
+                "unknown profile {name:?} (valid: {})",
+                profile::names().join(", ")
+            ));
         }
     };
-    let mut out = format!("{} — {}\n\nFixes: {}\n\nWhat it changes:\n", def.name, def.description, def.seed);
+    let mut out = format!(
+        "{} — {}\n\nFixes: {}\n\nWhat it changes:\n",
+        def.name, def.description, def.seed
+    );
     for line in def.changes.lines() {
         out.push_str(&format!("  {line}\n"));
     }
@@ -149,7 +180,10 @@ pub fn explain(name: &str) -> Result<String, String> {
             Some(d) => d.clone(),
             None => "(derived)".to_string(),
         };
-        out.push_str(&format!("  {:<20} default {default}\n      {}\n", p.name, p.help));
+        out.push_str(&format!(
+            "  {:<20} default {default}\n      {}\n",
+            p.name, p.help
+        ));
     }
     if !def.targets.is_empty() {
         out.push_str(&format!("\nTargets: {}\n", def.targets.join("; ")));

@@ -52,7 +52,8 @@ struct FileConfig {
     diff: bool,
 }
 
-const FILE_KEYS: &str = "profiles, set, params, only, skip, targets, summaryFile, summaryFormat, diff";
+const FILE_KEYS: &str =
+    "profiles, set, params, only, skip, targets, summaryFile, summaryFormat, diff";
 
 fn text(v: &Value) -> String {
     match v {
@@ -63,7 +64,10 @@ fn text(v: &Value) -> String {
 }
 
 /// Resolve a profile argument: a built-in name, or a path to a profile file.
-fn load_profile(arg: &str, read: &dyn Fn(&str) -> Result<String, String>) -> Result<ProfileDef, String> {
+fn load_profile(
+    arg: &str,
+    read: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<ProfileDef, String> {
     if let Some(def) = ProfileDef::builtin(arg) {
         return Ok(def);
     }
@@ -109,7 +113,12 @@ pub fn resolve(
         wanted.extend(env(ENV_PROFILES));
     }
     let mut defs: Vec<ProfileDef> = Vec::new();
-    for arg in wanted.iter().flat_map(|w| w.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+    for arg in wanted
+        .iter()
+        .flat_map(|w| w.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let def = load_profile(arg, read)?;
         if !defs.iter().any(|d| d.name == def.name) {
             defs.push(def);
@@ -145,7 +154,11 @@ pub fn resolve(
             let selected: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
             return Err(format!(
                 "--set {p}.{k}: profile {p:?} is not selected (selected: {}; built-in: {})",
-                if selected.is_empty() { "none".into() } else { selected.join(", ") },
+                if selected.is_empty() {
+                    "none".into()
+                } else {
+                    selected.join(", ")
+                },
                 profile::names().join(", ")
             ));
         }
@@ -180,10 +193,20 @@ pub fn resolve(
         (Some(f), _) => f,
         (None, None | Some("text")) => SummaryFormat::Text,
         (None, Some("json")) => SummaryFormat::Json,
-        (None, Some(other)) => return Err(format!("config summaryFormat {other:?}: expected text or json")),
+        (None, Some(other)) => {
+            return Err(format!(
+                "config summaryFormat {other:?}: expected text or json"
+            ));
+        }
     };
     Ok(Config {
-        plan: Plan { profiles, only, skip, dry_run: args.dry_run, diff: args.diff || file.diff },
+        plan: Plan {
+            profiles,
+            only,
+            skip,
+            dry_run: args.dry_run,
+            diff: args.diff || file.diff,
+        },
         summary_file: args.summary_file.clone().or(file.summary_file),
         summary_format,
     })
@@ -208,22 +231,45 @@ mod tests {
 
     #[test]
     fn comma_lists_and_repeats_dedupe() {
-        let c = resolve(&args(&["-p", "root-run,local-pv", "-p", "root-run"]), &no_env, &no_files).unwrap();
-        let names: Vec<_> = c.plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
+        let c = resolve(
+            &args(&["-p", "root-run,local-pv", "-p", "root-run"]),
+            &no_env,
+            &no_files,
+        )
+        .unwrap();
+        let names: Vec<_> = c
+            .plan
+            .profiles
+            .iter()
+            .map(|(d, _)| d.name.as_str())
+            .collect();
         assert_eq!(names, ["root-run", "local-pv"]);
     }
 
     #[test]
     fn unknown_profile_lists_valid_ones() {
         let e = resolve(&args(&["-p", "rootrun"]), &no_env, &no_files).unwrap_err();
-        assert!(e.contains("valid: root-run, shared-uid, init-chown, exec-probes, local-pv"), "{e}");
+        assert!(
+            e.contains("valid: root-run, shared-uid, init-chown, exec-probes, local-pv"),
+            "{e}"
+        );
     }
 
     #[test]
     fn set_needs_a_selected_profile_and_a_known_param() {
-        let e = resolve(&args(&["-p", "root-run", "--set", "local-pv.node=a"]), &no_env, &no_files).unwrap_err();
+        let e = resolve(
+            &args(&["-p", "root-run", "--set", "local-pv.node=a"]),
+            &no_env,
+            &no_files,
+        )
+        .unwrap_err();
         assert!(e.contains("not selected"), "{e}");
-        let e = resolve(&args(&["-p", "local-pv", "--set", "local-pv.nod=a"]), &no_env, &no_files).unwrap_err();
+        let e = resolve(
+            &args(&["-p", "local-pv", "--set", "local-pv.nod=a"]),
+            &no_env,
+            &no_files,
+        )
+        .unwrap_err();
         assert!(e.contains("valid: node, nodes"), "{e}");
     }
 

@@ -66,7 +66,11 @@ pub fn align(old: &[Value], new: &[Value]) -> Option<Vec<Pair>> {
                 None => out.push(Pair::NewOnly(j)),
             }
         }
-        out.extend((next_old..old.len()).filter(|&k| !used[k]).map(Pair::OldOnly));
+        out.extend(
+            (next_old..old.len())
+                .filter(|&k| !used[k])
+                .map(Pair::OldOnly),
+        );
         return Some(out);
     }
     if old.len() == new.len() {
@@ -121,7 +125,13 @@ struct Editor<'t> {
 
 /// Edit `text` (one document, whose span tree is `root`) so that it reads as `new` instead of
 /// `old`. Returns the new text, or `Fallback` when only a full re-render can do it.
-pub fn apply(text: &str, root: &Node, old: &Value, new: &Value, eol: &str) -> Result<String, Fallback> {
+pub fn apply(
+    text: &str,
+    root: &Node,
+    old: &Value,
+    new: &Value,
+    eol: &str,
+) -> Result<String, Fallback> {
     let mut ed = Editor {
         text,
         eol,
@@ -167,10 +177,17 @@ impl Editor<'_> {
             return Err(Fallback);
         }
         match (&n.kind, old, new) {
-            (NodeKind::Map { flow: false, entries }, Value::Object(o), Value::Object(nw)) if !nw.is_empty() => {
-                self.map(n, entries, o, nw)
-            }
-            (NodeKind::Seq { flow: false, items }, Value::Array(o), Value::Array(nw)) if !nw.is_empty() => {
+            (
+                NodeKind::Map {
+                    flow: false,
+                    entries,
+                },
+                Value::Object(o),
+                Value::Object(nw),
+            ) if !nw.is_empty() => self.map(n, entries, o, nw),
+            (NodeKind::Seq { flow: false, items }, Value::Array(o), Value::Array(nw))
+                if !nw.is_empty() =>
+            {
                 self.seq(n, items, o, nw)
             }
             _ => self.replace(n, new, parent),
@@ -181,7 +198,9 @@ impl Editor<'_> {
         if pos > 0 && self.text.as_bytes()[pos - 1] == b'\n' {
             return pos;
         }
-        self.text[pos..].find('\n').map_or(self.text.len(), |i| pos + i + 1)
+        self.text[pos..]
+            .find('\n')
+            .map_or(self.text.len(), |i| pos + i + 1)
     }
 
     fn line_start(&self, pos: usize) -> usize {
@@ -189,7 +208,9 @@ impl Editor<'_> {
     }
 
     fn only_blanks_before(&self, pos: usize) -> bool {
-        self.text[self.line_start(pos)..pos].bytes().all(|b| b == b' ')
+        self.text[self.line_start(pos)..pos]
+            .bytes()
+            .all(|b| b == b' ')
     }
 
     fn replace(&mut self, n: &Node, new: &Value, parent: Parent) -> Result<(), Fallback> {
@@ -202,7 +223,10 @@ impl Editor<'_> {
         // A flow collection that had content stays flow; an empty one (`{}`) or a scalar under a
         // key becomes a block, as a person would write it.
         let was_full_flow = match &n.kind {
-            NodeKind::Map { flow: true, entries } => !entries.is_empty(),
+            NodeKind::Map {
+                flow: true,
+                entries,
+            } => !entries.is_empty(),
             NodeKind::Seq { flow: true, items } => !items.is_empty(),
             _ => false,
         };
@@ -225,14 +249,18 @@ impl Editor<'_> {
                     _ => unreachable!("nonempty means a collection"),
                 }
                 let body = body.strip_suffix(self.eol).unwrap_or(&body);
-                self.edits.push((colon..end, format!("{}{}", self.eol, body)));
+                self.edits
+                    .push((colon..end, format!("{}{}", self.eol, body)));
                 Ok(())
             }
             Parent::SeqItem if matches!(new, Value::Object(o) if !o.is_empty()) => {
-                let Value::Object(o) = new else { unreachable!() };
+                let Value::Object(o) = new else {
+                    unreachable!()
+                };
                 let body = render::block_entries(o, n.col, self.eol);
                 let body = body.strip_suffix(self.eol).unwrap_or(&body);
-                self.edits.push((n.span.start..end, body[n.col..].to_string()));
+                self.edits
+                    .push((n.span.start..end, body[n.col..].to_string()));
                 Ok(())
             }
             _ => {
@@ -273,10 +301,12 @@ impl Editor<'_> {
             let (k, v) = &entries[i];
             if self.only_blanks_before(k.span.start) {
                 let start = self.line_start(k.span.start);
-                self.edits.push((start..self.after_line(v.content_end()), String::new()));
+                self.edits
+                    .push((start..self.after_line(v.content_end()), String::new()));
             } else if let Some((next, _)) = entries.get(i + 1) {
                 // First key of a `- ` item: pull the next key up onto the dash line.
-                self.edits.push((k.span.start..next.span.start, String::new()));
+                self.edits
+                    .push((k.span.start..next.span.start, String::new()));
             } else {
                 return Err(Fallback);
             }
@@ -307,7 +337,13 @@ impl Editor<'_> {
         Ok(dash)
     }
 
-    fn seq(&mut self, n: &Node, items: &[Node], old: &[Value], new: &[Value]) -> Result<(), Fallback> {
+    fn seq(
+        &mut self,
+        n: &Node,
+        items: &[Node],
+        old: &[Value],
+        new: &[Value],
+    ) -> Result<(), Fallback> {
         let pairs = align(old, new).ok_or(Fallback)?;
         let first_dash = self.dash_of(items.first().ok_or(Fallback)?)?;
         let indent = first_dash - self.line_start(first_dash);
@@ -317,8 +353,10 @@ impl Editor<'_> {
                 Pair::OldOnly(i) => {
                     let dash = self.dash_of(&items[i])?;
                     let start = self.line_start(dash);
-                    self.edits
-                        .push((start..self.after_line(items[i].content_end()), String::new()));
+                    self.edits.push((
+                        start..self.after_line(items[i].content_end()),
+                        String::new(),
+                    ));
                 }
                 Pair::NewOnly(j) => {
                     let anchor = pairs[p + 1..].iter().find_map(|q| match *q {
@@ -371,7 +409,10 @@ mod tests {
     fn new_keys_go_after_the_last_entry_with_its_indent() {
         let text = "spec:\n  a: 1\n  b:\n    c: |\n      text\n# trailing\n";
         let out = edit(text, |v| v["spec"]["z"] = json!({"w": [1, 2]}));
-        assert_eq!(out, "spec:\n  a: 1\n  b:\n    c: |\n      text\n  z:\n    w:\n      - 1\n      - 2\n# trailing\n");
+        assert_eq!(
+            out,
+            "spec:\n  a: 1\n  b:\n    c: |\n      text\n  z:\n    w:\n      - 1\n      - 2\n# trailing\n"
+        );
     }
 
     #[test]
@@ -388,16 +429,27 @@ mod tests {
     fn init_container_is_inserted_first_by_name() {
         let text = "initContainers:\n  - name: b\n    image: x\n";
         let out = edit(text, |v| {
-            v["initContainers"].as_array_mut().unwrap().insert(0, json!({"name": "a", "image": "z"}));
+            v["initContainers"]
+                .as_array_mut()
+                .unwrap()
+                .insert(0, json!({"name": "a", "image": "z"}));
         });
-        assert_eq!(out, "initContainers:\n  - name: a\n    image: z\n  - name: b\n    image: x\n");
+        assert_eq!(
+            out,
+            "initContainers:\n  - name: a\n    image: z\n  - name: b\n    image: x\n"
+        );
     }
 
     #[test]
     fn empty_flow_map_becomes_a_block() {
         let text = "spec:\n  securityContext: {}\n  other: 1\n";
-        let out = edit(text, |v| v["spec"]["securityContext"] = json!({"runAsUser": 0}));
-        assert_eq!(out, "spec:\n  securityContext:\n    runAsUser: 0\n  other: 1\n");
+        let out = edit(text, |v| {
+            v["spec"]["securityContext"] = json!({"runAsUser": 0})
+        });
+        assert_eq!(
+            out,
+            "spec:\n  securityContext:\n    runAsUser: 0\n  other: 1\n"
+        );
     }
 
     #[test]

@@ -46,7 +46,12 @@ pub struct Output {
 pub enum Error {
     /// The stream is not valid input (exit 2).
     #[error("document {doc} (line {line}, column {column}): {reason}")]
-    Input { doc: usize, line: usize, column: usize, reason: String },
+    Input {
+        doc: usize,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     /// A profile, parameter or selection problem (exit 3).
     #[error("{0}")]
     Usage(String),
@@ -75,7 +80,12 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
         let valid = std::str::from_utf8(&input[..at]).unwrap_or("");
         let segs = stream::split(&input[..at]);
         let (line, column) = stream::line_col(valid, at);
-        Error::Input { doc: segs.len().max(1), line, column, reason: "invalid UTF-8".into() }
+        Error::Input {
+            doc: segs.len().max(1),
+            line,
+            column,
+            reason: "invalid UTF-8".into(),
+        }
     })?;
     let form = stream::detect_form(input);
     let mut parsed = Vec::new();
@@ -92,7 +102,11 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
             reason: e.message.clone(),
         })?;
         validate(&value, n + 1, &seg, body)?;
-        parsed.push(Parsed { text: body, bom, value });
+        parsed.push(Parsed {
+            text: body,
+            bom,
+            value,
+        });
     }
 
     // The documents the fixes see: List items are documents of their own.
@@ -100,12 +114,23 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
     let mut origins: Vec<Origin> = Vec::new();
     for (s, p) in parsed.iter().enumerate() {
         if is_list(&p.value) {
-            for (k, item) in p.value["items"].as_array().into_iter().flatten().enumerate() {
-                items.push(Doc { id: Identity::of(item), value: item.clone() });
+            for (k, item) in p.value["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                items.push(Doc {
+                    id: Identity::of(item),
+                    value: item.clone(),
+                });
                 origins.push((s, Some(k)));
             }
         } else if p.value.is_object() {
-            items.push(Doc { id: Identity::of(&p.value), value: p.value.clone() });
+            items.push(Doc {
+                id: Identity::of(&p.value),
+                value: p.value.clone(),
+            });
             origins.push((s, None));
         }
     }
@@ -122,7 +147,8 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
     ordered.sort_by_key(|(d, _)| d.order());
     let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
     for (def, params) in ordered {
-        let fix = fix_by_name(&def.fix).ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
+        let fix = fix_by_name(&def.fix)
+            .ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
         let mut only = plan.only.clone();
         for t in &def.targets {
             let mut s = Selector::parse(t, &names).map_err(Error::Usage)?;
@@ -155,7 +181,10 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
             });
         }
         for v in new_docs {
-            report.added.push(Added { profile: def.name.clone(), object: Identity::of(&v).to_string() });
+            report.added.push(Added {
+                profile: def.name.clone(),
+                object: Identity::of(&v).to_string(),
+            });
             added.push((def.name.clone(), v));
         }
     }
@@ -188,7 +217,11 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
         }
         let fixed = rewrite(p.text, &p.value, new)?;
         if plan.diff {
-            diffs.push(report::unified(&Identity::of(new).to_string(), p.text, &fixed));
+            diffs.push(report::unified(
+                &Identity::of(new).to_string(),
+                p.text,
+                &fixed,
+            ));
         }
         out.push_str(p.bom);
         out.push_str(&fixed);
@@ -202,12 +235,21 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
     if out.trim().is_empty() {
         out.push_str(EMPTY_STREAM);
     }
-    let stream = if plan.dry_run && !input.is_empty() { input.to_vec() } else { out.into_bytes() };
-    Ok(Output { stream, report, diffs })
+    let stream = if plan.dry_run && !input.is_empty() {
+        input.to_vec()
+    } else {
+        out.into_bytes()
+    };
+    Ok(Output {
+        stream,
+        report,
+        diffs,
+    })
 }
 
 fn is_list(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("List") && v.get("items").is_some_and(Value::is_array)
+    v.get("kind").and_then(Value::as_str) == Some("List")
+        && v.get("items").is_some_and(Value::is_array)
 }
 
 /// A document must be a mapping with a kind (or empty). `kind: List` items must be too.
@@ -220,7 +262,12 @@ fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Erro
                 !t.is_empty() && !t.starts_with('#') && !stream::line_is_marker(l)
             })
             .unwrap_or(0);
-        Error::Input { doc, line: seg.first_line + first, column: 1, reason }
+        Error::Input {
+            doc,
+            line: seg.first_line + first,
+            column: 1,
+            reason,
+        }
     };
     match v {
         Value::Null => Ok(()),
@@ -231,14 +278,21 @@ fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Erro
             }
             if is_list(v) {
                 for (i, item) in o["items"].as_array().into_iter().flatten().enumerate() {
-                    if item.get("kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    if item
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
                         return Err(fail(format!("item {i} of the List has no kind")));
                     }
                 }
             }
             Ok(())
         }
-        other => Err(fail(format!("the document is {}, not a mapping", type_name(other)))),
+        other => Err(fail(format!(
+            "the document is {}, not a mapping",
+            type_name(other)
+        ))),
     }
 }
 
@@ -271,7 +325,10 @@ fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
     if yaml::parse_value(&t).ok().as_ref() == Some(new) {
         Ok(t)
     } else {
-        Err(Error::Internal(format!("could not write {} back", Identity::of(new))))
+        Err(Error::Internal(format!(
+            "could not write {} back",
+            Identity::of(new)
+        )))
     }
 }
 

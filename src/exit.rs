@@ -38,7 +38,12 @@ mod tests {
 
     #[test]
     fn codes_match_the_contract() {
-        let input = Error::Input { doc: 1, line: 1, column: 1, reason: String::new() };
+        let input = Error::Input {
+            doc: 1,
+            line: 1,
+            column: 1,
+            reason: String::new(),
+        };
         assert_eq!(ExitCode::from(&input) as u8, 2);
         assert_eq!(ExitCode::from(&Error::Usage(String::new())) as u8, 3);
         assert_eq!(ExitCode::Success as u8, 0);

@@ -48,9 +48,10 @@ fn plain_is_safe(s: &str) -> bool {
     if s.starts_with('.') || s.ends_with(' ') || s.ends_with(':') {
         return false;
     }
-    let safe = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | '+' | ',' | '(' | ')' | '@'));
+    let safe = s.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '/' | '=' | '+' | ',' | '(' | ')' | '@')
+    });
     // `1e3`-like strings start with a digit and are already excluded; `.inf`/`.nan` start with '.'.
     safe && !s.contains(": ") && !s.contains(" #")
 }
@@ -157,7 +158,10 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted() {
-        for s in ["yes", "on", "0777", "1e3", "~", "", "true", "-1", ".inf", "a: b", "x #y", "0644", "Null"] {
+        for s in [
+            "yes", "on", "0777", "1e3", "~", "", "true", "-1", ".inf", "a: b", "x #y", "0644",
+            "Null",
+        ] {
             let out = string(s);
             assert!(out.starts_with('"'), "{s} -> {out}");
         }

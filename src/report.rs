@@ -95,7 +95,10 @@ impl Report {
     }
 
     pub fn warnings(&self) -> usize {
-        self.messages.iter().filter(|m| m.level == Level::Warning).count()
+        self.messages
+            .iter()
+            .filter(|m| m.level == Level::Warning)
+            .count()
     }
 
     /// Objects that became more privileged, in order, without repeats.
@@ -122,7 +125,10 @@ impl Report {
         if self.profiles.is_empty() {
             out.push_str("helm-fixup: no profile selected; the stream passes through unchanged\n");
         } else {
-            out.push_str(&format!("helm-fixup: profiles {}\n", self.profiles.join(", ")));
+            out.push_str(&format!(
+                "helm-fixup: profiles {}\n",
+                self.profiles.join(", ")
+            ));
         }
         for r in &self.changed {
             out.push_str(&format!(
@@ -130,7 +136,11 @@ impl Report {
                 r.profile,
                 r.object,
                 describe(&r.changes),
-                if r.more_privileged { "  [more privileged]" } else { "" }
+                if r.more_privileged {
+                    "  [more privileged]"
+                } else {
+                    ""
+                }
             ));
         }
         for a in &self.added {
@@ -154,10 +164,15 @@ impl Report {
         }
         let privileged = self.more_privileged();
         if !privileged.is_empty() {
-            out.push_str(&format!("more privileged than the chart asked: {}\n", privileged.join(", ")));
+            out.push_str(&format!(
+                "more privileged than the chart asked: {}\n",
+                privileged.join(", ")
+            ));
         }
         if !self.node_preparation.is_empty() {
-            out.push_str("prepare the nodes before installing (local volumes need existing directories):\n");
+            out.push_str(
+                "prepare the nodes before installing (local volumes need existing directories):\n",
+            );
             for n in &self.node_preparation {
                 out.push_str(&format!("  on node {}:\n", n.node));
                 for c in &n.commands {
@@ -203,7 +218,11 @@ fn short(v: &Option<Value>) -> String {
         Some(Value::Array(a)) if a.len() > 3 => format!("[{} items]", a.len()),
         Some(v) => {
             let s = v.to_string();
-            if s.len() > 80 { format!("{}...", &s[..s.floor_char_boundary(77)]) } else { s }
+            if s.len() > 80 {
+                format!("{}...", &s[..s.floor_char_boundary(77)])
+            } else {
+                s
+            }
         }
     }
 }
@@ -221,7 +240,11 @@ pub fn describe(changes: &[FieldChange]) -> String {
         };
         prev_parent = Some(parent);
         parts.push(match (&c.before, &c.after) {
-            (None, Some(_)) if c.after.as_ref().is_some_and(|v| v.is_object() || v.is_array()) => {
+            (None, Some(_))
+                if c.after
+                    .as_ref()
+                    .is_some_and(|v| v.is_object() || v.is_array()) =>
+            {
                 format!("{shown} added {}", short(&c.after))
             }
             (Some(_), None) => format!("{shown} removed (was {})", short(&c.before)),
@@ -239,7 +262,11 @@ pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {
 }
 
 fn join(path: &str, seg: &str) -> String {
-    if path.is_empty() { seg.to_string() } else { format!("{path}.{seg}") }
+    if path.is_empty() {
+        seg.to_string()
+    } else {
+        format!("{path}.{seg}")
+    }
 }
 
 fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
@@ -251,11 +278,19 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
             for (k, nv) in n {
                 match o.get(k) {
                     Some(ov) => walk(&join(path, k), ov, nv, out),
-                    None => out.push(FieldChange { path: join(path, k), before: None, after: Some(nv.clone()) }),
+                    None => out.push(FieldChange {
+                        path: join(path, k),
+                        before: None,
+                        after: Some(nv.clone()),
+                    }),
                 }
             }
             for (k, ov) in o.iter().filter(|(k, _)| !n.contains_key(*k)) {
-                out.push(FieldChange { path: join(path, k), before: Some(ov.clone()), after: None });
+                out.push(FieldChange {
+                    path: join(path, k),
+                    before: Some(ov.clone()),
+                    after: None,
+                });
             }
         }
         (Value::Array(o), Value::Array(n)) => {
@@ -268,15 +303,31 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
                     for p in pairs {
                         match p {
                             Pair::Both(i, j) => walk(&label(&n[j], j), &o[i], &n[j], out),
-                            Pair::OldOnly(i) => out.push(FieldChange { path: label(&o[i], i), before: Some(o[i].clone()), after: None }),
-                            Pair::NewOnly(j) => out.push(FieldChange { path: label(&n[j], j), before: None, after: Some(n[j].clone()) }),
+                            Pair::OldOnly(i) => out.push(FieldChange {
+                                path: label(&o[i], i),
+                                before: Some(o[i].clone()),
+                                after: None,
+                            }),
+                            Pair::NewOnly(j) => out.push(FieldChange {
+                                path: label(&n[j], j),
+                                before: None,
+                                after: Some(n[j].clone()),
+                            }),
                         }
                     }
                 }
-                None => out.push(FieldChange { path: path.to_string(), before: Some(old.clone()), after: Some(new.clone()) }),
+                None => out.push(FieldChange {
+                    path: path.to_string(),
+                    before: Some(old.clone()),
+                    after: Some(new.clone()),
+                }),
             }
         }
-        _ => out.push(FieldChange { path: path.to_string(), before: Some(old.clone()), after: Some(new.clone()) }),
+        _ => out.push(FieldChange {
+            path: path.to_string(),
+            before: Some(old.clone()),
+            after: Some(new.clone()),
+        }),
     }
 }
 
@@ -315,9 +366,18 @@ mod tests {
 
     #[test]
     fn count_line_counts_objects_once() {
-        let mut r = Report { profiles: vec!["root-run".into()], documents: 3, ..Default::default() };
+        let mut r = Report {
+            profiles: vec!["root-run".into()],
+            documents: 3,
+            ..Default::default()
+        };
         for _ in 0..2 {
-            r.changed.push(Record { profile: "root-run".into(), object: "Pod p".into(), changes: vec![], more_privileged: true });
+            r.changed.push(Record {
+                profile: "root-run".into(),
+                object: "Pod p".into(),
+                changes: vec![],
+                more_privileged: true,
+            });
         }
         r.warn("root-run", None, "w");
         let t = r.text();

@@ -9,7 +9,14 @@ use crate::manifest::Identity;
 use serde_json::Value;
 
 /// Selector keys, listed in errors.
-pub const KEYS: &[&str] = &["kind", "name", "namespace", "label", "container", "apiVersion"];
+pub const KEYS: &[&str] = &[
+    "kind",
+    "name",
+    "namespace",
+    "label",
+    "container",
+    "apiVersion",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Term {
@@ -47,9 +54,12 @@ impl Selector {
         };
         let mut terms = Vec::new();
         for part in body.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("selector {text:?}: {part:?} is not key=value (keys: {})", KEYS.join(", ")))?;
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                format!(
+                    "selector {text:?}: {part:?} is not key=value (keys: {})",
+                    KEYS.join(", ")
+                )
+            })?;
             let value = value.to_string();
             terms.push(match key {
                 "kind" => Term::Kind(value),
@@ -70,9 +80,16 @@ impl Selector {
             });
         }
         if terms.is_empty() {
-            return Err(format!("selector {text:?} is empty (keys: {})", KEYS.join(", ")));
+            return Err(format!(
+                "selector {text:?} is empty (keys: {})",
+                KEYS.join(", ")
+            ));
         }
-        Ok(Selector { profile, terms, text: text.to_string() })
+        Ok(Selector {
+            profile,
+            terms,
+            text: text.to_string(),
+        })
     }
 
     pub fn applies_to(&self, profile: &str) -> bool {
@@ -88,7 +105,10 @@ impl Selector {
             Term::ApiVersion(a) => glob(a, &id.api_version),
             Term::Label(k, v) => Identity::labels(doc)
                 .and_then(|l| l.get(k))
-                .is_some_and(|lv| v.as_ref().is_none_or(|v| lv.as_str().is_some_and(|s| glob(v, s)))),
+                .is_some_and(|lv| {
+                    v.as_ref()
+                        .is_none_or(|v| lv.as_str().is_some_and(|s| glob(v, s)))
+                }),
             Term::Container(c) => containers.iter().any(|name| glob(c, name)),
         })
     }
@@ -117,7 +137,9 @@ pub fn glob(pattern: &str, s: &str) -> bool {
     let mut rest = s;
     for (i, part) in parts.iter().enumerate() {
         if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else { return false };
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
             rest = r;
         } else if i == parts.len() - 1 {
             return rest.ends_with(part);
@@ -141,8 +163,16 @@ pub struct Selection {
 impl Selection {
     /// The selectors of `all` that apply to `profile`.
     pub fn for_profile(only: &[Selector], skip: &[Selector], profile: &str) -> Selection {
-        let pick = |v: &[Selector]| v.iter().filter(|s| s.applies_to(profile)).cloned().collect();
-        Selection { only: pick(only), skip: pick(skip) }
+        let pick = |v: &[Selector]| {
+            v.iter()
+                .filter(|s| s.applies_to(profile))
+                .cloned()
+                .collect()
+        };
+        Selection {
+            only: pick(only),
+            skip: pick(skip),
+        }
     }
 
     /// May the profile touch this object at all?
@@ -154,9 +184,17 @@ impl Selection {
     /// May the profile touch this container of a selected object? `container=` terms in `--only`
     /// restrict container-level changes; in `--skip` they exclude containers.
     pub fn container(&self, name: &str) -> bool {
-        let only: Vec<&str> = self.only.iter().flat_map(Selector::container_patterns).collect();
+        let only: Vec<&str> = self
+            .only
+            .iter()
+            .flat_map(Selector::container_patterns)
+            .collect();
         (only.is_empty() || only.iter().any(|p| glob(p, name)))
-            && !self.skip.iter().flat_map(Selector::container_patterns).any(|p| glob(p, name))
+            && !self
+                .skip
+                .iter()
+                .flat_map(Selector::container_patterns)
+                .any(|p| glob(p, name))
     }
 
     /// True when the user named targets for this profile (its built-in default targeting is then
@@ -200,10 +238,16 @@ mod tests {
 
     #[test]
     fn profile_scope_and_container_filter() {
-        let only = vec![Selector::parse("exec-probes:container=config-reloader", &["exec-probes"]).unwrap()];
+        let only = vec![
+            Selector::parse("exec-probes:container=config-reloader", &["exec-probes"]).unwrap(),
+        ];
         let sel = Selection::for_profile(&only, &[], "exec-probes");
         assert!(sel.container("config-reloader") && !sel.container("prometheus"));
-        assert!(Selection::for_profile(&only, &[], "root-run").only.is_empty());
+        assert!(
+            Selection::for_profile(&only, &[], "root-run")
+                .only
+                .is_empty()
+        );
     }
 
     #[test]

@@ -142,7 +142,13 @@ mod tests {
     fn helm3_stream_splits_at_markers_and_keeps_every_byte() {
         let input = "---\n# Source: a.yaml\nkind: A\n---\n# Source: b.yaml\nkind: B\n";
         let parts = texts(input);
-        assert_eq!(parts, vec!["---\n# Source: a.yaml\nkind: A\n", "---\n# Source: b.yaml\nkind: B\n"]);
+        assert_eq!(
+            parts,
+            vec![
+                "---\n# Source: a.yaml\nkind: A\n",
+                "---\n# Source: b.yaml\nkind: B\n"
+            ]
+        );
         assert_eq!(parts.concat(), input);
     }
 
@@ -155,7 +161,10 @@ mod tests {
     #[test]
     fn markers_need_a_break_after_them() {
         let input = "a: |\n  x\n----\n---x\n--- # c\nb: 1\n";
-        assert_eq!(texts(input), vec!["a: |\n  x\n----\n---x\n", "--- # c\nb: 1\n"]);
+        assert_eq!(
+            texts(input),
+            vec!["a: |\n  x\n----\n---x\n", "--- # c\nb: 1\n"]
+        );
     }
 
     #[test]
@@ -174,7 +183,10 @@ mod tests {
     #[test]
     fn line_numbers_of_segments() {
         let segs = split(b"a: 1\n---\nb: 2\n---\nc: 3\n");
-        assert_eq!(segs.iter().map(|s| s.first_line).collect::<Vec<_>>(), vec![1, 2, 4]);
+        assert_eq!(
+            segs.iter().map(|s| s.first_line).collect::<Vec<_>>(),
+            vec![1, 2, 4]
+        );
     }
 
     #[test]

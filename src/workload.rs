@@ -94,9 +94,12 @@ pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
     }
     match id.kind.as_str() {
         "Pod" => Some("/spec"),
-        "Deployment" | "ReplicaSet" | "ReplicationController" | "DaemonSet" | "Job" | "StatefulSet" => {
-            Some("/spec/template/spec")
-        }
+        "Deployment"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "DaemonSet"
+        | "Job"
+        | "StatefulSet" => Some("/spec/template/spec"),
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
@@ -205,7 +208,11 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
     let mut out = Vec::new();
     let spec = doc.get("spec");
     let group_key = |sts: &str, vol: &str| {
-        format!("{}/{}/{sts}/{vol}", id.kind, id.namespace.as_deref().unwrap_or(""))
+        format!(
+            "{}/{}/{sts}/{vol}",
+            id.kind,
+            id.namespace.as_deref().unwrap_or("")
+        )
     };
     if id.kind == "PersistentVolumeClaim" && id.api_version == "v1" {
         out.push(Claim {
@@ -231,7 +238,10 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
                     namespace: id.namespace.clone(),
                     name: format!("{vname}-{}-{i}", id.name),
                     spec_pointer: format!("/spec/volumeClaimTemplates/{k}/spec"),
-                    spec: vct.get("spec").cloned().unwrap_or(Value::Object(Map::new())),
+                    spec: vct
+                        .get("spec")
+                        .cloned()
+                        .unwrap_or(Value::Object(Map::new())),
                     group: Some(group_key(&id.name, vname)),
                     ordinal: i,
                     volume: vname.to_string(),
@@ -253,7 +263,11 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
             .cloned()
             .unwrap_or(Value::Object(Map::new()));
         for s in 0..shards {
-            let sts = if s == 0 { base.clone() } else { format!("{base}-shard-{s}") };
+            let sts = if s == 0 {
+                base.clone()
+            } else {
+                format!("{base}-shard-{s}")
+            };
             for i in 0..replicas {
                 out.push(Claim {
                     namespace: id.namespace.clone(),
@@ -289,7 +303,11 @@ mod tests {
             ("DaemonSet", "apps/v1", "/spec/template/spec"),
             ("Job", "batch/v1", "/spec/template/spec"),
             ("StatefulSet", "apps/v1", "/spec/template/spec"),
-            ("CronJob", "batch/v1", "/spec/jobTemplate/spec/template/spec"),
+            (
+                "CronJob",
+                "batch/v1",
+                "/spec/jobTemplate/spec/template/spec",
+            ),
             ("Prometheus", "monitoring.coreos.com/v1", "/spec"),
             ("PrometheusAgent", "monitoring.coreos.com/v1alpha1", "/spec"),
             ("Alertmanager", "monitoring.coreos.com/v1", "/spec"),
@@ -306,10 +324,14 @@ mod tests {
 
     #[test]
     fn effective_uid_and_gid() {
-        let pod = json!({"securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000}});
+        let pod =
+            json!({"securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000}});
         let pod = pod.as_object().unwrap();
         assert_eq!(effective_uid(pod, &json!({})), Some(1000));
-        assert_eq!(effective_uid(pod, &json!({"securityContext": {"runAsUser": 7}})), Some(7));
+        assert_eq!(
+            effective_uid(pod, &json!({"securityContext": {"runAsUser": 7}})),
+            Some(7)
+        );
         assert_eq!(effective_gid(pod, &json!({})), Some(2000));
         assert_eq!(effective_uid(&Map::new(), &json!({})), None);
     }
@@ -321,7 +343,10 @@ mod tests {
             "spec": {"replicas": 3, "volumeClaimTemplates": [{"metadata": {"name": "data"},
                 "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]}});
         let c = claims(&id(&doc), &doc);
-        assert_eq!(c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["data-db-0", "data-db-1", "data-db-2"]);
+        assert_eq!(
+            c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["data-db-0", "data-db-1", "data-db-2"]
+        );
         assert_eq!(c[2].spec_pointer, "/spec/volumeClaimTemplates/0/spec");
         assert_eq!(c[0].group, c[2].group);
     }
@@ -338,11 +363,19 @@ mod tests {
         let doc = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
             "metadata": {"name": "k", "namespace": "monitoring"},
             "spec": {"replicas": 2, "shards": 2, "storage": {"volumeClaimTemplate": {"spec": {}}}}});
-        let names: Vec<String> = claims(&id(&doc), &doc).into_iter().map(|c| c.name).collect();
-        assert_eq!(names, [
-            "prometheus-k-db-prometheus-k-0", "prometheus-k-db-prometheus-k-1",
-            "prometheus-k-db-prometheus-k-shard-1-0", "prometheus-k-db-prometheus-k-shard-1-1",
-        ]);
+        let names: Vec<String> = claims(&id(&doc), &doc)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "prometheus-k-db-prometheus-k-0",
+                "prometheus-k-db-prometheus-k-1",
+                "prometheus-k-db-prometheus-k-shard-1-0",
+                "prometheus-k-db-prometheus-k-shard-1-1",
+            ]
+        );
     }
 
     #[test]
@@ -350,12 +383,22 @@ mod tests {
         let am = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Alertmanager", "metadata": {"name": "a"},
             "spec": {"storage": {"volumeClaimTemplate": {"spec": {}}}}});
         let s = cr_storage(CrKind::Alertmanager, "a", &am).unwrap();
-        assert_eq!((s.volume.as_str(), s.sub_path.as_deref()), ("alertmanager-a-db", Some("alertmanager-db")));
-        assert_eq!(claims(&id(&am), &am)[0].name, "alertmanager-a-db-alertmanager-a-0");
+        assert_eq!(
+            (s.volume.as_str(), s.sub_path.as_deref()),
+            ("alertmanager-a-db", Some("alertmanager-db"))
+        );
+        assert_eq!(
+            claims(&id(&am), &am)[0].name,
+            "alertmanager-a-db-alertmanager-a-0"
+        );
         let tr = json!({"spec": {"storage": {"volumeClaimTemplate": {"metadata": {"name": "x"}}}}});
         let s = cr_storage(CrKind::ThanosRuler, "t", &tr).unwrap();
-        assert_eq!((s.volume.as_str(), s.sub_path, s.mount_path.as_str()), ("x", None, "/thanos/data"));
-        let agent = json!({"spec": {"storage": {"disableMountSubPath": true, "volumeClaimTemplate": {}}}});
+        assert_eq!(
+            (s.volume.as_str(), s.sub_path, s.mount_path.as_str()),
+            ("x", None, "/thanos/data")
+        );
+        let agent =
+            json!({"spec": {"storage": {"disableMountSubPath": true, "volumeClaimTemplate": {}}}});
         let s = cr_storage(CrKind::PrometheusAgent, "g", &agent).unwrap();
         assert_eq!((s.volume.as_str(), s.sub_path), ("prom-agent-g-db", None));
     }
@@ -365,6 +408,9 @@ mod tests {
         let doc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "g"},
             "spec": {"resources": {"requests": {"storage": "2Gi"}}}});
         let c = claims(&id(&doc), &doc);
-        assert_eq!((c.len(), c[0].name.as_str(), c[0].namespace.clone()), (1, "g", None));
+        assert_eq!(
+            (c.len(), c[0].name.as_str(), c[0].namespace.clone()),
+            (1, "g", None)
+        );
     }
 }

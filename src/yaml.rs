@@ -80,9 +80,17 @@ pub struct Node {
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    Scalar { style: ScalarStyle },
-    Map { flow: bool, entries: Vec<(Node, Node)> },
-    Seq { flow: bool, items: Vec<Node> },
+    Scalar {
+        style: ScalarStyle,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
     Alias,
 }
 
@@ -91,7 +99,10 @@ impl Node {
     /// for block collections is tighter than the parser's end event.
     pub fn content_end(&self) -> usize {
         match &self.kind {
-            NodeKind::Map { flow: false, entries } => entries
+            NodeKind::Map {
+                flow: false,
+                entries,
+            } => entries
                 .last()
                 .map_or(self.span.end, |(_, v)| v.content_end().max(self.span.start)),
             NodeKind::Seq { flow: false, items } => items
@@ -136,9 +147,8 @@ pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
                     .trim_start_matches('\'')
                     .trim_end_matches('\'')
                     .replace("''", "'"),
-                ScalarStyle::DoubleQuoted => {
-                    serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.trim_matches('"').to_string())
-                }
+                ScalarStyle::DoubleQuoted => serde_json::from_str::<String>(raw)
+                    .unwrap_or_else(|_| raw.trim_matches('"').to_string()),
                 _ => raw.to_string(),
             })
         }
@@ -280,7 +290,9 @@ mod tests {
         assert_eq!(&text[x.span.clone()], "1");
         assert_eq!(spec.col, 2);
         let (_, list) = spec.get(text, "list").unwrap();
-        let NodeKind::Seq { items, .. } = &list.kind else { panic!() };
+        let NodeKind::Seq { items, .. } = &list.kind else {
+            panic!()
+        };
         assert_eq!(&text[items[1].span.clone()], "{b: 2}");
         assert_eq!(&text[..list.content_end()], text.trim_end());
     }

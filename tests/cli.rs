@@ -16,14 +16,22 @@ fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
     let dir = tempfile::tempdir().unwrap();
     let sum = dir.path().join("summary");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
-    cmd.args(args).env_clear().env("HELM_FIXUP_TTY", "0").current_dir(dir.path());
+    cmd.args(args)
+        .env_clear()
+        .env("HELM_FIXUP_TTY", "0")
+        .current_dir(dir.path());
     if !args.iter().any(|a| *a == "profiles" || *a == "explain") {
         cmd.arg("--summary-file").arg(&sum);
     }
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // A usage error exits before reading stdin: a closed pipe here is expected.
     let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
     let o = child.wait_with_output().unwrap();
@@ -68,15 +76,32 @@ data:
 fn profiles_lists_every_builtin_profile() {
     let o = fixup(&["profiles"], &[], "");
     assert_eq!(o.code, 0);
-    let names: Vec<&str> = o.stdout.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
-    assert_eq!(names, ["root-run", "shared-uid", "init-chown", "exec-probes", "local-pv"]);
+    let names: Vec<&str> = o
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "root-run",
+            "shared-uid",
+            "init-chown",
+            "exec-probes",
+            "local-pv"
+        ]
+    );
 }
 
 #[test]
 fn explain_shows_params_defaults_and_seed() {
     let o = fixup(&["explain", "local-pv"], &[], "");
     assert_eq!(o.code, 0);
-    assert!(o.stdout.contains("path") && o.stdout.contains("/mnt/disks"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("path") && o.stdout.contains("/mnt/disks"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("Fixes: 003"), "{}", o.stdout);
     let o = fixup(&["explain", "nope"], &[], "");
     assert_eq!(o.code, 3);
@@ -100,8 +125,17 @@ fn root_run_changes_only_the_fixed_lines() {
                  "runAsUser: 0   # the chart's uid\n        runAsNonRoot: false\n        runAsGroup: 0\n        fsGroup: 0\n        seccompProfile:\n          type: RuntimeDefault");
     assert_eq!(o.stdout, want);
     assert!(o.summary.contains("root-run  Deployment demo/web  spec.template.spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false"), "{}", o.summary);
-    assert!(o.summary.contains("more privileged than the chart asked: Deployment demo/web"));
-    assert!(o.summary.ends_with("helm-fixup: 1 object changed, 0 added, 0 warnings, 1 more privileged (2 documents)\n"), "{}", o.summary);
+    assert!(
+        o.summary
+            .contains("more privileged than the chart asked: Deployment demo/web")
+    );
+    assert!(
+        o.summary.ends_with(
+            "helm-fixup: 1 object changed, 0 added, 0 warnings, 1 more privileged (2 documents)\n"
+        ),
+        "{}",
+        o.summary
+    );
     let again = fixup(&["-p", "root-run"], &[], &o.stdout);
     assert_eq!(again.stdout, o.stdout, "idempotent");
 }
@@ -119,9 +153,18 @@ fn invalid_yaml_exits_2_with_position_and_empty_stdout() {
 #[test]
 fn scalar_and_kindless_documents_are_bad_input() {
     for (input, reason) in [
-        ("kind: A\n---\njust a string\n", "document 2 (line 3, column 1): the document is a string, not a mapping"),
-        ("- a\n- b\n", "document 1 (line 1, column 1): the document is a list, not a mapping"),
-        ("---\n# Source: x\nmetadata:\n  name: x\n", "document 1 (line 3, column 1): the document has no kind"),
+        (
+            "kind: A\n---\njust a string\n",
+            "document 2 (line 3, column 1): the document is a string, not a mapping",
+        ),
+        (
+            "- a\n- b\n",
+            "document 1 (line 1, column 1): the document is a list, not a mapping",
+        ),
+        (
+            "---\n# Source: x\nmetadata:\n  name: x\n",
+            "document 1 (line 3, column 1): the document has no kind",
+        ),
     ] {
         let o = fixup(&["-p", "root-run"], &[], input);
         assert_eq!((o.code, o.stdout.as_str()), (2, ""), "{input}");
@@ -132,10 +175,22 @@ fn scalar_and_kindless_documents_are_bad_input() {
 #[test]
 fn usage_errors_exit_3_and_name_the_valid_choices() {
     for (args, needle) in [
-        (&["-p", "rootrun"][..], "valid: root-run, shared-uid, init-chown, exec-probes, local-pv"),
-        (&["-p", "root-run", "--set", "root-run.caps=X"][..], "valid: addCapabilities"),
-        (&["-p", "root-run", "--only", "knd=Pod"][..], "valid: kind, name"),
-        (&["-p", "root-run", "-c", "missing.yaml"][..], "missing.yaml"),
+        (
+            &["-p", "rootrun"][..],
+            "valid: root-run, shared-uid, init-chown, exec-probes, local-pv",
+        ),
+        (
+            &["-p", "root-run", "--set", "root-run.caps=X"][..],
+            "valid: addCapabilities",
+        ),
+        (
+            &["-p", "root-run", "--only", "knd=Pod"][..],
+            "valid: kind, name",
+        ),
+        (
+            &["-p", "root-run", "-c", "missing.yaml"][..],
+            "missing.yaml",
+        ),
     ] {
         let o = fixup(args, &[], DEPLOY);
         assert_eq!((o.code, o.stdout.as_str()), (3, ""), "{args:?}");
@@ -148,7 +203,11 @@ fn empty_stream_still_writes_a_comment_line() {
     for input in ["", "---\n", "\n\n"] {
         let o = fixup(&["-p", "root-run"], &[], input);
         assert_eq!(o.code, 0);
-        assert!(o.stdout.starts_with('#') || !o.stdout.trim().is_empty(), "{input:?} -> {:?}", o.stdout);
+        assert!(
+            o.stdout.starts_with('#') || !o.stdout.trim().is_empty(),
+            "{input:?} -> {:?}",
+            o.stdout
+        );
         assert!(!o.stdout.trim().is_empty());
     }
 }
@@ -168,7 +227,11 @@ fn config_file_drives_a_scripted_upgrade() {
     assert_eq!(o.code, 0, "{}", o.summary);
     assert_eq!(o.stdout, DEPLOY, "the only workload is skipped");
     let o = fixup(&[], &[("HELM_FIXUP_CONFIG", cfg.to_str().unwrap())], DEPLOY);
-    assert!(o.summary.contains("helm-fixup: profiles root-run"), "{}", o.summary);
+    assert!(
+        o.summary.contains("helm-fixup: profiles root-run"),
+        "{}",
+        o.summary
+    );
 }
 
 #[test]
@@ -177,7 +240,10 @@ fn json_summary_has_the_same_records() {
     let v: serde_json::Value = serde_json::from_str(&o.summary).unwrap();
     assert_eq!(v["changed"][0]["object"], "Deployment demo/web");
     assert_eq!(v["changed"][0]["more_privileged"], true);
-    assert_eq!(v["changed"][0]["changes"][0]["path"], "spec.template.spec.securityContext.runAsUser");
+    assert_eq!(
+        v["changed"][0]["changes"][0]["path"],
+        "spec.template.spec.securityContext.runAsUser"
+    );
 }
 
 #[test]
@@ -190,7 +256,17 @@ fn dry_run_reports_but_writes_the_input() {
 #[test]
 fn diff_shows_only_changed_lines() {
     let o = fixup(&["-p", "root-run", "--diff"], &[], DEPLOY);
-    let minus: Vec<&str> = o.summary.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).collect();
-    assert_eq!(minus, ["-        runAsUser: 1000   # the chart's uid", "-        runAsNonRoot: true"]);
+    let minus: Vec<&str> = o
+        .summary
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert_eq!(
+        minus,
+        [
+            "-        runAsUser: 1000   # the chart's uid",
+            "-        runAsNonRoot: true"
+        ]
+    );
     assert!(o.summary.contains("+++ b/Deployment demo/web"));
 }

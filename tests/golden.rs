@@ -52,7 +52,11 @@ fn first_difference(want: &str, got: &str) -> String {
             return format!("line {}:\n  want: {w}\n  got:  {g}", i + 1);
         }
     }
-    format!("lengths differ: want {} lines, got {}", want.lines().count(), got.lines().count())
+    format!(
+        "lengths differ: want {} lines, got {}",
+        want.lines().count(),
+        got.lines().count()
+    )
 }
 
 fn check(path: &Path, got: &str, failures: &mut Vec<String>) {
@@ -62,19 +66,32 @@ fn check(path: &Path, got: &str, failures: &mut Vec<String>) {
     }
     match std::fs::read_to_string(path) {
         Ok(want) if want == got => {}
-        Ok(want) => failures.push(format!("{}: {}", path.display(), first_difference(&want, got))),
-        Err(_) => failures.push(format!("{}: missing (run with UPDATE_GOLDEN=1)", path.display())),
+        Ok(want) => failures.push(format!(
+            "{}: {}",
+            path.display(),
+            first_difference(&want, got)
+        )),
+        Err(_) => failures.push(format!(
+            "{}: missing (run with UPDATE_GOLDEN=1)",
+            path.display()
+        )),
     }
 }
 
 #[test]
 fn golden_outputs_and_summaries() {
     let cases_dir = root().join("tests/golden/cases");
-    let mut files: Vec<_> = std::fs::read_dir(&cases_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&cases_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut count = 0;
-    for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
+    for file in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+    {
         for line in std::fs::read_to_string(file).unwrap().lines() {
             let line = line.split(" #").next().unwrap().trim();
             if line.is_empty() || line.starts_with('#') {
@@ -87,16 +104,36 @@ fn golden_outputs_and_summaries() {
             let r = run(&args, &input);
             assert_eq!(r.code, 0, "{name}: exit {} summary:\n{}", r.code, r.summary);
             let out = String::from_utf8(r.stdout.clone()).unwrap();
-            check(&root().join(format!("tests/golden/out/{name}.yaml")), &out, &mut failures);
-            check(&root().join(format!("tests/golden/out/{name}.summary.txt")), &r.summary, &mut failures);
+            check(
+                &root().join(format!("tests/golden/out/{name}.yaml")),
+                &out,
+                &mut failures,
+            );
+            check(
+                &root().join(format!("tests/golden/out/{name}.summary.txt")),
+                &r.summary,
+                &mut failures,
+            );
             let again = run(&args, &r.stdout);
             assert_eq!(again.code, 0, "{name}: second run failed");
             if again.stdout != r.stdout {
-                failures.push(format!("{name}: not idempotent: {}", first_difference(&out, &String::from_utf8_lossy(&again.stdout))));
+                failures.push(format!(
+                    "{name}: not idempotent: {}",
+                    first_difference(&out, &String::from_utf8_lossy(&again.stdout))
+                ));
             }
             count += 1;
         }
     }
-    assert!(count > 0, "no golden cases found in {}", cases_dir.display());
-    assert!(failures.is_empty(), "{} golden failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        count > 0,
+        "no golden cases found in {}",
+        cases_dir.display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} golden failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

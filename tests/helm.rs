@@ -152,11 +152,16 @@ impl Helm {
         let list = stdout(&list);
         assert!(
             list.lines()
-                .any(|l| l.split_whitespace().next() == Some("fixup") && l.contains("postrenderer/v1")),
+                .any(|l| l.split_whitespace().next() == Some("fixup")
+                    && l.contains("postrenderer/v1")),
             "helm plugin list does not show fixup as a postrenderer/v1 plugin:\n{list}"
         );
         let installed = self.data_home().join("plugins/fixup/bin/helm-fixup");
-        assert!(installed.is_file(), "{} missing after install", installed.display());
+        assert!(
+            installed.is_file(),
+            "{} missing after install",
+            installed.display()
+        );
     }
 }
 
@@ -238,17 +243,31 @@ fn document<'a>(stream: &'a str, kind: &str, name: &str) -> &'a str {
 /// Pod-level securityContext of the Prometheus CR runs as root after root-run.
 fn assert_prometheus_root(stream: &str) {
     let prom = document(stream, "Prometheus", "demo-prometheus");
-    for want in ["runAsUser: 0", "runAsGroup: 0", "fsGroup: 0", "runAsNonRoot: false"] {
+    for want in [
+        "runAsUser: 0",
+        "runAsGroup: 0",
+        "fsGroup: 0",
+        "runAsNonRoot: false",
+    ] {
         assert!(prom.contains(want), "Prometheus lacks {want:?}:\n{prom}");
     }
-    assert!(!prom.contains("runAsUser: 1000"), "Prometheus still runs as 1000:\n{prom}");
+    assert!(
+        !prom.contains("runAsUser: 1000"),
+        "Prometheus still runs as 1000:\n{prom}"
+    );
     // Untouched parts of the document stay as written.
-    assert!(prom.contains("retention: \"15d\""), "quoting changed:\n{prom}");
+    assert!(
+        prom.contains("retention: \"15d\""),
+        "quoting changed:\n{prom}"
+    );
     assert!(prom.contains("storage: 10Gi"), "{prom}");
 }
 
 fn source_lines(stream: &str) -> Vec<&str> {
-    stream.lines().filter(|l| l.starts_with("# Source: ")).collect()
+    stream
+        .lines()
+        .filter(|l| l.starts_with("# Source: "))
+        .collect()
 }
 
 fn read(path: &Path) -> String {
@@ -287,7 +306,9 @@ fn helm3_root_run_by_path_with_summary_file() {
     );
     assert!(summary.contains("root-run"), "{summary}");
     assert!(
-        summary.lines().any(|l| l.contains(" changed") && l.chars().any(|c| c.is_ascii_digit())),
+        summary
+            .lines()
+            .any(|l| l.contains(" changed") && l.chars().any(|c| c.is_ascii_digit())),
         "summary has no count line:\n{summary}"
     );
     // Helm 3 adds `# Source:` lines before post-rendering; they must survive.
@@ -301,7 +322,13 @@ fn helm3_root_run_by_path_with_summary_file() {
 #[test]
 fn helm3_without_profile_passes_through_byte_for_byte() {
     let helm = helm_or_skip!(3);
-    let plain = helm.run(["template", RELEASE, chart().to_str().unwrap(), "-n", NAMESPACE]);
+    let plain = helm.run([
+        "template",
+        RELEASE,
+        chart().to_str().unwrap(),
+        "-n",
+        NAMESPACE,
+    ]);
     let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
     let out = output(&mut cmd);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -326,7 +353,10 @@ fn helm3_unknown_profile_fails_and_lists_valid_profiles() {
         summary.to_str().unwrap(),
     ]));
     let out = output(&mut cmd);
-    assert!(!out.status.success(), "helm template must fail on a bad profile");
+    assert!(
+        !out.status.success(),
+        "helm template must fail on a bad profile"
+    );
     assert!(out.stdout.is_empty() || !stdout(&out).contains("kind:"));
     // Helm 3 shows the post-renderer's stderr when it fails.
     let err = stderr(&out);
@@ -336,8 +366,17 @@ fn helm3_unknown_profile_fails_and_lists_valid_profiles() {
 }
 
 fn assert_lists_profiles(text: &str) {
-    for name in ["root-run", "shared-uid", "init-chown", "exec-probes", "local-pv"] {
-        assert!(text.contains(name), "valid profile {name} not listed in:\n{text}");
+    for name in [
+        "root-run",
+        "shared-uid",
+        "init-chown",
+        "exec-probes",
+        "local-pv",
+    ] {
+        assert!(
+            text.contains(name),
+            "valid profile {name} not listed in:\n{text}"
+        );
     }
 }
 
@@ -352,13 +391,21 @@ fn helm4_plugin_root_run_with_args() {
     let summary = tmp.path().join("sum.txt");
 
     let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
-    cmd.args(h4_args(&["-p", "root-run", "--summary-file", summary.to_str().unwrap()]));
+    cmd.args(h4_args(&[
+        "-p",
+        "root-run",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
     let fixed = success(&mut cmd);
 
     assert_prometheus_root(&fixed);
     // Helm 4 strips the filename annotation after post-rendering and turns it back into
     // `# Source:` lines; our documents must still carry it when they leave the binary.
-    assert!(!fixed.contains(FILENAME_ANNOTATION), "annotation leaked:\n{fixed}");
+    assert!(
+        !fixed.contains(FILENAME_ANNOTATION),
+        "annotation leaked:\n{fixed}"
+    );
     assert!(
         fixed.contains("# Source: fixup-demo/templates/prometheus-cr.yaml\n"),
         "{fixed}"
@@ -366,12 +413,21 @@ fn helm4_plugin_root_run_with_args() {
     assert!(!fixed.contains("generated-by-postrender"), "{fixed}");
     // Helm 4 sends hooks through the post-renderer too.
     let hook = document(&fixed, "Job", "demo-preflight");
-    assert!(hook.contains("runAsUser: 0"), "hook not post-rendered:\n{hook}");
+    assert!(
+        hook.contains("runAsUser: 0"),
+        "hook not post-rendered:\n{hook}"
+    );
     assert!(hook.contains("helm.sh/hook"), "{hook}");
 
     let summary = read(&summary);
-    assert!(summary.contains("Prometheus monitoring/demo-prometheus"), "{summary}");
-    assert!(summary.contains("Job monitoring/demo-preflight"), "{summary}");
+    assert!(
+        summary.contains("Prometheus monitoring/demo-prometheus"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Job monitoring/demo-preflight"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -411,7 +467,10 @@ fn helm4_unknown_profile_fails_and_summary_file_lists_valid_profiles() {
         summary.to_str().unwrap(),
     ]));
     let out = output(&mut cmd);
-    assert!(!out.status.success(), "helm template must fail on a bad profile");
+    assert!(
+        !out.status.success(),
+        "helm template must fail on a bad profile"
+    );
     // Helm 4 never shows the plugin's stderr, only that it failed.
     let err = stderr(&out);
     assert!(err.contains("fixup"), "stderr:\n{err}");
@@ -441,7 +500,11 @@ fn install_hook_mode_copies_the_given_binary_and_never_calls_helm() {
     let fake_bin = tmp.path().join("fake-bin");
     fs::create_dir_all(&fake_bin).unwrap();
     let fake_helm = fake_bin.join("helm");
-    fs::write(&fake_helm, "#!/bin/sh\necho 'hook called helm' >&2\nexit 97\n").unwrap();
+    fs::write(
+        &fake_helm,
+        "#!/bin/sh\necho 'hook called helm' >&2\nexit 97\n",
+    )
+    .unwrap();
     set_executable(&fake_helm);
     let path = format!(
         "{}:{}",
@@ -459,13 +522,21 @@ fn install_hook_mode_copies_the_given_binary_and_never_calls_helm() {
         .current_dir(tmp.path());
     let out = output(&mut cmd);
     assert!(out.status.success(), "hook failed:\n{}", stderr(&out));
-    assert!(!stderr(&out).contains("hook called helm"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("hook called helm"),
+        "{}",
+        stderr(&out)
+    );
     let installed = plugin_dir.join("bin/helm-fixup");
     assert_eq!(fs::read(&installed).unwrap(), fs::read(FIXUP).unwrap());
 
     // A second run (the update hook) is a no-op and still succeeds.
     let out = output(&mut cmd);
-    assert!(out.status.success(), "second hook run failed:\n{}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "second hook run failed:\n{}",
+        stderr(&out)
+    );
 }
 
 fn set_executable(path: &Path) {

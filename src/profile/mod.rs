@@ -26,7 +26,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("root-run", include_str!("../../profiles/root-run.yaml")),
     ("shared-uid", include_str!("../../profiles/shared-uid.yaml")),
     ("init-chown", include_str!("../../profiles/init-chown.yaml")),
-    ("exec-probes", include_str!("../../profiles/exec-probes.yaml")),
+    (
+        "exec-probes",
+        include_str!("../../profiles/exec-probes.yaml"),
+    ),
     ("local-pv", include_str!("../../profiles/local-pv.yaml")),
 ];
 
@@ -64,8 +67,12 @@ pub struct ProfileDef {
 
 impl ProfileDef {
     pub fn parse(text: &str, origin: &str) -> Result<ProfileDef, String> {
-        let def: ProfileDef = serde_saphyr::from_str(text)
-            .map_err(|e| format!("profile {origin}: {}", e.to_string().lines().next().unwrap_or("invalid")))?;
+        let def: ProfileDef = serde_saphyr::from_str(text).map_err(|e| {
+            format!(
+                "profile {origin}: {}",
+                e.to_string().lines().next().unwrap_or("invalid")
+            )
+        })?;
         if fix_by_name(&def.fix).is_none() {
             return Err(format!(
                 "profile {origin}: unknown fix {:?} (valid: {})",
@@ -85,7 +92,10 @@ impl ProfileDef {
 
     /// Position of this profile's fix in the run order.
     pub fn order(&self) -> usize {
-        BUILTIN.iter().position(|(n, _)| *n == self.fix).unwrap_or(usize::MAX)
+        BUILTIN
+            .iter()
+            .position(|(n, _)| *n == self.fix)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -116,17 +126,27 @@ impl Params {
                 return Err(format!(
                     "unknown parameter {}.{k} (valid: {})",
                     def.name,
-                    if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
+                    if valid.is_empty() {
+                        "none".to_string()
+                    } else {
+                        valid.join(", ")
+                    }
                 ));
             }
             values.insert(k.clone(), v.clone());
         }
-        Ok(Params { profile: def.name.clone(), values })
+        Ok(Params {
+            profile: def.name.clone(),
+            values,
+        })
     }
 
     /// A test helper and the way fixes read optional text parameters.
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|s| !s.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn bool(&self, name: &str) -> Result<bool, String> {
@@ -134,7 +154,10 @@ impl Params {
             None => Ok(false),
             Some("true" | "yes" | "1") => Ok(true),
             Some("false" | "no" | "0") => Ok(false),
-            Some(v) => Err(format!("{}.{name}={v:?}: expected true or false", self.profile)),
+            Some(v) => Err(format!(
+                "{}.{name}={v:?}: expected true or false",
+                self.profile
+            )),
         }
     }
 
@@ -144,7 +167,12 @@ impl Params {
                 v.parse::<i64>()
                     .ok()
                     .filter(|n| (0..=i64::from(u32::MAX)).contains(n))
-                    .ok_or_else(|| format!("{}.{name}={v:?}: expected a non-negative integer", self.profile))
+                    .ok_or_else(|| {
+                        format!(
+                            "{}.{name}={v:?}: expected a non-negative integer",
+                            self.profile
+                        )
+                    })
             })
             .transpose()
     }
@@ -152,7 +180,13 @@ impl Params {
     /// A comma-separated list parameter.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.str(name)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -160,7 +194,10 @@ impl Params {
     pub fn from_pairs(profile: &str, pairs: &[(&str, &str)]) -> Params {
         Params {
             profile: profile.to_string(),
-            values: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 }
@@ -182,7 +219,10 @@ pub struct Docs {
 
 impl Docs {
     pub fn new(items: Vec<Doc>) -> Docs {
-        Docs { items, snapshots: BTreeMap::new() }
+        Docs {
+            items,
+            snapshots: BTreeMap::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -222,7 +262,9 @@ impl Docs {
         (0..self.items.len())
             .filter(|&i| {
                 let d = &self.items[i];
-                let Some(pod) = workload::pod_spec(&d.id, &d.value) else { return false };
+                let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+                    return false;
+                };
                 let names: Vec<&str> = workload::containers(pod)
                     .filter_map(|c| c.get("name").and_then(Value::as_str))
                     .collect();
@@ -277,7 +319,10 @@ mod tests {
             let def = ProfileDef::builtin(name).unwrap();
             assert_eq!(def.name, name);
             assert_eq!(def.fix, name);
-            assert!(!def.description.is_empty() && !def.seed.is_empty() && !def.changes.is_empty(), "{name}");
+            assert!(
+                !def.description.is_empty() && !def.seed.is_empty() && !def.changes.is_empty(),
+                "{name}"
+            );
             for p in &def.params {
                 assert!(!p.help.is_empty(), "{name}.{}", p.name);
             }
@@ -290,7 +335,10 @@ mod tests {
         let def = ProfileDef::builtin("local-pv").unwrap();
         let set = BTreeMap::from([("nod".to_string(), "x".to_string())]);
         let e = Params::new(&def, &set).unwrap_err();
-        assert!(e.contains("unknown parameter local-pv.nod") && e.contains("node"), "{e}");
+        assert!(
+            e.contains("unknown parameter local-pv.nod") && e.contains("node"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -301,7 +349,10 @@ mod tests {
 
     #[test]
     fn params_parse_types() {
-        let p = Params::from_pairs("t", &[("a", "true"), ("n", "12"), ("l", "a, b,"), ("bad", "x")]);
+        let p = Params::from_pairs(
+            "t",
+            &[("a", "true"), ("n", "12"), ("l", "a, b,"), ("bad", "x")],
+        );
         assert!(p.bool("a").unwrap());
         assert_eq!(p.int("n").unwrap(), Some(12));
         assert_eq!(p.list("l"), ["a", "b"]);

@@ -17,8 +17,19 @@ pub struct RootRun;
 
 /// Capabilities Pod Security "baseline" allows to be added.
 const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 fn obj(v: &mut Value) -> &mut Map<String, Value> {
@@ -60,7 +71,10 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
         .get("securityContext")
         .and_then(|s| s.pointer("/capabilities/drop"))
         .and_then(Value::as_array)
-        .is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL"))));
+        .is_some_and(|d| {
+            d.iter()
+                .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")))
+        });
     if !(drops_all || force_caps) {
         return;
     }
@@ -83,8 +97,13 @@ fn enforced_levels(docs: &Docs) -> Vec<(String, String)> {
     docs.iter()
         .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
         .filter_map(|d| {
-            let level = d.value.pointer("/metadata/labels")?.get("pod-security.kubernetes.io/enforce")?.as_str()?;
-            matches!(level, "restricted" | "baseline").then(|| (d.id.name.clone(), level.to_string()))
+            let level = d
+                .value
+                .pointer("/metadata/labels")?
+                .get("pod-security.kubernetes.io/enforce")?
+                .as_str()?;
+            matches!(level, "restricted" | "baseline")
+                .then(|| (d.id.name.clone(), level.to_string()))
         })
         .collect()
 }
@@ -95,9 +114,19 @@ impl Fix for RootRun {
     }
 
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let caps: Vec<String> = ctx.params.list("addCapabilities").into_iter().map(|c| c.to_ascii_uppercase()).collect();
-        if let Some(bad) = caps.iter().find(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')) {
-            return Err(format!("root-run.addCapabilities: {bad:?} is not a capability name"));
+        let caps: Vec<String> = ctx
+            .params
+            .list("addCapabilities")
+            .into_iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if let Some(bad) = caps
+            .iter()
+            .find(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        {
+            return Err(format!(
+                "root-run.addCapabilities: {bad:?} is not a capability name"
+            ));
         }
         let levels = enforced_levels(docs);
         for i in docs.pods(ctx.sel) {
@@ -105,12 +134,18 @@ impl Fix for RootRun {
             let cr = CrKind::of(&id);
             let sel = ctx.sel;
             let value = docs.edit(i);
-            let Some(pod) = workload::pod_spec_mut(&id, value) else { continue };
+            let Some(pod) = workload::pod_spec_mut(&id, value) else {
+                continue;
+            };
             root_pod(pod);
             for list in ["initContainers", "containers"] {
                 if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
                     for c in cs.iter_mut() {
-                        let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                        let name = c
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
                         if sel.container(&name) {
                             // CR patch entries: we cannot see what the operator drops, so add.
                             root_container(c, &caps, cr.is_some());
@@ -129,8 +164,14 @@ impl Fix for RootRun {
                     ),
                 );
             }
-            if let Some((_, level)) = levels.iter().find(|(ns, _)| Some(ns) == id.namespace.as_ref()) {
-                let extra: Vec<&String> = caps.iter().filter(|c| !BASELINE_CAPS.contains(&c.as_str())).collect();
+            if let Some((_, level)) = levels
+                .iter()
+                .find(|(ns, _)| Some(ns) == id.namespace.as_ref())
+            {
+                let extra: Vec<&String> = caps
+                    .iter()
+                    .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
+                    .collect();
                 if level == "restricted" {
                     ctx.report.warn(
                         ctx.profile,
@@ -161,9 +202,15 @@ mod tests {
 
     fn plan(params: &[(&str, &str)]) -> Plan {
         let def = ProfileDef::builtin("root-run").unwrap();
-        let set: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let set: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let params = Params::new(&def, &set).unwrap();
-        Plan { profiles: vec![(def, params)], ..Plan::default() }
+        Plan {
+            profiles: vec![(def, params)],
+            ..Plan::default()
+        }
     }
 
     fn docs(out: &[u8]) -> Vec<Value> {
@@ -209,11 +256,20 @@ spec:
                    "seccompProfile": {"type": "RuntimeDefault"}})
         );
         let sc = &d["spec"]["containers"][0]["securityContext"];
-        assert_eq!((sc["runAsNonRoot"].clone(), sc["runAsUser"].clone()), (json!(false), json!(0)));
+        assert_eq!(
+            (sc["runAsNonRoot"].clone(), sc["runAsUser"].clone()),
+            (json!(false), json!(0))
+        );
         let text = String::from_utf8(out.stream).unwrap();
         assert!(text.starts_with("---\n# Source: kps/templates/prometheus.yaml\n"));
-        assert!(text.contains("drop: [ALL]"), "untouched flow list kept as written");
-        assert_eq!(out.report.more_privileged(), ["Prometheus monitoring/kps-prometheus"]);
+        assert!(
+            text.contains("drop: [ALL]"),
+            "untouched flow list kept as written"
+        );
+        assert_eq!(
+            out.report.more_privileged(),
+            ["Prometheus monitoring/kps-prometheus"]
+        );
         assert!(out.report.text().contains(
             "root-run  Prometheus monitoring/kps-prometheus  spec.securityContext.fsGroup 2000 -> 0, runAsGroup 2000 -> 0, runAsNonRoot true -> false, runAsUser 1000 -> 0"
         ));
@@ -225,18 +281,35 @@ spec:
         let out = process(input.as_bytes(), &plan(&[])).unwrap();
         let d = &docs(&out.stream)[0];
         assert_eq!(d["spec"]["securityContext"]["runAsUser"], 0);
-        assert_eq!(d["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(
+            d["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
     }
 
     #[test]
     fn add_capabilities_reach_containers_that_drop_all() {
         let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        securityContext:\n          capabilities:\n            drop:\n            - ALL\n      - name: b\n";
-        let out = process(input.as_bytes(), &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")])).unwrap();
+        let out = process(
+            input.as_bytes(),
+            &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")]),
+        )
+        .unwrap();
         let d = &docs(&out.stream)[0];
         let cs = &d["spec"]["template"]["spec"]["containers"];
-        assert_eq!(cs[0]["securityContext"]["capabilities"]["add"], json!(["CHOWN", "DAC_OVERRIDE"]));
-        assert!(cs[1].get("securityContext").is_none(), "root keeps the default capability set");
-        let again = process(&out.stream, &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")])).unwrap();
+        assert_eq!(
+            cs[0]["securityContext"]["capabilities"]["add"],
+            json!(["CHOWN", "DAC_OVERRIDE"])
+        );
+        assert!(
+            cs[1].get("securityContext").is_none(),
+            "root keeps the default capability set"
+        );
+        let again = process(
+            &out.stream,
+            &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")]),
+        )
+        .unwrap();
         assert_eq!(again.stream, out.stream);
         assert!(process(input.as_bytes(), &plan(&[("addCapabilities", "CHOWN;rm")])).is_err());
     }
@@ -246,9 +319,19 @@ spec:
         let input = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: monitoring\nspec:\n  containers: []\n";
         let out = process(input.as_bytes(), &plan(&[])).unwrap();
         assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
-        assert!(out.report.text().contains("Pod monitoring/p: its namespace enforces Pod Security \"restricted\""));
+        assert!(
+            out.report
+                .text()
+                .contains("Pod monitoring/p: its namespace enforces Pod Security \"restricted\"")
+        );
         let other = input.replace("namespace: monitoring\nspec", "namespace: other\nspec");
-        assert_eq!(process(other.as_bytes(), &plan(&[])).unwrap().report.warnings(), 0);
+        assert_eq!(
+            process(other.as_bytes(), &plan(&[]))
+                .unwrap()
+                .report
+                .warnings(),
+            0
+        );
     }
 
     #[test]
@@ -260,6 +343,10 @@ spec:
         let d = docs(&out.stream);
         assert!(d[0]["spec"].get("securityContext").is_none());
         assert_eq!(d[1]["spec"]["securityContext"]["runAsUser"], 0);
-        assert!(String::from_utf8(out.stream).unwrap().starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec: {}\n---"));
+        assert!(
+            String::from_utf8(out.stream)
+                .unwrap()
+                .starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec: {}\n---")
+        );
     }
 }
