@@ -125,18 +125,19 @@ fn tell(msg: &str, file: Option<&str>) {
     }
     let stderr = std::io::stderr();
     let _ = stderr.lock().write_all(msg.as_bytes());
-    if !stderr.is_terminal() && std::env::var(ENV_TTY).as_deref() != Ok("0") {
-        if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
-            let _ = tty.write_all(msg.as_bytes());
-        }
+    if !stderr.is_terminal()
+        && std::env::var(ENV_TTY).as_deref() != Ok("0")
+        && let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+    {
+        let _ = tty.write_all(msg.as_bytes());
     }
-    if let Some(path) = file {
-        if let Err(e) = std::fs::write(path, msg.as_bytes()) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "helm-fixup: writing summary file {path}: {e}"
-            );
-        }
+    if let Some(path) = file
+        && let Err(e) = std::fs::write(path, msg.as_bytes())
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "helm-fixup: writing summary file {path}: {e}"
+        );
     }
 }
 

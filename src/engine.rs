@@ -303,15 +303,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             added.push((def.name.clone(), v));
         }
     }
-    if let (Some(a), Some(b)) = (changed_by.get("root-run"), changed_by.get("shared-uid")) {
-        if let Some(&i) = a.intersection(b).next() {
-            return Err(Error::Usage(format!(
-                "root-run and shared-uid both change {}: they set different uids, pick one for it \
+    if let (Some(a), Some(b)) = (changed_by.get("root-run"), changed_by.get("shared-uid"))
+        && let Some(&i) = a.intersection(b).next()
+    {
+        return Err(Error::Usage(format!(
+            "root-run and shared-uid both change {}: they set different uids, pick one for it \
                  (e.g. --skip shared-uid:name={})",
-                docs.get(i).id,
-                docs.get(i).id.name
-            )));
-        }
+            docs.get(i).id,
+            docs.get(i).id.name
+        )));
     }
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
@@ -439,12 +439,11 @@ fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
     let Some(root) = tree else {
         return Err(Error::Internal("a changed document has no content".into()));
     };
-    if !root.has_anchors() {
-        if let Ok(t) = edit::apply(text, &root, old, new, eol) {
-            if yaml::parse_value(&t).ok().as_ref() == Some(new) {
-                return Ok(t);
-            }
-        }
+    if !root.has_anchors()
+        && let Ok(t) = edit::apply(text, &root, old, new, eol)
+        && yaml::parse_value(&t).ok().as_ref() == Some(new)
+    {
+        return Ok(t);
     }
     let t = edit::rerender(text, root.span.start, new, eol);
     if yaml::parse_value(&t).ok().as_ref() == Some(new) {

@@ -278,6 +278,11 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
             for (k, nv) in n {
                 match o.get(k) {
                     Some(ov) => walk(&join(path, k), ov, nv, out),
+                    // An added mapping (a new securityContext) is shown field by field, so the
+                    // summary says `runAsUser (none) -> 0` instead of `securityContext added`.
+                    None if nv.as_object().is_some_and(|m| !m.is_empty()) => {
+                        walk(&join(path, k), &Value::Object(Default::default()), nv, out)
+                    }
                     None => out.push(FieldChange {
                         path: join(path, k),
                         before: None,

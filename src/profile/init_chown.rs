@@ -544,10 +544,10 @@ fn place(pod: &mut Map<String, Value>, wanted: Value, first: bool) -> Result<(),
     };
     match list.iter().position(|c| name_of(c) == NAME) {
         Some(i) => {
-            if let Some(slot) = list.get_mut(i) {
-                if *slot != wanted {
-                    *slot = wanted;
-                }
+            if let Some(slot) = list.get_mut(i)
+                && *slot != wanted
+            {
+                *slot = wanted;
             }
         }
         None if first => list.insert(0, wanted),
