@@ -134,7 +134,7 @@ impl<'a> Frame<'a> {
         if let Some(set) = &mut self.key_set {
             return set.insert(k);
         }
-        if self.keys.iter().any(|seen| *seen == k) {
+        if self.keys.contains(&k) {
             return false;
         }
         self.keys.push(k);

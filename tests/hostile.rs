@@ -283,7 +283,7 @@ fn document_marker_inside_a_block_scalar() {
             .ends_with("  script: |\n    echo a\n    ---\n    echo b\n")
     );
     // At column 0 it ends the document (YAML's rule): the rest is a document of its own.
-    let input = format!("kind: ConfigMap\ndata:\n  script: |\n    echo a\n---\n    echo b\n");
+    let input = "kind: ConfigMap\ndata:\n  script: |\n    echo a\n---\n    echo b\n";
     rejected(
         input.as_bytes(),
         2,
