@@ -356,8 +356,8 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         pieces.push(Piece::Text(added_document(form, profile, v.clone())));
     }
     let blank = pieces.iter().all(|p| match p {
-        Piece::Input(r) => text[r.clone()].trim().is_empty(),
-        Piece::Text(t) => t.trim().is_empty(),
+        Piece::Input(r) => yaml::is_blank(&text[r.clone()]),
+        Piece::Text(t) => yaml::is_blank(t),
     });
     if blank {
         pieces.push(Piece::Text(EMPTY_STREAM.into()));

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod exit;
 pub mod manifest;
 pub mod profile;
+pub mod quickscan;
 pub mod render;
 pub mod report;
 pub mod select;

@@ -1,0 +1,363 @@
+//! A line-level validator for the plainest YAML, the shape almost every rendered manifest has:
+//! block mappings and sequences indented with spaces, plain keys, one-line plain or quoted
+//! values, and `|`/`>` block scalars (where dashboards, rules and scripts keep their bytes).
+//!
+//! It answers only "certainly valid, and this is its top-level kind" or "not sure": anything
+//! outside that subset (flow collections, anchors, aliases, tags, multi-line plain or quoted
+//! scalars, quoted keys, tabs, control characters, odd indentation, ...) is "not sure", and the
+//! caller then uses the event parser ([`crate::yaml::scan`]) and, failing that, the full parse,
+//! which gives the error message. It never builds a value and never allocates per line, so it runs
+//! at a few hundred MB/s where the event parser manages a few tens. The fuzz target `split_edit`
+//! checks that whatever it accepts the full parse accepts with the same kind.
+
+use std::collections::HashSet;
+
+/// Deeper than this and the full parser decides (and rejects past `yaml::MAX_DEPTH`).
+const MAX_DEPTH: usize = 48;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Map,
+    Seq,
+}
+
+struct Level<'a> {
+    indent: usize,
+    block: Block,
+    /// Keys seen in this mapping (plain keys only, so the text is the key).
+    keys: Vec<&'a str>,
+    key_set: Option<HashSet<&'a str>>,
+}
+
+impl<'a> Level<'a> {
+    fn new(indent: usize, block: Block) -> Level<'a> {
+        Level {
+            indent,
+            block,
+            keys: Vec::new(),
+            key_set: None,
+        }
+    }
+
+    fn insert(&mut self, k: &'a str) -> bool {
+        if let Some(set) = &mut self.key_set {
+            return set.insert(k);
+        }
+        if self.keys.contains(&k) {
+            return false;
+        }
+        self.keys.push(k);
+        if self.keys.len() > 16 {
+            self.key_set = Some(self.keys.drain(..).collect());
+        }
+        true
+    }
+}
+
+/// Whether the bytes hold a character YAML forbids or we do not want to judge here: C0 controls
+/// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
+/// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
+fn has_odd_chars(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x20 {
+            if c == b'\r' {
+                if b.get(i + 1) != Some(&b'\n') {
+                    return true;
+                }
+            } else if c != b'\n' && c != b'\t' {
+                return true;
+            }
+        } else if c == 0x7f {
+            return true;
+        } else if c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)) {
+            return true;
+        } else if c == 0xef
+            && matches!(
+                (b.get(i + 1), b.get(i + 2)),
+                (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
+            )
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
+}
+
+/// Words a plain key must not be: they are not strings (null, booleans in YAML 1.1).
+fn odd_key(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+    )
+}
+
+/// What follows `key:` or `- ` on a line.
+enum Value {
+    /// Nothing (a nested block follows, or the value is null).
+    Empty,
+    /// A complete one-line scalar.
+    Scalar,
+    /// `|` or `>` with optional chomping: a block scalar follows.
+    BlockScalar,
+}
+
+/// Strip a trailing comment (` #...`) and spaces from a value that is not quoted.
+fn classify(v: &str) -> Option<Value> {
+    let v = v.trim_matches(' ');
+    if v.is_empty() || v.starts_with('#') {
+        return Some(Value::Empty);
+    }
+    let b = v.as_bytes();
+    let bare = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
+    if bare == "{}" || bare == "[]" {
+        return Some(Value::Scalar);
+    }
+    match b[0] {
+        b'"' => {
+            let mut i = 1;
+            loop {
+                match *b.get(i)? {
+                    b'\\' => {
+                        match *b.get(i + 1)? {
+                            b'\\' | b'"' | b'n' | b't' | b'/' | b'r' => i += 2,
+                            _ => return None,
+                        }
+                        continue;
+                    }
+                    b'"' => break,
+                    _ => i += 1,
+                }
+            }
+            rest_is_comment(&v[i + 1..]).then_some(Value::Scalar)
+        }
+        b'\'' => {
+            let mut i = 1;
+            loop {
+                if *b.get(i)? == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            rest_is_comment(&v[i + 1..]).then_some(Value::Scalar)
+        }
+        b'|' | b'>' => {
+            let rest = v[1..].strip_prefix(['-', '+']).unwrap_or(&v[1..]);
+            rest_is_comment(rest).then_some(Value::BlockScalar)
+        }
+        b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b','
+        | b'?' | b':' => None,
+        b'-' if b.get(1).is_none_or(|c| *c == b' ') => None,
+        _ => {
+            let text = match v.find(" #") {
+                Some(i) => &v[..i],
+                None => v,
+            };
+            (!text.contains(": ") && !text.ends_with(':') && !text.contains('\t'))
+                .then_some(Value::Scalar)
+        }
+    }
+}
+
+fn rest_is_comment(rest: &str) -> bool {
+    let rest = rest.trim_start_matches(' ');
+    rest.is_empty() || rest.starts_with('#')
+}
+
+/// `key: rest` at the start of `s`: the key and what follows the colon.
+fn split_key(s: &str) -> Option<(&str, &str)> {
+    let b = s.as_bytes();
+    if !(b.first()?.is_ascii_alphabetic() || b[0] == b'_') {
+        return None;
+    }
+    let end = b.iter().position(|c| !is_key_byte(*c))?;
+    if b[end] != b':' || !matches!(b.get(end + 1), None | Some(b' ')) {
+        return None;
+    }
+    let key = &s[..end];
+    (!odd_key(key)).then(|| (key, s.get(end + 1..).unwrap_or("")))
+}
+
+/// The top-level kind of a document in the simple subset, or `None` when not sure.
+pub fn scan(text: &str) -> Option<String> {
+    if has_odd_chars(text.as_bytes()) {
+        return None;
+    }
+    let mut stack: Vec<Level> = Vec::new();
+    // The last entry opened a nested block (`key:` with nothing after it).
+    let mut pending = false;
+    // Inside a block scalar: the indent its content must exceed, and its content indent once known.
+    let mut block: Option<(usize, Option<usize>)> = None;
+    let mut kind: Option<&str> = None;
+    let mut started = false;
+    for raw in text.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let content = line.trim_start_matches(' ');
+        let indent = line.len() - content.len();
+        if let Some((parent, content_indent)) = block {
+            if content.is_empty() {
+                // A blank line before the first content line must not carry spaces.
+                if content_indent.is_none() && indent > 0 {
+                    return None;
+                }
+                continue;
+            }
+            if indent > parent {
+                match content_indent {
+                    None => block = Some((parent, Some(indent))),
+                    Some(c) if indent < c => return None,
+                    Some(_) => {}
+                }
+                continue;
+            }
+            block = None;
+        }
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if content.contains('\t') {
+            return None;
+        }
+        if !started && indent == 0 && line.starts_with("---") {
+            if !rest_is_comment(&line[3..]) {
+                return None;
+            }
+            continue;
+        }
+        started = true;
+        // Close blocks this line is outside of.
+        while let Some(top) = stack.last() {
+            let is_dash = content.starts_with("- ") || content == "-";
+            if top.indent > indent || (top.block == Block::Seq && top.indent == indent && !is_dash)
+            {
+                stack.pop();
+                if pending {
+                    return None;
+                }
+            } else {
+                break;
+            }
+        }
+        // `key:` then `{}` or `[]` on a line of its own, more indented.
+        if pending && stack.last().is_some_and(|t| indent > t.indent) {
+            let bare = content
+                .find(" #")
+                .map_or(content, |i| &content[..i])
+                .trim_end_matches(' ');
+            if bare == "{}" || bare == "[]" {
+                pending = false;
+                continue;
+            }
+        }
+        let (mut rest, mut col) = (content, indent);
+        if let Some(item) = content.strip_prefix("- ") {
+            match stack.last() {
+                Some(top) if top.block == Block::Seq && top.indent == indent && !pending => {}
+                Some(top) if pending && top.block == Block::Map && indent >= top.indent => {
+                    stack.push(Level::new(indent, Block::Seq));
+                }
+                _ => return None,
+            }
+            pending = false;
+            let item_start = item.trim_start_matches(' ');
+            col = indent + 2 + (item.len() - item_start.len());
+            rest = item_start;
+            if split_key(rest).is_none() {
+                match classify(rest)? {
+                    Value::Scalar => continue,
+                    // `- ` alone, `- |`, `- - x`: leave them to the parser.
+                    Value::Empty | Value::BlockScalar => return None,
+                }
+            }
+            stack.push(Level::new(col, Block::Map));
+        } else {
+            match stack.last() {
+                Some(top) if top.block == Block::Map && top.indent == col => {}
+                Some(top) if pending && col > top.indent => stack.push(Level::new(col, Block::Map)),
+                None if col == 0 => stack.push(Level::new(0, Block::Map)),
+                _ => return None,
+            }
+        }
+        pending = false;
+        if stack.len() > MAX_DEPTH {
+            return None;
+        }
+        let (key, value) = split_key(rest)?;
+        let top = stack.last_mut()?;
+        if !top.insert(key) {
+            return None;
+        }
+        let root = stack.len() == 1;
+        match classify(value)? {
+            Value::Empty => {
+                if root && key == "kind" {
+                    return None;
+                }
+                pending = true;
+            }
+            Value::Scalar => {
+                if root && key == "kind" {
+                    let v = value.trim_start_matches(' ');
+                    let v = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
+                    if !v.bytes().all(|c| c.is_ascii_alphanumeric()) || v.is_empty() {
+                        return None;
+                    }
+                    kind = Some(v);
+                }
+            }
+            Value::BlockScalar => {
+                if root && key == "kind" {
+                    return None;
+                }
+                // Content must be indented past the key's own column.
+                block = Some((col, None));
+            }
+        }
+    }
+    kind.map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan;
+
+    #[test]
+    fn plain_manifests_are_vouched_for() {
+        let cm = "---\n# Source: c/t.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # c\n  labels:\n    app.kubernetes.io/name: x\ndata:\n  a.json: |-\n    {\"a\": 1}\n\n    # not a comment\n  b: \"yes\"\n  c: 'it''s'\n";
+        assert_eq!(scan(cm).as_deref(), Some("ConfigMap"));
+        let rule = "kind: PrometheusRule\nspec:\n  groups:\n  - name: g\n    rules:\n    - alert: A\n      expr: |\n        up == 0\n      for: 5m\n    - record: r\n";
+        assert_eq!(scan(rule).as_deref(), Some("PrometheusRule"));
+    }
+
+    #[test]
+    fn anything_unusual_is_left_to_the_parser() {
+        for doc in [
+            "kind: A\nb: [1, 2]\n",
+            "kind: A\nb: &x 1\nc: *x\n",
+            "kind: A\nb: 1\nb: 2\n",
+            "kind: A\n\tb: 1\n",
+            "kind: A\nb: one\n  two\n",
+            "kind: A\nb: \"open\n  close\"\n",
+            "- a\n",
+            "kind: A\n~: 1\n",
+            "kind: A\nb:\n  c: 1\n d: 2\n",
+            "kind: A\nb: |\n    x\n  y\n",
+            "kind: A\nb: a: b\n",
+            "kind: A\n...\n",
+            "kind: A\nb: \u{85}\n",
+            "kind: \"A\"\n",
+        ] {
+            assert_eq!(scan(doc), None, "{doc:?}");
+        }
+    }
+}
