@@ -58,32 +58,17 @@ impl<'a> Level<'a> {
 /// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
 /// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
 fn has_odd_chars(b: &[u8]) -> bool {
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c < 0x20 {
-            if c == b'\r' {
-                if b.get(i + 1) != Some(&b'\n') {
-                    return true;
-                }
-            } else if c != b'\n' && c != b'\t' {
-                return true;
-            }
-        } else if c == 0x7f {
-            return true;
-        } else if c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)) {
-            return true;
-        } else if c == 0xef
-            && matches!(
-                (b.get(i + 1), b.get(i + 2)),
-                (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
-            )
-        {
-            return true;
-        }
-        i += 1;
-    }
-    false
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\r' => b.get(i + 1) != Some(&b'\n'),
+        b'\n' | b'\t' => false,
+        0..0x20 | 0x7f => true,
+        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)),
+        0xef => matches!(
+            (b.get(i + 1), b.get(i + 2)),
+            (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
+        ),
+        _ => false,
+    })
 }
 
 fn is_key_byte(c: u8) -> bool {
