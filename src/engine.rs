@@ -320,24 +320,26 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
     for seg in &segs {
-        let (old, new) = match &seg.role {
-            Role::Object(i) if changed(*i) => (originals[i].clone(), items[*i].value.clone()),
+        let list_new;
+        let (old, new): (&Value, &Value) = match &seg.role {
+            Role::Object(i) if changed(*i) => (&originals[i], &items[*i].value),
             Role::List(list, first, n) if (*first..first + n).any(changed) => {
-                let mut new = list.clone();
+                let mut v = list.clone();
                 for k in 0..*n {
-                    new["items"][k] = items[first + k].value.clone();
+                    v["items"][k] = items[first + k].value.clone();
                 }
-                (list.clone(), new)
+                list_new = v;
+                (list, &list_new)
             }
             Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
                 pieces.push(Piece::Input(seg.span.clone()));
                 continue;
             }
         };
-        let fixed = rewrite(seg.text, &old, &new)?;
+        let fixed = rewrite(seg.text, old, new)?;
         if plan.diff {
             diffs.push(report::unified(
-                &Identity::of(&new).to_string(),
+                &Identity::of(new).to_string(),
                 seg.text,
                 &fixed,
             ));
