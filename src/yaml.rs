@@ -28,10 +28,19 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Event parser options: no comment events (nothing here reads them, and they cost time).
+fn event_options() -> granit_parser::Options {
+    let mut o = granit_parser::Options::default();
+    o.emit_comments = false;
+    o
+}
+
 fn options() -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
     o.legacy_octal_numbers = true;
     o.with_snippet = false;
+    // Values need no comments; emitting them costs a quarter of the parse.
+    o.emit_comments = false;
     o.alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
     o.alias_limits.max_replay_stack_depth = 16;
     if let Some(b) = o.budget.as_mut() {
@@ -169,7 +178,7 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
     let mut roots = 0;
     let mut kind: Option<String> = None;
     let mut kind_next = false;
-    for next in Parser::new_from_str(text) {
+    for next in Parser::new_from_str_with_options(text, event_options()) {
         let (event, _) = next.map_err(|_| Unsure::Invalid)?;
         events += 1;
         if events > MAX_NODES * 2 {
@@ -364,7 +373,7 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     // Pending key for each open mapping on the stack.
     let mut keys: Vec<Option<Node>> = Vec::new();
     let mut root = None;
-    for next in Parser::new_from_str(text) {
+    for next in Parser::new_from_str_with_options(text, event_options()) {
         let (event, span) = next.map_err(|e| ParseError {
             line: e.marker().line(),
             column: e.marker().col() + 1,
