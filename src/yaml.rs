@@ -161,6 +161,16 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// Whether a plain scalar is certainly a string (YAML 1.1 and 1.2 agree): a letter first and
+/// none of the null or boolean words.
+fn plain_string(s: &str) -> bool {
+    s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+        )
+}
+
 /// Validate one document by driving the event parser, without building any value: syntax,
 /// nesting depth, node count, alias expansion (an alias bomb costs only the events it would
 /// replay, counted, never performed) and duplicate keys. Used for documents no profile reads, so
@@ -234,7 +244,13 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 if at_root && kind_next {
                     kind_next = false;
                     match &node {
-                        ScanNode::Scalar(k, _, _) if !k.is_empty() => kind = Some(k.to_string()),
+                        // A plain kind must read as a string: not null (the parser reports an
+                        // empty value as `~`), a boolean or a number.
+                        ScanNode::Scalar(k, _, plain)
+                            if !k.is_empty() && (!*plain || plain_string(k)) =>
+                        {
+                            kind = Some(k.to_string());
+                        }
                         _ => return Err(Unsure::Unusual),
                     }
                 }
