@@ -1,11 +1,13 @@
 //! The pipeline without I/O: bytes in, fixed bytes and a report out.
 //!
 //! 1. Split the stream into documents and parse each with limits (bad input fails here, before
-//!    anything is written).
+//!    anything is written). Documents of a kind no fix reads (ConfigMaps, CRDs, rules: most of
+//!    the bytes) are only validated ([`yaml::scan`]) and never become values.
 //! 2. Run the selected fixes in their fixed order over the values, recording after each fix which
 //!    documents it changed and how.
-//! 3. Write every unchanged document's bytes as they came, every changed document as a minimal
-//!    text edit (verified by parsing it back), then the documents the fixes added.
+//! 3. Write every unchanged document's bytes as they came (as ranges of the input: see
+//!    [`Parts`]), every changed document as a minimal text edit (verified by parsing it back),
+//!    then the documents the fixes added.
 //!
 //! Nothing here keeps state between runs: Helm 4.2 may call us twice per release.
 
