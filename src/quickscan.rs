@@ -154,9 +154,10 @@ fn classify(v: &str) -> Option<Value> {
     }
 }
 
+/// Nothing, or spaces then nothing or a comment (a comment needs a space before it).
 fn rest_is_comment(rest: &str) -> bool {
-    let rest = rest.trim_start_matches(' ');
-    rest.is_empty() || rest.starts_with('#')
+    let trimmed = rest.trim_start_matches(' ');
+    trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < rest.len())
 }
 
 /// `key: rest` at the start of `s`: the key and what follows the colon.
@@ -341,6 +342,8 @@ mod tests {
             "kind: A\n...\n",
             "kind: A\nb: \u{85}\n",
             "kind: \"A\"\n",
+            "kind: A\nb: |-# no space before the comment\n",
+            "kind: A\nb: \"x\"# no space\n",
         ] {
             assert_eq!(scan(doc), None, "{doc:?}");
         }
