@@ -93,7 +93,10 @@ fn is_listen_flag(name: &str) -> bool {
 /// The URL form of a loopback host (`localhost` → `127.0.0.1`, `::1` → `[::1]`), or `None` when
 /// the host is not loopback.
 fn loopback_host(host: &str) -> Option<String> {
-    let inner = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if inner.eq_ignore_ascii_case("localhost") {
         return Some("127.0.0.1".into());
     }
@@ -140,7 +143,9 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
     let words = words(c);
     let mut out: Vec<Bind> = Vec::new();
     let value_of = |i: usize, inline: Option<&str>| -> Option<String> {
-        inline.map(str::to_string).or_else(|| words.get(i + 1).cloned())
+        inline
+            .map(str::to_string)
+            .or_else(|| words.get(i + 1).cloned())
     };
     let mut push = |b: Bind| {
         if !out.iter().any(|o| o.port == b.port && o.host == b.host) {
@@ -148,11 +153,17 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
         }
     };
     for (i, w) in words.iter().enumerate() {
-        let Some((name, inline)) = flag(w) else { continue };
-        if is_listen_flag(name) {
-            if let Some((host, port)) = value_of(i, inline).as_deref().and_then(loopback_addr) {
-                push(Bind { host, port, flag: format!("--{name}") });
-            }
+        let Some((name, inline)) = flag(w) else {
+            continue;
+        };
+        if is_listen_flag(name)
+            && let Some((host, port)) = value_of(i, inline).as_deref().and_then(loopback_addr)
+        {
+            push(Bind {
+                host,
+                port,
+                flag: format!("--{name}"),
+            });
         }
     }
     for (host_flag, port_flag) in HOST_PORT_FLAGS {
@@ -163,9 +174,15 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
             })
         };
         let host = find(host_flag).as_deref().and_then(loopback_host);
-        let port = find(port_flag).and_then(|p| p.parse::<u16>().ok()).filter(|p| *p > 0);
+        let port = find(port_flag)
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p > 0);
         if let (Some(host), Some(port)) = (host, port) {
-            push(Bind { host, port, flag: format!("--{host_flag}/--{port_flag}") });
+            push(Bind {
+                host,
+                port,
+                flag: format!("--{host_flag}/--{port_flag}"),
+            });
         }
     }
     out
@@ -185,7 +202,11 @@ fn encode_path(path: &str) -> String {
         out.push('/');
     }
     for b in path.bytes() {
-        let raw = b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'[' | b']');
+        let raw = b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'[' | b']'
+            );
         if raw {
             out.push(char::from(b));
         } else {
@@ -211,7 +232,9 @@ impl HttpGet {
     pub fn read(http_get: &Value, container: &Value) -> Result<HttpGet, String> {
         let port = match http_get.get("port") {
             Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
-            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse().ok()
+            }
             Some(Value::String(name)) => {
                 let found = container
                     .get("ports")
@@ -220,14 +243,26 @@ impl HttpGet {
                     .flatten()
                     .find(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()));
                 match found {
-                    Some(p) => p.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
-                    None => return Err(format!("its port {name:?} is not among the container's ports")),
+                    Some(p) => p
+                        .get("containerPort")
+                        .and_then(Value::as_u64)
+                        .and_then(|p| u16::try_from(p).ok()),
+                    None => {
+                        return Err(format!(
+                            "its port {name:?} is not among the container's ports"
+                        ));
+                    }
                 }
             }
             _ => None,
         };
-        let port = port.filter(|p| *p > 0).ok_or("its port is not a valid port number")?;
-        let scheme = http_get.get("scheme").and_then(Value::as_str).unwrap_or("HTTP");
+        let port = port
+            .filter(|p| *p > 0)
+            .ok_or("its port is not a valid port number")?;
+        let scheme = http_get
+            .get("scheme")
+            .and_then(Value::as_str)
+            .unwrap_or("HTTP");
         let https = match scheme.to_ascii_uppercase().as_str() {
             "HTTP" | "" => false,
             "HTTPS" => true,
@@ -251,8 +286,16 @@ impl HttpGet {
         Ok(HttpGet {
             https,
             port,
-            path: http_get.get("path").and_then(Value::as_str).unwrap_or("/").to_string(),
-            host: http_get.get("host").and_then(Value::as_str).filter(|h| !h.is_empty()).map(str::to_string),
+            path: http_get
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or("/")
+                .to_string(),
+            host: http_get
+                .get("host")
+                .and_then(Value::as_str)
+                .filter(|h| !h.is_empty())
+                .map(str::to_string),
             headers,
         })
     }
@@ -285,7 +328,9 @@ impl HttpGet {
 
     /// The exec handler, built with the Kubernetes type.
     pub fn exec(&self, host: &str) -> Value {
-        let action = ExecAction { command: Some(vec!["sh".into(), "-c".into(), self.script(host)]) };
+        let action = ExecAction {
+            command: Some(vec!["sh".into(), "-c".into(), self.script(host)]),
+        };
         serde_json::to_value(action).unwrap_or(Value::Null)
     }
 }
@@ -293,14 +338,19 @@ impl HttpGet {
 /// Does this image look distroless (no shell, no curl, no wget)?
 pub fn looks_distroless(image: &str) -> bool {
     let image = image.to_ascii_lowercase();
-    image.contains("distroless") || image.split(['/', ':', '-', '_', '.', '@']).any(|w| w == "static")
+    image.contains("distroless")
+        || image
+            .split(['/', ':', '-', '_', '.', '@'])
+            .any(|w| w == "static")
 }
 
 /// The tag of an image reference (`registry:5000/a/b:v1@sha256:...` → `v1`).
 pub fn image_tag(image: &str) -> Option<&str> {
     let no_digest = image.split('@').next().unwrap_or(image);
     let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
-    last.split_once(':').map(|(_, t)| t).filter(|t| !t.is_empty())
+    last.split_once(':')
+        .map(|(_, t)| t)
+        .filter(|t| !t.is_empty())
 }
 
 /// The last path part of an image's repository (`quay.io/prometheus-operator/prometheus-operator:v1` →
@@ -357,7 +407,9 @@ struct Conversion {
 /// Replace the `httpGet` key of a probe with `exec`, at the same position, keeping every other
 /// field (timings, thresholds, terminationGracePeriodSeconds) as it is.
 fn replace_handler(probe: &mut Value, exec: Value) {
-    let Some(map) = probe.as_object_mut() else { return };
+    let Some(map) = probe.as_object_mut() else {
+        return;
+    };
     let old = std::mem::take(map);
     let mut exec = Some(exec);
     for (k, v) in old {
@@ -388,7 +440,13 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
         })
     };
     let lists: [&'static str; 2] = ["initContainers", "containers"];
-    let entries = |list: &'static str| pod.get(list).and_then(Value::as_array).into_iter().flatten().enumerate();
+    let entries = |list: &'static str| {
+        pod.get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+    };
     // Containers of a pod share one network namespace: a loopback bind by any of them is
     // unreachable from the kubelet whichever container's probe targets it.
     let binds: Vec<Bind> = lists
@@ -406,7 +464,11 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
             let mut why: Vec<String> = Vec::new();
             let mut skipped_generated = false;
             for probe in PROBES {
-                let Some(http_get) = c.get(probe).and_then(|p| p.get("httpGet")).filter(|h| h.is_object()) else {
+                let Some(http_get) = c
+                    .get(probe)
+                    .and_then(|p| p.get("httpGet"))
+                    .filter(|h| h.is_object())
+                else {
                     continue;
                 };
                 if generated(list, name) {
@@ -417,7 +479,8 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
                     Ok(hg) => hg,
                     Err(e) => {
                         if all || !binds.is_empty() {
-                            plan.warnings.push(format!("container {name} {probe} left as httpGet: {e}"));
+                            plan.warnings
+                                .push(format!("container {name} {probe} left as httpGet: {e}"));
                         }
                         continue;
                     }
@@ -438,7 +501,12 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
                         why.push(w);
                     }
                 }
-                plan.conversions.push(Conversion { list, index, probe, exec: hg.exec(host) });
+                plan.conversions.push(Conversion {
+                    list,
+                    index,
+                    probe,
+                    exec: hg.exec(host),
+                });
                 converted.push(probe);
             }
             if skipped_generated {
@@ -454,7 +522,10 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
             let reason = if why.is_empty() {
                 "all=true".to_string()
             } else {
-                format!("it listens only on {}, which the kubelet cannot reach", why.join(", "))
+                format!(
+                    "it listens only on {}, which the kubelet cannot reach",
+                    why.join(", ")
+                )
             };
             plan.notes.push(format!(
                 "container {name}: {reason}; {} now run curl or wget inside the container, so its image{} needs sh plus curl or wget",
@@ -487,9 +558,18 @@ fn operators(docs: &Docs) -> Vec<Operator> {
         if CrKind::of(&d.id).is_some() {
             continue;
         }
-        let Some(pod) = workload::pod_spec(&d.id, &d.value) else { continue };
-        for c in pod.get("containers").and_then(Value::as_array).into_iter().flatten() {
-            let Some(image) = c.get("image").and_then(Value::as_str) else { continue };
+        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+            continue;
+        };
+        for c in pod
+            .get("containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(image) = c.get("image").and_then(Value::as_str) else {
+                continue;
+            };
             if image_name(image) != "prometheus-operator" {
                 continue;
             }
@@ -507,8 +587,16 @@ fn operators(docs: &Docs) -> Vec<Operator> {
 
 /// Remove the probes flag from every prometheus-operator container of a pod spec.
 fn drop_probes_flag(pod: &mut Map<String, Value>) {
-    for c in pod.get_mut("containers").and_then(Value::as_array_mut).into_iter().flatten() {
-        let is_operator = c.get("image").and_then(Value::as_str).is_some_and(|i| image_name(i) == "prometheus-operator");
+    for c in pod
+        .get_mut("containers")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let is_operator = c
+            .get("image")
+            .and_then(Value::as_str)
+            .is_some_and(|i| image_name(i) == "prometheus-operator");
         if !is_operator {
             continue;
         }
@@ -661,7 +749,10 @@ impl Fix for ExecProbes {
         let param = match ctx.params.str("operatorVersion") {
             None => None,
             Some(v) => Some(parse_version(v).ok_or_else(|| {
-                format!("{}.operatorVersion={v:?}: expected a version like 0.74.0", ctx.profile)
+                format!(
+                    "{}.operatorVersion={v:?}: expected a version like 0.74.0",
+                    ctx.profile
+                )
             })?),
         };
         if all && !ctx.sel.explicit() {
@@ -713,27 +804,72 @@ mod tests {
     use serde_json::json;
 
     fn binds(args: &[&str]) -> Vec<(String, u16)> {
-        loopback_binds(&json!({"args": args})).into_iter().map(|b| (b.host, b.port)).collect()
+        loopback_binds(&json!({"args": args}))
+            .into_iter()
+            .map(|b| (b.host, b.port))
+            .collect()
     }
 
     #[test]
     fn listen_flags_in_both_forms_and_every_loopback_spelling() {
-        assert_eq!(binds(&["--listen-address=127.0.0.1:8080"]), [("127.0.0.1".into(), 8080)]);
-        assert_eq!(binds(&["--web.listen-address", "localhost:9100"]), [("127.0.0.1".into(), 9100)]);
-        assert_eq!(binds(&["--http-address=[::1]:10902"]), [("[::1]".into(), 10902)]);
-        assert_eq!(binds(&["-metrics-bind-address=127.0.0.2:8443"]), [("127.0.0.2".into(), 8443)]);
-        assert_eq!(binds(&["--health-probe-bind-address", "127.0.0.1:8081"]), [("127.0.0.1".into(), 8081)]);
-        assert_eq!(binds(&["--secure-listen-address=127.0.0.1:8443"]), [("127.0.0.1".into(), 8443)]);
-        assert_eq!(binds(&["--host=127.0.0.1", "--port=8081"]), [("127.0.0.1".into(), 8081)]);
+        assert_eq!(
+            binds(&["--listen-address=127.0.0.1:8080"]),
+            [("127.0.0.1".into(), 8080)]
+        );
+        assert_eq!(
+            binds(&["--web.listen-address", "localhost:9100"]),
+            [("127.0.0.1".into(), 9100)]
+        );
+        assert_eq!(
+            binds(&["--http-address=[::1]:10902"]),
+            [("[::1]".into(), 10902)]
+        );
+        assert_eq!(
+            binds(&["-metrics-bind-address=127.0.0.2:8443"]),
+            [("127.0.0.2".into(), 8443)]
+        );
+        assert_eq!(
+            binds(&["--health-probe-bind-address", "127.0.0.1:8081"]),
+            [("127.0.0.1".into(), 8081)]
+        );
+        assert_eq!(
+            binds(&["--secure-listen-address=127.0.0.1:8443"]),
+            [("127.0.0.1".into(), 8443)]
+        );
+        assert_eq!(
+            binds(&["--host=127.0.0.1", "--port=8081"]),
+            [("127.0.0.1".into(), 8081)]
+        );
     }
 
     #[test]
     fn public_binds_and_upstreams_are_not_loopback_listeners() {
-        assert!(binds(&["--web.listen-address=0.0.0.0:9100", "--listen-address=:8080"]).is_empty());
-        assert!(binds(&["--upstream=http://127.0.0.1:8081/", "--advertise-address=127.0.0.1:9094"]).is_empty());
+        assert!(
+            binds(&[
+                "--web.listen-address=0.0.0.0:9100",
+                "--listen-address=:8080"
+            ])
+            .is_empty()
+        );
+        assert!(
+            binds(&[
+                "--upstream=http://127.0.0.1:8081/",
+                "--advertise-address=127.0.0.1:9094"
+            ])
+            .is_empty()
+        );
         assert!(binds(&["--listen-address=http://127.0.0.1:8080"]).is_empty());
-        assert!(binds(&["--listen-address"]).is_empty(), "a flag without a value");
-        assert!(binds(&["--listen-address=127.0.0.1:0", "--listen-address=127.0.0.1:99999"]).is_empty());
+        assert!(
+            binds(&["--listen-address"]).is_empty(),
+            "a flag without a value"
+        );
+        assert!(
+            binds(&[
+                "--listen-address=127.0.0.1:0",
+                "--listen-address=127.0.0.1:99999"
+            ])
+            .is_empty()
+        );
         assert!(binds(&["--host=0.0.0.0", "--port=8080"]).is_empty());
     }
 
@@ -746,7 +882,11 @@ mod tests {
         let c = json!({"ports": [{"name": "web", "containerPort": 9090}, {"name": "metrics", "containerPort": 9100}]});
         assert_eq!(hg(json!({"port": "metrics"}), c.clone()).port, 9100);
         assert_eq!(hg(json!({"port": "8080"}), c.clone()).port, 8080);
-        assert!(HttpGet::read(&json!({"port": "nope"}), &c).unwrap_err().contains("\"nope\""));
+        assert!(
+            HttpGet::read(&json!({"port": "nope"}), &c)
+                .unwrap_err()
+                .contains("\"nope\"")
+        );
         assert!(HttpGet::read(&json!({"port": 70000}), &c).is_err());
         assert!(HttpGet::read(&json!({"port": 80, "scheme": "FTP"}), &c).is_err());
     }
@@ -759,10 +899,21 @@ mod tests {
             json!({}),
         );
         let s = h.script("127.0.0.1");
-        assert!(s.contains("'https://127.0.0.1:8080/it'\\''s%20$(touch%20/tmp/pwned)%20%60id%60%20now'"), "{s}");
+        assert!(
+            s.contains(
+                "'https://127.0.0.1:8080/it'\\''s%20$(touch%20/tmp/pwned)%20%60id%60%20now'"
+            ),
+            "{s}"
+        );
         assert!(s.contains("-k -H 'X-A: a'\\''b $HOME'"), "{s}");
-        assert!(s.contains("--no-check-certificate --header 'X-A: a'\\''b $HOME'"), "{s}");
-        let status = std::process::Command::new("sh").args(["-n", "-c", &s]).status().unwrap();
+        assert!(
+            s.contains("--no-check-certificate --header 'X-A: a'\\''b $HOME'"),
+            "{s}"
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-n", "-c", &s])
+            .status()
+            .unwrap();
         assert!(status.success(), "sh -n rejects: {s}");
     }
 
@@ -774,9 +925,18 @@ mod tests {
             "if [ -x \"$(command -v curl)\" ]; then exec curl --fail --silent --show-error 'http://127.0.0.1:8080/healthz'; \
              elif [ -x \"$(command -v wget)\" ]; then exec wget -q -O /dev/null 'http://127.0.0.1:8080/healthz'; else exit 1; fi"
         );
-        assert_eq!(hg(json!({"port": 1}), json!({})).url("[::1]"), "http://[::1]:1/");
-        assert_eq!(hg(json!({"port": 1, "path": "ready"}), json!({})).url("h"), "http://h:1/ready");
-        assert_eq!(hg(json!({"port": 1, "path": "/[a]{b}?x=1&y"}), json!({})).url("h"), "http://h:1/%5Ba%5D%7Bb%7D?x=1&y");
+        assert_eq!(
+            hg(json!({"port": 1}), json!({})).url("[::1]"),
+            "http://[::1]:1/"
+        );
+        assert_eq!(
+            hg(json!({"port": 1, "path": "ready"}), json!({})).url("h"),
+            "http://h:1/ready"
+        );
+        assert_eq!(
+            hg(json!({"port": 1, "path": "/[a]{b}?x=1&y"}), json!({})).url("h"),
+            "http://h:1/%5Ba%5D%7Bb%7D?x=1&y"
+        );
     }
 
     #[test]
@@ -785,22 +945,44 @@ mod tests {
             "timeoutSeconds": 3, "successThreshold": 1, "failureThreshold": 4, "terminationGracePeriodSeconds": 5});
         replace_handler(&mut p, json!({"command": ["sh"]}));
         let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["initialDelaySeconds", "exec", "periodSeconds", "timeoutSeconds", "successThreshold",
-            "failureThreshold", "terminationGracePeriodSeconds"]);
+        assert_eq!(
+            keys,
+            [
+                "initialDelaySeconds",
+                "exec",
+                "periodSeconds",
+                "timeoutSeconds",
+                "successThreshold",
+                "failureThreshold",
+                "terminationGracePeriodSeconds"
+            ]
+        );
     }
 
     #[test]
     fn operator_image_tags_and_versions() {
         for (image, tag) in [
-            ("quay.io/prometheus-operator/prometheus-operator:v0.74.0", Some("v0.74.0")),
-            ("registry.local:5000/prometheus-operator/prometheus-operator:v0.74.0@sha256:abcd", Some("v0.74.0")),
-            ("registry.local:5000/prometheus-operator/prometheus-operator@sha256:abcd", None),
+            (
+                "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+                Some("v0.74.0"),
+            ),
+            (
+                "registry.local:5000/prometheus-operator/prometheus-operator:v0.74.0@sha256:abcd",
+                Some("v0.74.0"),
+            ),
+            (
+                "registry.local:5000/prometheus-operator/prometheus-operator@sha256:abcd",
+                None,
+            ),
             ("prometheus-operator", None),
         ] {
             assert_eq!(image_tag(image), tag, "{image}");
             assert_eq!(image_name(image), "prometheus-operator", "{image}");
         }
-        assert_eq!(image_name("quay.io/prometheus-operator/prometheus-config-reloader:v0.74.0"), "prometheus-config-reloader");
+        assert_eq!(
+            image_name("quay.io/prometheus-operator/prometheus-config-reloader:v0.74.0"),
+            "prometheus-config-reloader"
+        );
         assert_eq!(parse_version("v0.74.0"), Some((0, 74, 0)));
         assert_eq!(parse_version("0.75"), Some((0, 75, 0)));
         assert_eq!(parse_version("v0.75.0-rc.1"), Some((0, 75, 0)));
