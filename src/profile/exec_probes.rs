@@ -770,6 +770,9 @@ impl Fix for ExecProbes {
                 Some(pod) => plan_pod(pod, cr, ctx, all),
                 None => continue,
             };
+            for n in plan.notes {
+                ctx.report.note(ctx.profile, Some(id.to_string()), n);
+            }
             for w in plan.warnings {
                 ctx.report.warn(ctx.profile, Some(id.to_string()), w);
             }
@@ -788,9 +791,6 @@ impl Fix for ExecProbes {
                         replace_handler(probe, conv.exec);
                     }
                 }
-            }
-            for n in plan.notes {
-                ctx.report.note(ctx.profile, Some(id.to_string()), n);
             }
         }
         operator_crs(docs, ctx, param);
