@@ -380,6 +380,71 @@ fn assert_lists_profiles(text: &str) {
     }
 }
 
+/// After `-p exec-probes` on the example chart: the loopback-bound exporter and app probe from
+/// inside their containers, and the 0.74 operator no longer gives the listenLocal Prometheus's
+/// config-reloader probes it cannot pass.
+fn assert_exec_probes(stream: &str) {
+    let exporter = document(stream, "Deployment", "demo-exporter");
+    assert!(
+        !exporter.contains("httpGet:"),
+        "exporter still has httpGet probes:\n{exporter}"
+    );
+    assert!(
+        exporter.contains("exec curl --fail --silent --show-error 'http://127.0.0.1:9100/healthz'"),
+        "exporter has no curl exec probe:\n{exporter}"
+    );
+    let proxied = document(stream, "Deployment", "demo-proxied");
+    assert!(
+        proxied.contains("'http://127.0.0.1:8081/ready'"),
+        "{proxied}"
+    );
+    // kube-rbac-proxy listens on every address: untouched (it has no probes at all).
+    assert!(
+        proxied.contains("--upstream=http://127.0.0.1:8081/"),
+        "{proxied}"
+    );
+    let operator = document(stream, "Deployment", "demo-operator");
+    assert!(
+        !operator.contains("--enable-config-reloader-probes"),
+        "the 0.74 operator still enables config-reloader probes:\n{operator}"
+    );
+    let prom = document(stream, "Prometheus", "demo-prometheus");
+    assert!(prom.contains("listenLocal: true"), "{prom}");
+}
+
+#[test]
+fn helm3_exec_probes_by_path() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let plain = success(&mut helm.template(&[]));
+    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
+    cmd.args(h3_args(&[
+        "-p",
+        "exec-probes",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_exec_probes(&fixed);
+    assert_eq!(source_lines(&fixed), source_lines(&plain));
+    // Documents the profile does not touch come back byte for byte.
+    for (kind, name) in [("Prometheus", "demo-prometheus"), ("Job", "demo-preflight")] {
+        assert_eq!(document(&fixed, kind, name), document(&plain, kind, name));
+    }
+    let summary = read(&summary);
+    for want in [
+        "Deployment monitoring/demo-exporter",
+        "needs sh plus curl or wget",
+        "removed --enable-config-reloader-probes=true",
+    ] {
+        assert!(
+            summary.contains(want),
+            "{want:?} missing from the summary:\n{summary}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helm 4: the binary runs as the postrenderer/v1 plugin `fixup`.
 
@@ -486,6 +551,36 @@ fn helm4_rejects_a_path_as_post_renderer() {
     let out = output(&mut helm.template(&[os("--post-renderer"), os(FIXUP)]));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn helm4_plugin_exec_probes() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&[
+        "-p",
+        "exec-probes",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_exec_probes(&fixed);
+    assert!(
+        !fixed.contains(FILENAME_ANNOTATION),
+        "annotation leaked:\n{fixed}"
+    );
+    let summary = read(&summary);
+    assert!(
+        summary.contains("Deployment monitoring/demo-operator"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("upgrading the operator to >= 0.75"),
+        "{summary}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
