@@ -725,6 +725,21 @@ fn unselected_operator_keeps_its_flag_with_a_warning() {
 }
 
 #[test]
+fn operator_selected_by_name_is_fixed_for_a_listen_local_resource() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        true,
+    );
+    let p = plan(&[], &["exec-probes:kind=Deployment,name=kps-operator"], &[]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(operator_args(&out).as_array().unwrap().len(), 2);
+    // Skipping the resource removes the evidence: nothing to do.
+    let p = plan(&[], &[], &["exec-probes:kind=Prometheus"]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(out.stream, input.as_bytes());
+}
+
+#[test]
 fn without_listen_local_the_operator_is_left_alone() {
     let input = operator_stream(
         "quay.io/prometheus-operator/prometheus-operator:v0.74.0",

@@ -134,13 +134,35 @@ fn words(c: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The words of a container's command line with shell scripts split into words too, so that
+/// `sh -c "exec app --listen-address=127.0.0.1:8080"` is read like the plain form. Quotes
+/// around a word are dropped; anything subtler in the script is not interpreted.
+fn listen_words(c: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words(c) {
+        if w.contains(char::is_whitespace) {
+            out.extend(
+                w.split_whitespace()
+                    .map(|t| {
+                        t.trim_matches(|ch| ch == '\'' || ch == '"' || ch == ';')
+                            .to_string()
+                    })
+                    .filter(|t| !t.is_empty()),
+            );
+        } else {
+            out.push(w);
+        }
+    }
+    out
+}
+
 /// Loopback addresses a container's process listens on, from its listen flags in both the
 /// `--flag=value` and `--flag value` forms.
 ///
 /// kube-rbac-proxy's `--upstream=http://127.0.0.1:8081/` is deliberately not evidence: it says
 /// where the proxy connects, and the upstream may well listen on every address.
 pub fn loopback_binds(c: &Value) -> Vec<Bind> {
-    let words = words(c);
+    let words = listen_words(c);
     let mut out: Vec<Bind> = Vec::new();
     let value_of = |i: usize, inline: Option<&str>| -> Option<String> {
         inline
@@ -550,6 +572,8 @@ struct Operator {
     image: String,
     version: Option<(u64, u64, u64)>,
     probes: bool,
+    /// Container names of its pod, for `container=` selectors.
+    containers: Vec<String>,
 }
 
 fn operators(docs: &Docs) -> Vec<Operator> {
@@ -561,6 +585,9 @@ fn operators(docs: &Docs) -> Vec<Operator> {
         let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
             continue;
         };
+        let containers: Vec<String> = workload::containers(pod)
+            .map(|c| name_of(c).to_string())
+            .collect();
         for c in pod
             .get("containers")
             .and_then(Value::as_array)
@@ -579,6 +606,7 @@ fn operators(docs: &Docs) -> Vec<Operator> {
                 image: image.to_string(),
                 version: image_tag(image).and_then(parse_version),
                 probes: words(c).iter().any(|w| enables_probes(w)),
+                containers: containers.clone(),
             });
         }
     }
@@ -612,7 +640,8 @@ const CHOICES: &str = "set --set exec-probes.operatorVersion=X.Y.Z so helm-fixup
     (remove --enable-config-reloader-probes=true, chart value prometheusOperator.prometheusConfigReloader.enableProbe=false); \
     or upgrade the operator to >= 0.75 (kube-prometheus-stack >= 61), which uses exec probes";
 
-/// CRs with `listenLocal: true`: decide from the operator's version.
+/// CRs with `listenLocal: true`: decide from the operator's version. The CRs themselves are never
+/// changed (see the module comment); the operator Deployment may be.
 fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) {
     let crs: Vec<String> = docs
         .iter()
@@ -622,7 +651,12 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
             let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
                 .map(|p| workload::containers(p).map(name_of).collect())
                 .unwrap_or_default();
-            ctx.sel.object(&d.id, &d.value, &names)
+            // The resource is evidence, not a target: only `--skip` removes it. What changes is
+            // the operator, which must be selected itself.
+            !ctx.sel
+                .skip
+                .iter()
+                .any(|s| s.matches(&d.id, &d.value, &names))
         })
         .map(|d| d.id.to_string())
         .collect();
@@ -710,7 +744,11 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
                     ),
                 );
             }
-        } else if !ctx.sel.object(&op.id, &docs.get(op.doc).value, &[]) {
+        } else if !ctx.sel.object(
+            &op.id,
+            &docs.get(op.doc).value,
+            &op.containers.iter().map(String::as_str).collect::<Vec<_>>(),
+        ) {
             ctx.report.warn(
                 p,
                 Some(op.id.to_string()),
@@ -840,6 +878,13 @@ mod tests {
             binds(&["--host=127.0.0.1", "--port=8081"]),
             [("127.0.0.1".into(), 8081)]
         );
+    }
+
+    #[test]
+    fn listen_flag_inside_a_shell_script_counts() {
+        let c = json!({"command": ["sh", "-c", "exec /bin/app --listen-address '127.0.0.1:8080' --v=2"]});
+        let b = loopback_binds(&c);
+        assert_eq!((b[0].host.as_str(), b[0].port), ("127.0.0.1", 8080));
     }
 
     #[test]
