@@ -250,6 +250,11 @@ spec:
         "{}",
         cmd[2]
     );
+    let text = out.report.text();
+    assert!(
+        text.contains("container sidecar: the probed port listens only on 127.0.0.1:8081 (--listen-address of container app)"),
+        "{text}"
+    );
 }
 
 #[test]

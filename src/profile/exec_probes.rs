@@ -453,6 +453,9 @@ struct PodPlan {
     warnings: Vec<String>,
 }
 
+/// Which probes of one pod spec to convert, decided on the unchanged pod so the edit afterwards is
+/// a plain replacement. Containers the operator generates (CR entries named like them) are never
+/// converted: there the entry is a patch, and a patch cannot swap the handler before 0.91.
 fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) -> PodPlan {
     let mut plan = PodPlan::default();
     let generated = |list: &str, name: &str| {
@@ -471,10 +474,10 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
     };
     // Containers of a pod share one network namespace: a loopback bind by any of them is
     // unreachable from the kubelet whichever container's probe targets it.
-    let binds: Vec<Bind> = lists
+    let binds: Vec<(&str, Bind)> = lists
         .iter()
         .flat_map(|l| entries(l).filter(move |(_, c)| !generated(l, name_of(c))))
-        .flat_map(|(_, c)| loopback_binds(c))
+        .flat_map(|(_, c)| loopback_binds(c).into_iter().map(move |b| (name_of(c), b)))
         .collect();
     for list in lists {
         for (index, c) in entries(list) {
@@ -507,18 +510,22 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
                         continue;
                     }
                 };
-                let bind = binds.iter().find(|b| b.port == hg.port);
+                let bind = binds.iter().find(|(_, b)| b.port == hg.port);
                 if bind.is_none() && !all {
                     continue;
                 }
-                let host = bind.map_or("127.0.0.1", |b| b.host.as_str());
+                let host = bind.map_or("127.0.0.1", |(_, b)| b.host.as_str());
                 if let Some(h) = &hg.host {
                     plan.notes.push(format!(
                         "container {name} {probe} had httpGet.host {h}; the exec probe runs inside the container and checks {host}"
                     ));
                 }
-                if let Some(b) = bind {
-                    let w = format!("{}:{} ({})", b.host, b.port, b.flag);
+                if let Some((owner, b)) = bind {
+                    let w = if *owner == name {
+                        format!("{}:{} ({})", b.host, b.port, b.flag)
+                    } else {
+                        format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
+                    };
                     if !why.contains(&w) {
                         why.push(w);
                     }
@@ -545,7 +552,7 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
                 "all=true".to_string()
             } else {
                 format!(
-                    "it listens only on {}, which the kubelet cannot reach",
+                    "the probed port listens only on {}, which the kubelet cannot reach",
                     why.join(", ")
                 )
             };
