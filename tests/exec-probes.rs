@@ -972,3 +972,28 @@ fn image_without_curl_or_wget_fails_the_probe() {
     );
     assert!(server.stop().is_empty());
 }
+
+#[test]
+fn odd_shapes_are_skipped_without_panicking() {
+    let cases = [
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {a: 1}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [1, null, [x]]\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: [--listen-address, {x: 1}, 127.0.0.1:80, 5]\n      livenessProbe: yes\n      readinessProbe: {httpGet: [1]}\n      startupProbe: {httpGet: {port: {x: 1}}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: ['--listen-address=[::1]:', '--listen-address=[', '--listen-address=:', '--listen-address=127.0.0.1:-1']\n      ports: {x: 1}\n      livenessProbe: {httpGet: {port: named, httpHeaders: [1, {name: 2}, {name: X, value: [1]}]}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: [--listen-address=127.0.0.1:80]\n      ports: [{name: named, containerPort: 99999}]\n      livenessProbe: {httpGet: {port: named, path: \"\\u00e9\\u0000 x\", scheme: https}}\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec:\n  listenLocal: true\n  containers: 7\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: o}\nspec:\n  template:\n    spec:\n      containers:\n        - image: [x]\n        - image: prometheus-operator:v0.70.0\n          args: --enable-config-reloader-probes=true\n        - image: 'prometheus-operator:'\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: ThanosRuler\nmetadata: {name: t}\nspec:\n  listenLocal: \"true\"\n",
+    ];
+    for input in cases {
+        for pairs in [
+            &[][..],
+            &[("all", "true")][..],
+            &[("operatorVersion", "0.70.0")][..],
+        ] {
+            let out = process(input.as_bytes(), &plan(pairs, &[], &[]))
+                .unwrap_or_else(|e| panic!("{e} for:\n{input}"));
+            let again = process(&out.stream, &plan(pairs, &[], &[])).unwrap();
+            assert_eq!(again.stream, out.stream, "not idempotent for:\n{input}");
+        }
+    }
+}
