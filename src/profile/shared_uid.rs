@@ -15,9 +15,10 @@
 //! working, so they are reported and left alone.
 //!
 //! Targets: by default the pods whose containers share a writable volume, and every
-//! prometheus-operator resource (its generated main container and config-reloader always share
-//! the `config-out` volume). For those resources the pod-level context is `spec.securityContext`
-//! and the containers are the `spec.containers` patches the operator merges by name.
+//! prometheus-operator resource (the operator's reloaders share the `config-out` emptyDir with the
+//! main container, a thanos sidecar shares the TSDB volume). For those resources the pod-level
+//! context is `spec.securityContext` and the containers are the `spec.containers` patches the
+//! operator merges by name.
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
@@ -110,13 +111,23 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
     users
 }
 
-/// What the operator's generated containers share, for the summary.
+/// What the operator's generated containers share, for the summary. Every operator resource is
+/// a target: the operator puts several containers into its pod (the config reloaders write the
+/// `config-out` emptyDir the main container reads; a thanos sidecar shares the TSDB volume), and
+/// `spec.containers` patches can give any of them its own uid.
 fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<String>)> {
     let main = kind.main_container().to_string();
-    let mut out = vec![(
-        "config-out".to_string(),
-        vec![main.clone(), "config-reloader".to_string()],
-    )];
+    let mut out = Vec::new();
+    if kind != CrKind::ThanosRuler {
+        out.push((
+            "config-out".to_string(),
+            vec![
+                "init-config-reloader".to_string(),
+                "config-reloader".to_string(),
+                main.clone(),
+            ],
+        ));
+    }
     if kind == CrKind::Prometheus && doc.pointer("/spec/thanos").is_some_and(|t| !t.is_null()) {
         let db = workload::cr_storage(kind, &id.name, doc)
             .map_or_else(|| format!("{}-{}-db", kind.prefix(), id.name), |s| s.volume);
@@ -234,7 +245,7 @@ impl Fix for SharedUid {
                 Some(kind) => cr_shared(kind, &id, doc),
                 None => shared_volumes(doc, pod),
             };
-            if shared.is_empty() && !ctx.sel.explicit() {
+            if shared.is_empty() && cr.is_none() && !ctx.sel.explicit() {
                 continue;
             }
             let object = id.to_string();
@@ -254,10 +265,12 @@ impl Fix for SharedUid {
                 .filter(|c| is_root_init(c))
                 .map(|c| name_of(c).to_string())
                 .collect();
-            let runs_as_non_root = pod
-                .get("securityContext")
-                .and_then(|sc| sc.get("runAsNonRoot"))
-                == Some(&json!(true));
+            // Who insists on runAsNonRoot (pod or container level): a shared uid 0 breaks them.
+            let non_root: Vec<String> = std::iter::once(("the pod", pod.get("securityContext")))
+                .chain(sharing(pod).map(|c| (name_of(c), c.get("securityContext"))))
+                .filter(|(_, sc)| sc.and_then(|sc| sc.get("runAsNonRoot")) == Some(&json!(true)))
+                .map(|(n, _)| n.to_string())
+                .collect();
 
             let sel = ctx.sel;
             let before = doc.clone();
@@ -270,8 +283,10 @@ impl Fix for SharedUid {
             if *value == before {
                 continue;
             }
-            let what = if shared.is_empty() {
-                "selected".to_string()
+            let what = if let (true, Some(kind)) = (shared.is_empty(), cr) {
+                format!("{} run in one pod", kind.generated_containers().join(", "))
+            } else if shared.is_empty() {
+                "selected (no shared writable volume)".to_string()
             } else {
                 shared
                     .iter()
@@ -289,12 +304,15 @@ impl Fix for SharedUid {
                 Some(object.clone()),
                 format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
             );
-            if uid == 0 && runs_as_non_root {
+            if uid == 0 && !non_root.is_empty() {
                 ctx.report.warn(
                     ctx.profile,
                     Some(object.clone()),
-                    "the shared uid is 0 but the pod sets runAsNonRoot: true: the kubelet will refuse to start it; \
-                     set --set shared-uid.uid=UID",
+                    format!(
+                        "the shared uid is 0 but runAsNonRoot: true is set for {}: the kubelet will refuse to start \
+                         it; set --set shared-uid.uid=UID",
+                        non_root.join(", ")
+                    ),
                 );
             }
             for name in root_inits {
