@@ -10,6 +10,10 @@
 //! so the pod-level ones apply. `fsGroupChangePolicy: OnRootMismatch` comes with an `fsGroup` we add,
 //! so the kubelet does not re-walk a large volume at every start.
 //!
+//! The shared uid is never 0: sharing root would make every container root, more privilege than
+//! the chart asked for (that is `root-run`'s job). A pod whose uid would be 0 is left alone with a
+//! warning, and `shared-uid.uid=0` is a usage error.
+//!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
 //! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
 //! working, so they are reported and left alone.
@@ -233,6 +237,13 @@ fn root_run_changed(report: &Report, object: &str) -> bool {
 impl Fix for SharedUid {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
         let uid_param = ctx.params.int("uid")?;
+        if uid_param == Some(0) {
+            return Err(
+                "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run \
+                 does (-p root-run)"
+                    .into(),
+            );
+        }
         let gid_param = ctx.params.int("gid")?;
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
@@ -257,6 +268,19 @@ impl Fix for SharedUid {
                 ));
             }
             let (uid, gid, source) = choose(pod, uid_param, gid_param);
+            if uid == 0 {
+                // Sharing uid 0 would move every container to root: more privilege than the chart
+                // asked for, which is root-run's job, not this profile's.
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!(
+                        "the uid to share is 0 ({source}): not changed, because shared-uid never makes a container \
+                         run as root (that is root-run's job); set --set shared-uid.uid=UID to share a non-root uid"
+                    ),
+                );
+                continue;
+            }
             let root_inits: Vec<String> = pod
                 .get("initContainers")
                 .and_then(Value::as_array)
@@ -265,13 +289,6 @@ impl Fix for SharedUid {
                 .filter(|c| is_root_init(c))
                 .map(|c| name_of(c).to_string())
                 .collect();
-            // Who insists on runAsNonRoot (pod or container level): a shared uid 0 breaks them.
-            let non_root: Vec<String> = std::iter::once(("the pod", pod.get("securityContext")))
-                .chain(sharing(pod).map(|c| (name_of(c), c.get("securityContext"))))
-                .filter(|(_, sc)| sc.and_then(|sc| sc.get("runAsNonRoot")) == Some(&json!(true)))
-                .map(|(n, _)| n.to_string())
-                .collect();
-
             let sel = ctx.sel;
             let before = doc.clone();
             let value = docs.edit(i);
@@ -304,17 +321,6 @@ impl Fix for SharedUid {
                 Some(object.clone()),
                 format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
             );
-            if uid == 0 && !non_root.is_empty() {
-                ctx.report.warn(
-                    ctx.profile,
-                    Some(object.clone()),
-                    format!(
-                        "the shared uid is 0 but runAsNonRoot: true is set for {}: the kubelet will refuse to start \
-                         it; set --set shared-uid.uid=UID",
-                        non_root.join(", ")
-                    ),
-                );
-            }
             for name in root_inits {
                 ctx.report.note(
                     ctx.profile,
