@@ -826,3 +826,30 @@ fn shared_uid_init_chown_and_local_pv_work_together() {
     );
     assert_idempotent(&out, &profiles, &set);
 }
+
+#[test]
+fn ids_kubernetes_would_reject_are_not_used() {
+    // A quoted or negative runAsUser is not a uid: the pod counts as having none.
+    for bad in ["\"1000\"", "-1", "1.5"] {
+        let input = HOSTPATH
+            .replace(
+                "        runAsUser: 1000\n",
+                &format!("        runAsUser: {bad}\n"),
+            )
+            .replace("        fsGroup: 1000\n", "");
+        let out = run(&input, P, &[]);
+        assert!(out.report.changed.is_empty(), "{bad}");
+        assert!(
+            messages(&out, Level::Warning, "Deployment monitoring/prometheus")
+                .iter()
+                .any(|w| w.contains("has no runAsUser")),
+            "{bad}: {:?}",
+            out.report.messages
+        );
+    }
+    let e = run_err(HOSTPATH, P, &[("init-chown.uid", "4294967295")]);
+    assert_eq!(
+        e.to_string(),
+        "init-chown.uid=4294967295: Kubernetes accepts ids up to 2147483647"
+    );
+}

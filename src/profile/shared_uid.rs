@@ -177,8 +177,12 @@ fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gi
     }
     let Some(sc) = sc.as_object_mut() else { return };
     let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
-        let set =
-            (force || !sc.get(key).is_some_and(Value::is_i64)) && sc.get(key) != Some(&json!(v));
+        // An id Kubernetes would reject counts as unset (see `workload::sc_int`).
+        let valid = sc
+            .get(key)
+            .and_then(Value::as_i64)
+            .is_some_and(|v| (0..=workload::MAX_ID).contains(&v));
+        let set = (force || !valid) && sc.get(key) != Some(&json!(v));
         if set {
             sc.insert(key.to_string(), json!(v));
         }
@@ -237,6 +241,15 @@ fn root_run_changed(report: &Report, object: &str) -> bool {
 impl Fix for SharedUid {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
         let uid_param = ctx.params.int("uid")?;
+        let gid_param = ctx.params.int("gid")?;
+        for (name, v) in [("uid", uid_param), ("gid", gid_param)] {
+            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
+                return Err(format!(
+                    "shared-uid.{name}={v}: Kubernetes accepts ids up to {}",
+                    workload::MAX_ID
+                ));
+            }
+        }
         if uid_param == Some(0) {
             return Err(
                 "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run \
@@ -244,7 +257,6 @@ impl Fix for SharedUid {
                     .into(),
             );
         }
-        let gid_param = ctx.params.int("gid")?;
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
