@@ -452,3 +452,23 @@ fn shared_uid_never_makes_a_container_root() {
         "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run does (-p root-run)"
     );
 }
+
+#[test]
+fn root_run_under_another_profile_name_still_conflicts() {
+    use helm_fixup::profile::{Params, ProfileDef};
+    let def = ProfileDef::parse(
+        "name: my-root\nfix: root-run\ndescription: root for the lab\n",
+        "my-root.yaml",
+    )
+    .unwrap();
+    let params = Params::new(&def, &Default::default()).unwrap();
+    let mut p = plan(&["shared-uid"], &[]);
+    p.profiles.push((def, params));
+    let e = helm_fixup::process(SEED_002.as_bytes(), &p).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "root-run and shared-uid both change Deployment prometheus/prometheus-deploy"
+        ),
+        "{e}"
+    );
+}

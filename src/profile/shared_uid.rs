@@ -230,12 +230,15 @@ fn clear_containers(
 }
 
 /// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
-/// contradiction the user must resolve, even when shared-uid would then find nothing to change.
+/// contradiction the user must resolve, even when shared-uid would then find nothing to change
+/// (root-run leaves uid 0, which shared-uid never shares). Only `root-run` runs before this fix
+/// and it is the only one of those that raises privilege, so the flag identifies it even in a
+/// user profile file with another name.
 fn root_run_changed(report: &Report, object: &str) -> bool {
     report
         .changed
         .iter()
-        .any(|r| r.profile == "root-run" && r.object == object)
+        .any(|r| r.more_privileged && r.object == object)
 }
 
 impl Fix for SharedUid {
