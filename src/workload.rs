@@ -121,9 +121,15 @@ pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
     list("initContainers").chain(list("containers"))
 }
 
-/// An integer field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`).
+/// The largest uid/gid Kubernetes accepts in a securityContext.
+pub const MAX_ID: i64 = i32::MAX as i64;
+
+/// An id field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`). A value Kubernetes
+/// would reject (not an integer, negative, above [`MAX_ID`]) says nothing and reads as absent.
 pub fn sc_int(sc: Option<&Value>, field: &str) -> Option<i64> {
-    sc?.get(field)?.as_i64()
+    sc?.get(field)?
+        .as_i64()
+        .filter(|v| (0..=MAX_ID).contains(v))
 }
 
 /// The uid a container runs as: its own `runAsUser`, else the pod's. `None` when neither says
@@ -334,6 +340,14 @@ mod tests {
         );
         assert_eq!(effective_gid(pod, &json!({})), Some(2000));
         assert_eq!(effective_uid(&Map::new(), &json!({})), None);
+        for bad in [json!(-1), json!(1.5), json!("1000"), json!(1_i64 << 40)] {
+            let pod = json!({"securityContext": {"runAsUser": bad}});
+            assert_eq!(
+                effective_uid(pod.as_object().unwrap(), &json!({})),
+                None,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

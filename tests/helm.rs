@@ -319,6 +319,72 @@ fn helm3_root_run_by_path_with_summary_file() {
     assert_eq!(hook, document(&plain, "Job", "demo-preflight"));
 }
 
+/// shared-uid gave the seed-002 pod one uid; init-chown chowned each operator volume with its
+/// subPath and the StatefulSet's claim-template subPath.
+fn assert_shared_uid_and_init_chown(stream: &str) {
+    let thanos = document(stream, "Deployment", "demo-thanos");
+    for want in [
+        "runAsUser: 65534",
+        "runAsGroup: 65534",
+        "fsGroup: 65534",
+        "fsGroupChangePolicy: OnRootMismatch",
+    ] {
+        assert!(
+            thanos.contains(want),
+            "demo-thanos lacks {want:?}:\n{thanos}"
+        );
+    }
+    for (kind, name, volume, sub, owner) in [
+        (
+            "Alertmanager",
+            "demo-alertmanager",
+            "alertmanager-demo-alertmanager-db",
+            "alertmanager-db",
+            "1000:2000",
+        ),
+        (
+            "Prometheus",
+            "demo-prometheus",
+            "prometheus-demo-prometheus-db",
+            "prometheus-db",
+            "1000:2000",
+        ),
+        ("StatefulSet", "demo-db", "data", "db", "1000:1000"),
+    ] {
+        let d = document(stream, kind, name);
+        assert_eq!(d.matches("name: fixup-chown").count(), 1, "{d}");
+        for want in [
+            format!("name: {volume}\n"),
+            format!("subPath: {sub}\n"),
+            format!("-exec chown -h {owner} {{}} +"),
+            "- CHOWN".to_string(),
+        ] {
+            assert!(d.contains(&want), "{kind} {name} lacks {want:?}:\n{d}");
+        }
+    }
+}
+
+#[test]
+fn helm3_shared_uid_and_init_chown_by_path() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
+    cmd.args(h3_args(&[
+        "-p",
+        "shared-uid,init-chown",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_shared_uid_and_init_chown(&fixed);
+    let summary = read(&summary);
+    assert!(
+        summary.contains("more privileged than the chart asked: StatefulSet monitoring/demo-db, Alertmanager monitoring/demo-alertmanager, Prometheus monitoring/demo-prometheus"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn helm3_without_profile_passes_through_byte_for_byte() {
     let helm = helm_or_skip!(3);
@@ -493,6 +559,17 @@ fn helm4_plugin_root_run_with_args() {
         summary.contains("Job monitoring/demo-preflight"),
         "{summary}"
     );
+}
+
+#[test]
+fn helm4_plugin_shared_uid_and_init_chown() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&["-p", "shared-uid,init-chown"]));
+    let fixed = success(&mut cmd);
+    assert_shared_uid_and_init_chown(&fixed);
+    assert!(!fixed.contains(FILENAME_ANNOTATION), "{fixed}");
 }
 
 #[test]

@@ -591,6 +591,14 @@ impl Fix for InitChown {
             uid: ctx.params.int("uid")?,
             gid: ctx.params.int("gid")?,
         };
+        for (name, v) in [("uid", settings.uid), ("gid", settings.gid)] {
+            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
+                return Err(format!(
+                    "init-chown.{name}={v}: Kubernetes accepts ids up to {}",
+                    workload::MAX_ID
+                ));
+            }
+        }
         let restricted = restricted_namespaces(docs);
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();

@@ -10,14 +10,19 @@
 //! so the pod-level ones apply. `fsGroupChangePolicy: OnRootMismatch` comes with an `fsGroup` we add,
 //! so the kubelet does not re-walk a large volume at every start.
 //!
+//! The shared uid is never 0: sharing root would make every container root, more privilege than
+//! the chart asked for (that is `root-run`'s job). A pod whose uid would be 0 is left alone with a
+//! warning, and `shared-uid.uid=0` is a usage error.
+//!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
 //! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
 //! working, so they are reported and left alone.
 //!
 //! Targets: by default the pods whose containers share a writable volume, and every
-//! prometheus-operator resource (its generated main container and config-reloader always share
-//! the `config-out` volume). For those resources the pod-level context is `spec.securityContext`
-//! and the containers are the `spec.containers` patches the operator merges by name.
+//! prometheus-operator resource (the operator's reloaders share the `config-out` emptyDir with the
+//! main container, a thanos sidecar shares the TSDB volume). For those resources the pod-level
+//! context is `spec.securityContext` and the containers are the `spec.containers` patches the
+//! operator merges by name.
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
@@ -110,13 +115,23 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
     users
 }
 
-/// What the operator's generated containers share, for the summary.
+/// What the operator's generated containers share, for the summary. Every operator resource is
+/// a target: the operator puts several containers into its pod (the config reloaders write the
+/// `config-out` emptyDir the main container reads; a thanos sidecar shares the TSDB volume), and
+/// `spec.containers` patches can give any of them its own uid.
 fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<String>)> {
     let main = kind.main_container().to_string();
-    let mut out = vec![(
-        "config-out".to_string(),
-        vec![main.clone(), "config-reloader".to_string()],
-    )];
+    let mut out = Vec::new();
+    if kind != CrKind::ThanosRuler {
+        out.push((
+            "config-out".to_string(),
+            vec![
+                "init-config-reloader".to_string(),
+                "config-reloader".to_string(),
+                main.clone(),
+            ],
+        ));
+    }
     if kind == CrKind::Prometheus && doc.pointer("/spec/thanos").is_some_and(|t| !t.is_null()) {
         let db = workload::cr_storage(kind, &id.name, doc)
             .map_or_else(|| format!("{}-{}-db", kind.prefix(), id.name), |s| s.volume);
@@ -162,8 +177,12 @@ fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gi
     }
     let Some(sc) = sc.as_object_mut() else { return };
     let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
-        let set =
-            (force || !sc.get(key).is_some_and(Value::is_i64)) && sc.get(key) != Some(&json!(v));
+        // An id Kubernetes would reject counts as unset (see `workload::sc_int`).
+        let valid = sc
+            .get(key)
+            .and_then(Value::as_i64)
+            .is_some_and(|v| (0..=workload::MAX_ID).contains(&v));
+        let set = (force || !valid) && sc.get(key) != Some(&json!(v));
         if set {
             sc.insert(key.to_string(), json!(v));
         }
@@ -211,18 +230,36 @@ fn clear_containers(
 }
 
 /// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
-/// contradiction the user must resolve, even when shared-uid would then find nothing to change.
+/// contradiction the user must resolve, even when shared-uid would then find nothing to change
+/// (root-run leaves uid 0, which shared-uid never shares). Only `root-run` runs before this fix
+/// and it is the only one of those that raises privilege, so the flag identifies it even in a
+/// user profile file with another name.
 fn root_run_changed(report: &Report, object: &str) -> bool {
     report
         .changed
         .iter()
-        .any(|r| r.profile == "root-run" && r.object == object)
+        .any(|r| r.more_privileged && r.object == object)
 }
 
 impl Fix for SharedUid {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
         let uid_param = ctx.params.int("uid")?;
         let gid_param = ctx.params.int("gid")?;
+        for (name, v) in [("uid", uid_param), ("gid", gid_param)] {
+            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
+                return Err(format!(
+                    "shared-uid.{name}={v}: Kubernetes accepts ids up to {}",
+                    workload::MAX_ID
+                ));
+            }
+        }
+        if uid_param == Some(0) {
+            return Err(
+                "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run \
+                 does (-p root-run)"
+                    .into(),
+            );
+        }
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -234,7 +271,7 @@ impl Fix for SharedUid {
                 Some(kind) => cr_shared(kind, &id, doc),
                 None => shared_volumes(doc, pod),
             };
-            if shared.is_empty() && !ctx.sel.explicit() {
+            if shared.is_empty() && cr.is_none() && !ctx.sel.explicit() {
                 continue;
             }
             let object = id.to_string();
@@ -246,6 +283,19 @@ impl Fix for SharedUid {
                 ));
             }
             let (uid, gid, source) = choose(pod, uid_param, gid_param);
+            if uid == 0 {
+                // Sharing uid 0 would move every container to root: more privilege than the chart
+                // asked for, which is root-run's job, not this profile's.
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!(
+                        "the uid to share is 0 ({source}): not changed, because shared-uid never makes a container \
+                         run as root (that is root-run's job); set --set shared-uid.uid=UID to share a non-root uid"
+                    ),
+                );
+                continue;
+            }
             let root_inits: Vec<String> = pod
                 .get("initContainers")
                 .and_then(Value::as_array)
@@ -254,11 +304,6 @@ impl Fix for SharedUid {
                 .filter(|c| is_root_init(c))
                 .map(|c| name_of(c).to_string())
                 .collect();
-            let runs_as_non_root = pod
-                .get("securityContext")
-                .and_then(|sc| sc.get("runAsNonRoot"))
-                == Some(&json!(true));
-
             let sel = ctx.sel;
             let before = doc.clone();
             let value = docs.edit(i);
@@ -270,8 +315,10 @@ impl Fix for SharedUid {
             if *value == before {
                 continue;
             }
-            let what = if shared.is_empty() {
-                "selected".to_string()
+            let what = if let (true, Some(kind)) = (shared.is_empty(), cr) {
+                format!("{} run in one pod", kind.generated_containers().join(", "))
+            } else if shared.is_empty() {
+                "selected (no shared writable volume)".to_string()
             } else {
                 shared
                     .iter()
@@ -289,14 +336,6 @@ impl Fix for SharedUid {
                 Some(object.clone()),
                 format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
             );
-            if uid == 0 && runs_as_non_root {
-                ctx.report.warn(
-                    ctx.profile,
-                    Some(object.clone()),
-                    "the shared uid is 0 but the pod sets runAsNonRoot: true: the kubelet will refuse to start it; \
-                     set --set shared-uid.uid=UID",
-                );
-            }
             for name in root_inits {
                 ctx.report.note(
                     ctx.profile,
