@@ -214,6 +214,13 @@ fn short(v: &Option<Value>) -> String {
     match v {
         None => "(none)".into(),
         Some(Value::String(s)) => s.clone(),
+        // Added containers or volumes: their names say more than their JSON.
+        Some(Value::Array(a))
+            if !a.is_empty() && a.iter().all(|v| v.get("name").is_some_and(Value::is_string)) =>
+        {
+            let names: Vec<&str> = a.iter().filter_map(|v| v["name"].as_str()).collect();
+            format!("[{}]", names.join(", "))
+        }
         Some(Value::Object(o)) if o.len() > 3 => format!("{{{} keys}}", o.len()),
         Some(Value::Array(a)) if a.len() > 3 => format!("[{} items]", a.len()),
         Some(v) => {
