@@ -216,7 +216,9 @@ fn short(v: &Option<Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         // Added containers or volumes: their names say more than their JSON.
         Some(Value::Array(a))
-            if !a.is_empty() && a.iter().all(|v| v.get("name").is_some_and(Value::is_string)) =>
+            if !a.is_empty()
+                && a.iter()
+                    .all(|v| v.get("name").is_some_and(Value::is_string)) =>
         {
             let names: Vec<&str> = a.iter().filter_map(|v| v["name"].as_str()).collect();
             format!("[{}]", names.join(", "))
@@ -405,7 +407,10 @@ mod tests {
         let d = diff(&old, &new);
         assert_eq!(d.len(), 1);
         assert_eq!(describe(&d), "p httpGet -> exec");
-        assert_eq!(d[0].after, Some(json!({"exec": {"command": ["sh", "-c", "x"]}})));
+        assert_eq!(
+            d[0].after,
+            Some(json!({"exec": {"command": ["sh", "-c", "x"]}}))
+        );
     }
 
     #[test]
