@@ -17,6 +17,7 @@ pub mod profile;
 pub mod render;
 pub mod report;
 pub mod select;
+pub mod shell;
 pub mod stream;
 pub mod workload;
 pub mod yaml;

@@ -24,6 +24,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
+use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::ExecAction;
 use serde_json::{Map, Value};
@@ -208,11 +209,6 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
         }
     }
     out
-}
-
-/// Single-quote a value for `sh`: nothing inside single quotes is special except the quote itself.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Percent-encode what may not appear raw in a URL, as the kubelet's `url.URL` does when it

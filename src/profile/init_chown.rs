@@ -23,6 +23,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
+use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
@@ -429,11 +430,6 @@ fn plan_cr(
         }
     }
     plan
-}
-
-/// Single-quote a value for `sh`.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Mount paths: `/fixup/<volume>`, or `/fixup/<volume>/<k>` when one volume is mounted with

@@ -29,6 +29,7 @@
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::report::NodePrep;
+use crate::shell::quote;
 use crate::workload::{self, Claim, CrKind};
 use k8s_openapi::api::core::v1::{
     LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
@@ -220,11 +221,6 @@ fn pv_name(namespace: &str, claim: &str) -> String {
     } else {
         format!("{s}-{hash}")
     }
-}
-
-/// `'...'` for the shell.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The command that prepares one directory on its node.
