@@ -2,7 +2,10 @@
 
 use helm_fixup::profile::{Params, ProfileDef};
 use helm_fixup::select::Selector;
-use helm_fixup::{Error, Output, Plan, process, stream, yaml};
+mod common;
+
+use common::docs;
+use helm_fixup::{Error, Output, Plan, process};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -21,19 +24,6 @@ fn plan(pairs: &[(&str, &str)]) -> Plan {
 
 fn run(input: &str, pairs: &[(&str, &str)]) -> Output {
     process(input.as_bytes(), &plan(pairs)).unwrap()
-}
-
-fn docs(out: &[u8]) -> Vec<Value> {
-    stream::split(out)
-        .into_iter()
-        .filter_map(|s| {
-            let text = std::str::from_utf8(&out[s.span]).unwrap();
-            match yaml::parse_value(text).unwrap() {
-                Value::Null => None,
-                v => Some(v),
-            }
-        })
-        .collect()
 }
 
 fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
