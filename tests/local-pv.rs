@@ -444,3 +444,43 @@ fn skipped_objects_get_no_volume() {
             .is_none()
     );
 }
+
+#[test]
+fn hook_only_claim_in_full_run_gets_storage_class() {
+    // Helm 4 sends hooks and templates in one run: a chart whose only claim is a pre-install
+    // hook PVC (cert-manager-like scratch space) must still get the StorageClass its PV names.
+    let stream = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+  annotations:
+    postrenderer.helm.sh/postrender-filename: chart/templates/deployment.yaml
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: scratch
+  namespace: apps
+  annotations:
+    helm.sh/hook: pre-install
+    postrenderer.helm.sh/postrender-filename: chart/templates/scratch.yaml
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 100Mi
+";
+    let out = run(stream, &[("node", "n1")]).stream;
+    let d = docs(&out);
+    pv_for(&d, "scratch");
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let again = docs(&run(std::str::from_utf8(&out).unwrap(), &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&again, "StorageClass").len(), 1);
+}

@@ -23,8 +23,8 @@
 //!
 //! Idempotence and the Helm 4.2 split run: a claim already pre-bound by a PV in the stream is
 //! left alone (so the tool adds nothing to its own output), and the StorageClass is emitted only
-//! when a non-hook claim got a new PV and the stream does not hold it already, so a run that only
-//! sees hooks cannot add a second one.
+//! when a claim got a new PV in a run that holds templates (not only hooks) and the stream does
+//! not hold it already, so a run that only sees hooks cannot add a second one.
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
@@ -682,7 +682,11 @@ impl Fix for LocalPv {
                 ),
             );
         }
-        if templates_bound && cfg.create_class {
+        // A run that holds any template (not only hooks) carries the release: a hook-only claim
+        // (e.g. a pre-install scratch PVC) still needs the class there. Only a run that sees
+        // nothing but hooks (Helm 4.2's separate hook run) leaves it to the other run.
+        let templates_in_run = docs.iter().any(|d| !d.id.hook);
+        if (templates_bound || (templates_in_run && !pvs.is_empty())) && cfg.create_class {
             if class_in_stream {
                 ctx.report.note(
                     ctx.profile,
