@@ -853,3 +853,79 @@ fn ids_kubernetes_would_reject_are_not_used() {
         "init-chown.uid=4294967295: Kubernetes accepts ids up to 2147483647"
     );
 }
+
+/// Loki/mimir store-gateway shape: one claim template, each pod writes `$(POD_NAME)` inside it.
+const SUBPATH_EXPR: &str = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: store-gateway
+  namespace: mimir
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsUser: 10001
+        fsGroup: 10001
+      containers:
+        - name: store-gateway
+          image: grafana/mimir:2.14.0
+          env:
+            - name: GOMAXPROCS
+              value: \"2\"
+            - name: POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+          volumeMounts:
+            - name: storage
+              mountPath: /data
+              subPathExpr: $(POD_NAME)
+        - name: no-env
+          image: busybox
+          volumeMounts:
+            - name: scratch
+              mountPath: /scratch
+              subPathExpr: $(FROM_ENVFROM)
+  volumeClaimTemplates:
+    - metadata:
+        name: storage
+      spec:
+        resources:
+          requests:
+            storage: 2Gi
+    - metadata:
+        name: scratch
+      spec:
+        resources:
+          requests:
+            storage: 1Gi
+";
+
+#[test]
+fn subpathexpr_mount_is_chowned_with_the_same_expansion() {
+    let out = run(SUBPATH_EXPR, P, &[]);
+    let d = docs(&out.stream);
+    let c = container(
+        pod(doc(&d, "StatefulSet", "store-gateway")),
+        "initContainers",
+        "fixup-chown",
+    );
+    assert_eq!(
+        c["volumeMounts"],
+        json!([{"mountPath": "/fixup/storage", "name": "storage", "subPathExpr": "$(POD_NAME)"}])
+    );
+    // Only the variable the expression uses is copied, as the app container defines it.
+    assert_eq!(
+        c["env"],
+        json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+    );
+    assert_eq!(c["command"][2], chown_cmd("'/fixup/storage'", 10001, 10001));
+    // A variable the container does not define in env cannot be expanded for our container.
+    let w = messages(&out, Level::Warning, "StatefulSet mimir/store-gateway");
+    assert!(
+        w.iter().any(|m| m.contains("subPathExpr $(FROM_ENVFROM)")),
+        "{w:?}"
+    );
+    assert_idempotent(&out, P, &[]);
+}
