@@ -929,3 +929,50 @@ fn subpathexpr_mount_is_chowned_with_the_same_expansion() {
     );
     assert_idempotent(&out, P, &[]);
 }
+
+#[test]
+fn app_container_owns_volume_a_non_root_init_container_also_writes() {
+    // An init container seeding the volume as another non-root uid must not decide the owner:
+    // it has finished before the app, which runs as 1000 for the pod's whole life.
+    let input = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: apps
+spec:
+  template:
+    spec:
+      securityContext:
+        fsGroup: 1000
+      initContainers:
+        - name: seed
+          image: busybox
+          securityContext:
+            runAsUser: 500
+          volumeMounts:
+            - name: data
+              mountPath: /data
+      containers:
+        - name: app
+          image: app:1
+          securityContext:
+            runAsUser: 1000
+          volumeMounts:
+            - name: data
+              mountPath: /data
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: app-data
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "Deployment", "app"));
+    assert_eq!(init_names(p), ["fixup-chown", "seed"]);
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/data'", 1000, 1000)
+    );
+    assert_idempotent(&out, P, &[]);
+}

@@ -322,16 +322,17 @@ fn plan_pod(
         .and_then(Value::as_array)
         .into_iter()
         .flatten();
-    let writers = inits
-        .filter(|c| {
+    // The app containers decide the owner: they run for the pod's whole life, while a non-root
+    // init container that also writes the volume (say, one that seeds config as another uid) has
+    // finished before they start. Init containers only decide for volumes no app container writes.
+    let writers = pod
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(inits.filter(|c| {
             name_of(c) != NAME && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
-        })
-        .chain(
-            pod.get("containers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten(),
-        )
+        }))
         .filter(|c| allowed(name_of(c)));
     for c in writers {
         let cname = name_of(c).to_string();
@@ -914,6 +915,7 @@ mod tests {
             &[Target {
                 volume: "v".into(),
                 sub_path: None,
+                sub_path_expr: None,
                 uid: 1000,
                 gid: 2000,
             }],
