@@ -976,3 +976,52 @@ spec:
     );
     assert_idempotent(&out, P, &[]);
 }
+
+#[test]
+fn volume_written_by_two_uids_goes_to_the_last_app_container() {
+    // A backup CronJob: the pod runs as 1001, its uploader as 2002, both write one NFS export.
+    // One owner cannot suit both: the last app container decides, and a warning says so.
+    let input = "---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: backup
+  namespace: web
+spec:
+  schedule: \"0 3 * * *\"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          securityContext: {runAsUser: 1001, fsGroup: 1001}
+          containers:
+            - name: backup
+              image: alpine:3.20
+              volumeMounts:
+                - {name: backup, mountPath: /backup}
+            - name: uploader
+              image: alpine:3.20
+              securityContext:
+                runAsUser: 2002
+              volumeMounts:
+                - {name: backup, mountPath: /backup}
+          volumes:
+            - name: backup
+              nfs: {server: nfs.example.com, path: /exports/backup}
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let job = doc(&d, "CronJob", "backup");
+    let p = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/backup'", 2002, 1001)
+    );
+    let w = messages(&out, Level::Warning, "CronJob web/backup");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("one owner cannot suit both, chowning to 2002:1001")),
+        "{w:?}"
+    );
+    assert_idempotent(&out, P, &[]);
+}

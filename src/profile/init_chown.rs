@@ -325,16 +325,24 @@ fn plan_pod(
     // The app containers decide the owner: they run for the pod's whole life, while a non-root
     // init container that also writes the volume (say, one that seeds config as another uid) has
     // finished before they start. Init containers only decide for volumes no app container writes.
+    // Two app containers with different uids writing one volume cannot both own it: the last one
+    // listed decides (the rule the acceptance check applies), with a warning pointing to shared-uid.
     let writers = pod
         .get("containers")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .chain(inits.filter(|c| {
-            name_of(c) != NAME && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
-        }))
-        .filter(|c| allowed(name_of(c)));
-    for c in writers {
+        .map(|c| (false, c))
+        .chain(
+            inits
+                .filter(|c| {
+                    name_of(c) != NAME
+                        && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
+                })
+                .map(|c| (true, c)),
+        )
+        .filter(|(_, c)| allowed(name_of(c)));
+    for (is_init, c) in writers {
         let cname = name_of(c).to_string();
         for m in mounts(c) {
             let Some(vol) = m.get("name").and_then(Value::as_str) else {
@@ -403,11 +411,15 @@ fn plan_pod(
                             owner.insert(key, (u, g, cname.clone()));
                         }
                         Some((ou, og, first)) if (*ou, *og) != (u, g) => {
+                            let (wu, wg) = if is_init { (*ou, *og) } else { (u, g) };
                             plan.warnings.push(format!(
                                 "containers {first} ({ou}:{og}) and {cname} ({u}:{g}) write volume {}: one \
-                                 owner cannot suit both, chowning to {ou}:{og}; give the pod one uid with shared-uid",
+                                 owner cannot suit both, chowning to {wu}:{wg}; give the pod one uid with shared-uid",
                                 key.0
                             ));
+                            if !is_init {
+                                owner.insert(key, (u, g, cname.clone()));
+                            }
                         }
                         Some(_) => {}
                     }
