@@ -484,3 +484,20 @@ spec:
     let again = docs(&run(std::str::from_utf8(&out).unwrap(), &[("node", "n1")]).stream);
     assert_eq!(of_kind(&again, "StorageClass").len(), 1);
 }
+
+#[test]
+fn static_binding_claim_with_empty_class_binds_local_pv() {
+    // `storageClass: "-"` in bitnami/prometheus/thanos values renders `storageClassName: ""`:
+    // "no provisioner, bind a pre-made PV". Skipping it left the claim Pending forever.
+    let input = PVC.replace("  accessModes:", "  storageClassName: \"\"\n  accessModes:");
+    let out = run(&input, &[("node", "n1")]);
+    let d = docs(&out.stream);
+    assert_eq!(d[0]["spec"]["storageClassName"], "local-storage");
+    assert_eq!(
+        pv_for(&d, "grafana")["spec"]["storageClassName"],
+        "local-storage"
+    );
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
+    assert_eq!(again.stream, out.stream);
+}

@@ -530,6 +530,20 @@ fn judge(cfg: &Config, spec: &Value, object: &Identity, ctx: &mut Ctx) -> Verdic
     match spec.get("storageClassName") {
         None | Some(Value::Null) => Verdict::Bind,
         Some(Value::String(c)) if *c == cfg.class => Verdict::Bind,
+        // `""` is how charts say "no dynamic provisioning, bind a pre-made PV" (`storageClass: "-"`
+        // in bitnami, prometheus and thanos values): exactly what this profile provides. Left as
+        // is, the claim could never bind our PV, whose class is not "".
+        Some(Value::String(c)) if c.is_empty() => {
+            ctx.report.note(
+                ctx.profile,
+                who,
+                format!(
+                    "claim asks for static binding (storageClassName \"\"): given {:?} and a pre-bound PV",
+                    cfg.class
+                ),
+            );
+            Verdict::Bind
+        }
         Some(other) => {
             let shown = other
                 .as_str()
