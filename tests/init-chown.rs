@@ -1025,3 +1025,79 @@ spec:
     );
     assert_idempotent(&out, P, &[]);
 }
+
+#[test]
+fn chown_helper_after_an_init_container_using_the_volume_does_not_count() {
+    // bitnami kafka-like: `prepare-config` (uid 1001) writes the data volume before
+    // `volume-permissions` chowns it, so on a root-owned local PV it fails first.
+    let input = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: kafka
+  namespace: kafka
+spec:
+  template:
+    spec:
+      securityContext:
+        fsGroup: 1001
+      initContainers:
+        - name: prepare-config
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+        - name: volume-permissions
+          image: bitnami/os-shell
+          command: [/bin/bash]
+          args: [-ec, 'chown -R 1001:1001 /bitnami/kafka']
+          securityContext:
+            runAsUser: 0
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+      containers:
+        - name: kafka
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        resources:
+          requests:
+            storage: 8Gi
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "StatefulSet", "kafka"));
+    assert_eq!(
+        init_names(p),
+        ["fixup-chown", "prepare-config", "volume-permissions"]
+    );
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/data'", 1001, 1001)
+    );
+    assert_idempotent(&out, P, &[]);
+    // With the helper first, it is trusted as before.
+    let helper_first = input.replace(
+        "        - name: prepare-config
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+",
+        "",
+    );
+    let out = run(&helper_first, P, &[]);
+    assert_eq!(out.stream, helper_first.as_bytes());
+}

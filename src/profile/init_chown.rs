@@ -267,7 +267,15 @@ fn existing_helper<'a>(
         .into_iter()
         .flatten();
     let mut wrong = None;
+    // A helper only counts when nothing before it uses the volume (bitnami kafka-like
+    // `prepare-config` ahead of `volume-permissions`): what runs first would meet root's files.
+    let mut used_before = false;
     for ic in inits.filter(|c| name_of(c) != NAME) {
+        let uses = mounts(ic).any(|m| m.get("name").and_then(Value::as_str) == Some(&t.volume));
+        if used_before {
+            continue;
+        }
+        used_before = uses;
         let uid = workload::sc_int(ic.get("securityContext"), "runAsUser").or(pod_uid);
         let mounted = mounts(ic).any(|m| {
             m.get("name").and_then(Value::as_str) == Some(&t.volume)
