@@ -960,13 +960,14 @@ mod tests {
         let s = h.script("127.0.0.1");
         assert!(
             s.contains(
-                "'https://127.0.0.1:8080/it'\\''s%20$(touch%20/tmp/pwned)%20%60id%60%20now'"
+                "'https://127.0.0.1:8080/it'\\''s%20$$(touch%20/tmp/pwned)%20%60id%60%20now'"
             ),
             "{s}"
         );
-        assert!(s.contains("-k -H 'X-A: a'\\''b $HOME'"), "{s}");
+        // `$` is doubled for the kubelet, which turns `$$` back into `$` (see kubelet_escape).
+        assert!(s.contains("-k -H 'X-A: a'\\''b $$HOME'"), "{s}");
         assert!(
-            s.contains("--no-check-certificate --header 'X-A: a'\\''b $HOME'"),
+            s.contains("--no-check-certificate --header 'X-A: a'\\''b $$HOME'"),
             "{s}"
         );
         let status = std::process::Command::new("sh")
