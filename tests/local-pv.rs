@@ -501,3 +501,26 @@ fn static_binding_claim_with_empty_class_binds_local_pv() {
     let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
     assert_eq!(again.stream, out.stream);
 }
+
+#[test]
+fn claim_naming_its_volume_gets_a_pv_of_that_name() {
+    // `persistence.volumeName` renders `spec.volumeName`: the claim binds only to a PV of that
+    // name, so a PV named `<namespace>.<claim>` would sit unused and the claim stay Pending.
+    let input = PVC.replace(
+        "  accessModes:",
+        "  volumeName: grafana-disk\n  accessModes:",
+    );
+    let out = run(&input, &[("node", "n1")]);
+    let d = docs(&out.stream);
+    let pv = pv_for(&d, "grafana");
+    assert_eq!(pv["metadata"]["name"], "grafana-disk");
+    assert_eq!(pv["spec"]["claimRef"]["namespace"], "monitoring");
+    let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
+    assert_eq!(again.stream, out.stream);
+    // When the chart ships that PV itself, nothing is added.
+    let shipped = format!(
+        "{input}---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: grafana-disk\nspec:\n  capacity:\n    storage: 10Gi\n"
+    );
+    let d = docs(&run(&shipped, &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&d, "PersistentVolume").len(), 1);
+}

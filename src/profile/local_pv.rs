@@ -584,6 +584,11 @@ impl Fix for LocalPv {
                 && d.id.group() == "storage.k8s.io"
                 && d.id.name == cfg.class
         });
+        let pv_names: BTreeSet<String> = docs
+            .iter()
+            .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
+            .map(|d| d.id.name.clone())
+            .collect();
         let mut pvs: Vec<Value> = Vec::new();
         let mut prep: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut left_alone = 0usize;
@@ -656,6 +661,26 @@ impl Fix for LocalPv {
                         }
                         continue;
                     }
+                    // A PVC that names its volume (`persistence.volumeName` in many charts)
+                    // binds only to a PV of that name: ours takes it, unless the stream ships it.
+                    let wanted = (id.kind == "PersistentVolumeClaim")
+                        .then(|| claim.spec.get("volumeName").and_then(Value::as_str))
+                        .flatten()
+                        .filter(|v| !v.is_empty());
+                    if let Some(v) = wanted {
+                        if pv_names.contains(v) {
+                            left_alone += 1;
+                            continue;
+                        }
+                        if !is_subdomain(v) {
+                            ctx.report.warn(
+                                ctx.profile,
+                                Some(id.to_string()),
+                                format!("claim names volume {v:?}, which is not a valid PersistentVolume name: skipped"),
+                            );
+                            continue;
+                        }
+                    }
                     bound.insert(key);
                     set_class = true;
                     templates_bound |= !id.hook;
@@ -663,7 +688,7 @@ impl Fix for LocalPv {
                     let size = request(&claim.spec).unwrap_or_default();
                     pvs.push(build_pv(
                         &cfg,
-                        pv_name(&ns, &claim.name),
+                        wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string),
                         &ns,
                         claim,
                         &node,
