@@ -524,3 +524,94 @@ fn claim_naming_its_volume_gets_a_pv_of_that_name() {
     let d = docs(&run(&shipped, &[("node", "n1")]).stream);
     assert_eq!(of_kind(&d, "PersistentVolume").len(), 1);
 }
+
+#[test]
+fn claims_of_one_pod_land_on_one_node() {
+    // A pod whose local volumes sit on two nodes can never be scheduled ("volume node affinity
+    // conflict"): a StatefulSet with two claim templates (data + wal), and a Deployment
+    // mounting two PVC documents, must get each pod's volumes on one node.
+    let sts = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ing
+  namespace: x
+spec:
+  replicas: 4
+  template:
+    spec:
+      containers:
+        - name: c
+          image: c
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {resources: {requests: {storage: 1Gi}}}
+    - metadata: {name: wal}
+      spec: {resources: {requests: {storage: 1Gi}}}
+";
+    let deploy = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cloud
+  namespace: x
+spec:
+  template:
+    spec:
+      containers:
+        - name: c
+          image: c
+      volumes:
+        - name: main
+          persistentVolumeClaim: {claimName: cloud-main}
+        - name: files
+          persistentVolumeClaim: {claimName: cloud-files}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cloud-main
+  namespace: x
+spec:
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cloud-files
+  namespace: x
+spec:
+  resources: {requests: {storage: 1Gi}}
+";
+    let nodes = [("nodes", "a,b,c,d,e")];
+    let d = docs(&run(&format!("{sts}{deploy}"), &nodes).stream);
+    let mut spread = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let data = node_of(pv_for(&d, &format!("data-ing-{i}")));
+        assert_eq!(
+            data,
+            node_of(pv_for(&d, &format!("wal-ing-{i}"))),
+            "ordinal {i}"
+        );
+        spread.insert(data);
+    }
+    assert!(spread.len() > 1, "replicas still spread over nodes");
+    assert_eq!(
+        node_of(pv_for(&d, "cloud-main")),
+        node_of(pv_for(&d, "cloud-files"))
+    );
+    // A single-template StatefulSet is placed exactly as before (upgrades must not move PVs).
+    let one = docs(&run(&statefulset("pg", 2), &nodes).stream);
+    let alone = sts.replace(
+        "    - metadata: {name: wal}\n      spec: {resources: {requests: {storage: 1Gi}}}\n",
+        "",
+    );
+    let a = docs(&run(&alone, &nodes).stream);
+    for i in 0..4 {
+        assert_eq!(
+            node_of(pv_for(&a, &format!("data-ing-{i}"))),
+            node_of(pv_for(&d, &format!("data-ing-{i}")))
+        );
+    }
+    assert_eq!(of_kind(&one, "PersistentVolume").len(), 2);
+}

@@ -310,6 +310,43 @@ fn claim_users(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Ids> {
     users
 }
 
+/// For PVC documents that one pod mounts together: the claim whose node they all take (the
+/// smallest name), so the pod's local volumes are on one node. It depends only on that pod's
+/// claims, never on unrelated documents.
+fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
+    let mut anchors: BTreeMap<(String, String), String> = BTreeMap::new();
+    for d in docs.iter() {
+        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+            continue;
+        };
+        let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
+            continue;
+        };
+        let mut names: Vec<&str> = pod
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                v.pointer("/persistentVolumeClaim/claimName")
+                    .and_then(Value::as_str)
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if let [first, rest @ ..] = names.as_slice()
+            && !rest.is_empty()
+        {
+            for n in &names {
+                anchors
+                    .entry((ns.to_string(), (*n).to_string()))
+                    .or_insert_with(|| (*first).to_string());
+            }
+        }
+    }
+    anchors
+}
+
 /// uid/gid of the pod that will use a claim, when the stream says: for operator resources their
 /// `spec.securityContext` and main container, for StatefulSets the container mounting the
 /// template, for PVC documents the first pod mounting the claim.
@@ -578,6 +615,7 @@ impl Fix for LocalPv {
         let cfg = Config::from(ctx.params)?;
         let mut bound = bound_in_stream(docs, &cfg);
         let users = claim_users(docs, &cfg);
+        let anchors = pod_anchors(docs, &cfg);
         let prebound = bound.len();
         let class_in_stream = docs.iter().any(|d| {
             d.id.kind == "StorageClass"
@@ -684,7 +722,14 @@ impl Fix for LocalPv {
                     bound.insert(key);
                     set_class = true;
                     templates_bound |= !id.hook;
-                    let node = cfg.node(claim, &ns).to_string();
+                    let node = match anchors.get(&(ns.clone(), claim.name.clone())) {
+                        Some(anchor) if claim.group.is_none() => {
+                            let mut c = (*claim).clone();
+                            c.name.clone_from(anchor);
+                            cfg.node(&c, &ns).to_string()
+                        }
+                        _ => cfg.node(claim, &ns).to_string(),
+                    };
                     let size = request(&claim.spec).unwrap_or_default();
                     pvs.push(build_pv(
                         &cfg,
