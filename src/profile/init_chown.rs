@@ -317,7 +317,8 @@ fn plan_pod(
     allowed: &dyn Fn(&str) -> bool,
 ) -> PodPlan {
     let mut plan = PodPlan::default();
-    // (volume, subPath) -> (uid, gid, deciding container) or the containers with no known uid.
+    // (volume, subPath, subPathExpr) -> (uid, gid, deciding container) or the containers with no
+    // known uid.
     type Key = (String, Option<String>, Option<String>);
     let mut keys: Vec<Key> = Vec::new();
     let mut owner: BTreeMap<Key, (i64, i64, String)> = BTreeMap::new();
