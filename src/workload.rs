@@ -200,7 +200,8 @@ pub struct Claim {
     pub spec_pointer: String,
     /// The claim spec (resources, accessModes, volumeMode, storageClassName, selector).
     pub spec: Value,
-    /// Replicas of one StatefulSet volume share a group; `None` for a plain PVC.
+    /// The claims of one StatefulSet (all its templates, every ordinal) share a group, which
+    /// with the ordinal decides the node; `None` for a plain PVC.
     pub group: Option<String>,
     pub ordinal: u64,
     /// The volume name the pod mounts the claim as (template name, or the PVC's volume).
@@ -235,6 +236,14 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
         let templates = spec
             .and_then(|s| s.get("volumeClaimTemplates"))
             .and_then(Value::as_array);
+        // Every claim of one pod must land on that pod's node (local PVs of one pod on two
+        // nodes make it unschedulable): all templates share the group of the first one, so a
+        // single-template StatefulSet is placed as before.
+        let first = templates
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.pointer("/metadata/name").and_then(Value::as_str))
+            .unwrap_or("");
         for (k, vct) in templates.into_iter().flatten().enumerate() {
             let Some(vname) = vct.pointer("/metadata/name").and_then(Value::as_str) else {
                 continue;
@@ -248,7 +257,7 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
                         .get("spec")
                         .cloned()
                         .unwrap_or(Value::Object(Map::new())),
-                    group: Some(group_key(&id.name, vname)),
+                    group: Some(group_key(&id.name, first)),
                     ordinal: i,
                     volume: vname.to_string(),
                 });

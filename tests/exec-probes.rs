@@ -833,8 +833,16 @@ fn missing(tool: &str) {
 }
 
 /// Run the probe command like the kubelet would, with an optional PATH, within 20 seconds.
+/// What the kubelet does to an exec probe command before running it
+/// (`ExpandContainerCommandOnlyStatic`): `$$` becomes `$`, `$(VAR)` of a static env var its
+/// value (these probes' containers have none), anything else stays.
+fn kubelet_expand(s: &str) -> String {
+    s.replace("$$", "\u{0}").replace('\u{0}', "$")
+}
+
 fn run_probe(cmd: &[String], path: Option<&Path>) -> bool {
     let mut c = Command::new("/bin/sh");
+    let cmd: Vec<String> = cmd.iter().map(|a| kubelet_expand(a)).collect();
     c.args(&cmd[1..])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -986,4 +994,34 @@ fn odd_shapes_are_skipped_without_panicking() {
             assert_eq!(again.stream, out.stream, "not idempotent for:\n{input}");
         }
     }
+}
+
+#[test]
+fn dollar_in_probe_path_survives_kubelet_expansion() {
+    // The kubelet expands `$(VAR)` of the container's static env and turns `$$` into `$` in exec
+    // probe commands, never in httpGet paths or headers: a converted probe must escape `$`,
+    // or `$(TOKEN)` below would become the token's value and `$$` a single `$`.
+    let probes = "          env:
+            - name: TOKEN
+              value: secret
+          livenessProbe:
+            httpGet:
+              path: /check?v=$(TOKEN)&w=$$
+              port: 9090
+              httpHeaders:
+                - name: X-Env
+                  value: $(TOKEN)
+";
+    let input = deployment("[--web.listen-address=127.0.0.1:9090]", probes, "[]");
+    let out = run(&input, &[]);
+    let s = &command(&container(&docs(&out.stream)[0], "app")["livenessProbe"])[2];
+    assert!(
+        s.contains("'http://127.0.0.1:9090/check?v=$$(TOKEN)&w=$$$$'"),
+        "{s}"
+    );
+    assert!(s.contains("-H 'X-Env: $$(TOKEN)'"), "{s}");
+    // After the kubelet's pass the shell sees exactly the original values.
+    assert!(kubelet_expand(s).contains("'http://127.0.0.1:9090/check?v=$(TOKEN)&w=$$'"));
+    // prometheus-operator's own `$(command -v curl)` is not an env var: the kubelet leaves it.
+    assert!(s.contains("[ -x \"$(command -v curl)\" ]"));
 }

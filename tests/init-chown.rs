@@ -853,3 +853,251 @@ fn ids_kubernetes_would_reject_are_not_used() {
         "init-chown.uid=4294967295: Kubernetes accepts ids up to 2147483647"
     );
 }
+
+/// Loki/mimir store-gateway shape: one claim template, each pod writes `$(POD_NAME)` inside it.
+const SUBPATH_EXPR: &str = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: store-gateway
+  namespace: mimir
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsUser: 10001
+        fsGroup: 10001
+      containers:
+        - name: store-gateway
+          image: grafana/mimir:2.14.0
+          env:
+            - name: GOMAXPROCS
+              value: \"2\"
+            - name: POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+          volumeMounts:
+            - name: storage
+              mountPath: /data
+              subPathExpr: $(POD_NAME)
+        - name: no-env
+          image: busybox
+          volumeMounts:
+            - name: scratch
+              mountPath: /scratch
+              subPathExpr: $(FROM_ENVFROM)
+  volumeClaimTemplates:
+    - metadata:
+        name: storage
+      spec:
+        resources:
+          requests:
+            storage: 2Gi
+    - metadata:
+        name: scratch
+      spec:
+        resources:
+          requests:
+            storage: 1Gi
+";
+
+#[test]
+fn subpathexpr_mount_is_chowned_with_the_same_expansion() {
+    let out = run(SUBPATH_EXPR, P, &[]);
+    let d = docs(&out.stream);
+    let c = container(
+        pod(doc(&d, "StatefulSet", "store-gateway")),
+        "initContainers",
+        "fixup-chown",
+    );
+    assert_eq!(
+        c["volumeMounts"],
+        json!([{"mountPath": "/fixup/storage", "name": "storage", "subPathExpr": "$(POD_NAME)"}])
+    );
+    // Only the variable the expression uses is copied, as the app container defines it.
+    assert_eq!(
+        c["env"],
+        json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+    );
+    assert_eq!(c["command"][2], chown_cmd("'/fixup/storage'", 10001, 10001));
+    // A variable the container does not define in env cannot be expanded for our container.
+    let w = messages(&out, Level::Warning, "StatefulSet mimir/store-gateway");
+    assert!(
+        w.iter().any(|m| m.contains("subPathExpr $(FROM_ENVFROM)")),
+        "{w:?}"
+    );
+    assert_idempotent(&out, P, &[]);
+}
+
+#[test]
+fn app_container_owns_volume_a_non_root_init_container_also_writes() {
+    // An init container seeding the volume as another non-root uid must not decide the owner:
+    // it has finished before the app, which runs as 1000 for the pod's whole life.
+    let input = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: apps
+spec:
+  template:
+    spec:
+      securityContext:
+        fsGroup: 1000
+      initContainers:
+        - name: seed
+          image: busybox
+          securityContext:
+            runAsUser: 500
+          volumeMounts:
+            - name: data
+              mountPath: /data
+      containers:
+        - name: app
+          image: app:1
+          securityContext:
+            runAsUser: 1000
+          volumeMounts:
+            - name: data
+              mountPath: /data
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: app-data
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "Deployment", "app"));
+    assert_eq!(init_names(p), ["fixup-chown", "seed"]);
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/data'", 1000, 1000)
+    );
+    assert_idempotent(&out, P, &[]);
+}
+
+#[test]
+fn volume_written_by_two_uids_goes_to_the_last_app_container() {
+    // A backup CronJob: the pod runs as 1001, its uploader as 2002, both write one NFS export.
+    // One owner cannot suit both: the last app container decides, and a warning says so.
+    let input = "---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: backup
+  namespace: web
+spec:
+  schedule: \"0 3 * * *\"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          securityContext: {runAsUser: 1001, fsGroup: 1001}
+          containers:
+            - name: backup
+              image: alpine:3.20
+              volumeMounts:
+                - {name: backup, mountPath: /backup}
+            - name: uploader
+              image: alpine:3.20
+              securityContext:
+                runAsUser: 2002
+              volumeMounts:
+                - {name: backup, mountPath: /backup}
+          volumes:
+            - name: backup
+              nfs: {server: nfs.example.com, path: /exports/backup}
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let job = doc(&d, "CronJob", "backup");
+    let p = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/backup'", 2002, 1001)
+    );
+    let w = messages(&out, Level::Warning, "CronJob web/backup");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("one owner cannot suit both, chowning to 2002:1001")),
+        "{w:?}"
+    );
+    assert_idempotent(&out, P, &[]);
+}
+
+#[test]
+fn chown_helper_after_an_init_container_using_the_volume_does_not_count() {
+    // bitnami kafka-like: `prepare-config` (uid 1001) writes the data volume before
+    // `volume-permissions` chowns it, so on a root-owned local PV it fails first.
+    let input = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: kafka
+  namespace: kafka
+spec:
+  template:
+    spec:
+      securityContext:
+        fsGroup: 1001
+      initContainers:
+        - name: prepare-config
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+        - name: volume-permissions
+          image: bitnami/os-shell
+          command: [/bin/bash]
+          args: [-ec, 'chown -R 1001:1001 /bitnami/kafka']
+          securityContext:
+            runAsUser: 0
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+      containers:
+        - name: kafka
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        resources:
+          requests:
+            storage: 8Gi
+";
+    let out = run(input, P, &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "StatefulSet", "kafka"));
+    assert_eq!(
+        init_names(p),
+        ["fixup-chown", "prepare-config", "volume-permissions"]
+    );
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_cmd("'/fixup/data'", 1001, 1001)
+    );
+    assert_idempotent(&out, P, &[]);
+    // With the helper first, it is trusted as before.
+    let helper_first = input.replace(
+        "        - name: prepare-config
+          image: bitnami/kafka
+          securityContext:
+            runAsUser: 1001
+          volumeMounts:
+            - name: data
+              mountPath: /bitnami/kafka
+",
+        "",
+    );
+    let out = run(&helper_first, P, &[]);
+    assert_eq!(out.stream, helper_first.as_bytes());
+}

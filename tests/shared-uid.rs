@@ -358,7 +358,7 @@ fn operator_thanos_sidecar_patch_loses_its_uid_and_the_cr_gets_one() {
         [
             "the operator's containers init-config-reloader, config-reloader, prometheus share volume config-out; \
           prometheus, thanos-sidecar share volume prometheus-k-db: all now run as 65534:65534 \
-          (nobody: no uid was set; choose another with --set shared-uid.uid=UID)"
+          (nobody: its containers set different uids; choose one with --set shared-uid.uid=UID)"
         ]
     );
     assert_idempotent(&out, &["shared-uid"], &[]);

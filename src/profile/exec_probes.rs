@@ -211,6 +211,13 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
     out
 }
 
+/// Protect a value from the kubelet, which expands `$(VAR)` (the container's static env vars)
+/// and turns `$$` into `$` in exec probe commands before running them, but never touched an
+/// httpGet path or header: `$` becomes `$$`, which the kubelet turns back into `$`.
+pub fn kubelet_escape(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
 /// Percent-encode what may not appear raw in a URL, as the kubelet's `url.URL` does when it
 /// formats the probe path (a space becomes `%20`). `[`, `]`, `{` and `}` are encoded too, since
 /// curl would read them as a glob pattern.
@@ -327,7 +334,7 @@ impl HttpGet {
     /// prometheus-operator's probe script: curl if the image has it, else wget, else fail. HTTPS
     /// skips certificate checks (the kubelet does not verify them either); every value is quoted.
     pub fn script(&self, host: &str) -> String {
-        let url = sh_quote(&self.url(host));
+        let url = sh_quote(&kubelet_escape(&self.url(host)));
         let mut curl = String::from("curl --fail --silent --show-error");
         let mut wget = String::from("wget -q -O /dev/null");
         if self.https {
@@ -335,7 +342,7 @@ impl HttpGet {
             wget.push_str(" --no-check-certificate");
         }
         for (name, value) in &self.headers {
-            let h = sh_quote(&format!("{name}: {value}"));
+            let h = sh_quote(&kubelet_escape(&format!("{name}: {value}")));
             curl.push_str(&format!(" -H {h}"));
             wget.push_str(&format!(" --header {h}"));
         }
@@ -949,13 +956,14 @@ mod tests {
         let s = h.script("127.0.0.1");
         assert!(
             s.contains(
-                "'https://127.0.0.1:8080/it'\\''s%20$(touch%20/tmp/pwned)%20%60id%60%20now'"
+                "'https://127.0.0.1:8080/it'\\''s%20$$(touch%20/tmp/pwned)%20%60id%60%20now'"
             ),
             "{s}"
         );
-        assert!(s.contains("-k -H 'X-A: a'\\''b $HOME'"), "{s}");
+        // `$` is doubled for the kubelet, which turns `$$` back into `$` (see kubelet_escape).
+        assert!(s.contains("-k -H 'X-A: a'\\''b $$HOME'"), "{s}");
         assert!(
-            s.contains("--no-check-certificate --header 'X-A: a'\\''b $HOME'"),
+            s.contains("--no-check-certificate --header 'X-A: a'\\''b $$HOME'"),
             "{s}"
         );
         let status = std::process::Command::new("sh")

@@ -45,6 +45,8 @@ const WRITABLE: &[&str] = &[
 /// The uid used when nothing in the pod names one: `nobody`, what the prometheus image runs as.
 const NOBODY: i64 = 65534;
 const NO_UID: &str = "nobody: no uid was set; choose another with --set shared-uid.uid=UID";
+const UIDS_DIFFER: &str =
+    "nobody: its containers set different uids; choose one with --set shared-uid.uid=UID";
 
 /// An init container that explicitly runs as root: a chown helper, outside the sharing.
 pub fn is_root_init(c: &Value) -> bool {
@@ -159,7 +161,8 @@ fn choose(
         set.dedup();
         match set.as_slice() {
             [one] => (*one, "the runAsUser its containers agree on"),
-            _ => (NOBODY, NO_UID),
+            [] => (NOBODY, NO_UID),
+            _ => (NOBODY, UIDS_DIFFER),
         }
     };
     let gid = gid_param
@@ -402,7 +405,7 @@ mod tests {
             json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}},
                                                {"name": "b", "securityContext": {"runAsUser": 7}}]}),
         );
-        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, NO_UID));
+        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, UIDS_DIFFER));
         assert_eq!(choose(&differ, Some(5), Some(6)).0, 5);
         let root_helper = pod(
             json!({"initContainers": [{"name": "c", "securityContext": {"runAsUser": 0}}],
