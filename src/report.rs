@@ -71,6 +71,10 @@ pub struct Report {
     pub added: Vec<Added>,
     pub messages: Vec<Message>,
     pub node_preparation: Vec<NodePrep>,
+    /// Objects a fix that does not normally raise privilege made more privileged this time
+    /// (shared-uid sharing a pod's uid 0 with a container that asked for another uid).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalated: Vec<String>,
 }
 
 impl Report {

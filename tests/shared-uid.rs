@@ -427,30 +427,48 @@ fn root_run_and_shared_uid_on_different_pods_is_fine() {
 }
 
 #[test]
-fn shared_uid_never_makes_a_container_root() {
-    // The pod runs as root and the sidecar asks for 1001: sharing uid 0 would make the sidecar
-    // root, more privilege than the chart asked for. Left alone, with the reason.
+fn sharing_root_uid_is_reported_as_more_privileged() {
+    // The pod runs as root and the sidecar asks for 1001: the contract shares the pod's uid, so
+    // the sidecar becomes root. That must show up like root-run's changes do.
     let input = SIDECAR_WITH_OWN_UID.replace("runAsUser: 65534", "runAsUser: 0");
     let out = run(&input, &["shared-uid"], &[]);
-    assert_eq!(String::from_utf8_lossy(&out.stream), input);
-    assert_eq!(
-        messages(&out, Level::Warning, "StatefulSet monitoring/prometheus"),
-        [
-            "the uid to share is 0 (the pod's runAsUser): not changed, because shared-uid never makes a container \
-          run as root (that is root-run's job); set --set shared-uid.uid=UID to share a non-root uid"
-        ]
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "StatefulSet", "prometheus"));
+    assert_eq!(p["securityContext"]["runAsUser"], 0);
+    assert!(
+        container(p, "containers", "thanos-sidecar")["securityContext"]
+            .get("runAsUser")
+            .is_none()
     );
+    let object = "StatefulSet monitoring/prometheus";
+    assert!(
+        out.report
+            .changed
+            .iter()
+            .all(|r| r.object != object || r.more_privileged)
+    );
+    assert_eq!(out.report.more_privileged(), [object]);
+    let warnings = messages(&out, Level::Warning, object);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("thanos-sidecar now runs as root")
+            && warnings[0].contains("shared-uid.uid=UID"),
+        "{warnings:?}"
+    );
+    assert!(
+        out.report
+            .text()
+            .contains("more privileged than the chart asked: StatefulSet monitoring/prometheus")
+    );
+    assert_idempotent(&out, &["shared-uid"], &[]);
+    // A non-root uid of the user's choice: nothing becomes root, nothing is flagged.
     let out = run(&input, &["shared-uid"], &[("shared-uid.uid", "1001")]);
     let d = docs(&out.stream);
     assert_eq!(
         pod(doc(&d, "StatefulSet", "prometheus"))["securityContext"]["runAsUser"],
         1001
     );
-    let e = run_err(&input, &["shared-uid"], &[("shared-uid.uid", "0")]);
-    assert_eq!(
-        e.to_string(),
-        "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run does (-p root-run)"
-    );
+    assert!(out.report.more_privileged().is_empty());
 }
 
 #[test]

@@ -10,9 +10,9 @@
 //! so the pod-level ones apply. `fsGroupChangePolicy: OnRootMismatch` comes with an `fsGroup` we add,
 //! so the kubelet does not re-walk a large volume at every start.
 //!
-//! The shared uid is never 0: sharing root would make every container root, more privilege than
-//! the chart asked for (that is `root-run`'s job). A pod whose uid would be 0 is left alone with a
-//! warning, and `shared-uid.uid=0` is a usage error.
+//! When the uid to share is 0 (the chart runs the pod as root, or `shared-uid.uid=0`), containers
+//! that asked for another uid become root: the object is then reported as more privileged, with a
+//! warning naming those containers, exactly as root-run's objects are.
 //!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
 //! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
@@ -232,6 +232,15 @@ fn clear_containers(
     }
 }
 
+/// Containers (and init containers) whose effective uid is known not to be 0, or unknown (the
+/// image decides: most images that matter here are non-root).
+fn non_root_containers(pod: &Map<String, Value>) -> Vec<String> {
+    workload::containers(pod)
+        .filter(|c| workload::effective_uid(pod, c) != Some(0))
+        .map(|c| name_of(c).to_string())
+        .collect()
+}
+
 /// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
 /// contradiction the user must resolve, even when shared-uid would then find nothing to change
 /// (root-run leaves uid 0, which shared-uid never shares). Only `root-run` runs before this fix
@@ -256,13 +265,6 @@ impl Fix for SharedUid {
                 ));
             }
         }
-        if uid_param == Some(0) {
-            return Err(
-                "shared-uid.uid=0: shared-uid never makes a container run as root; that is what root-run \
-                 does (-p root-run)"
-                    .into(),
-            );
-        }
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -286,19 +288,7 @@ impl Fix for SharedUid {
                 ));
             }
             let (uid, gid, source) = choose(pod, uid_param, gid_param);
-            if uid == 0 {
-                // Sharing uid 0 would move every container to root: more privilege than the chart
-                // asked for, which is root-run's job, not this profile's.
-                ctx.report.warn(
-                    ctx.profile,
-                    Some(object.clone()),
-                    format!(
-                        "the uid to share is 0 ({source}): not changed, because shared-uid never makes a container \
-                         run as root (that is root-run's job); set --set shared-uid.uid=UID to share a non-root uid"
-                    ),
-                );
-                continue;
-            }
+            let non_root_before = non_root_containers(pod);
             let root_inits: Vec<String> = pod
                 .get("initContainers")
                 .and_then(Value::as_array)
@@ -315,8 +305,27 @@ impl Fix for SharedUid {
             };
             set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
             clear_containers(pod, uid, gid, &|n| sel.container(n));
+            let now_root: Vec<String> = non_root_before
+                .into_iter()
+                .filter(|n| !non_root_containers(pod).contains(n))
+                .collect();
             if *value == before {
                 continue;
+            }
+            if !now_root.is_empty() {
+                // The contract shares the pod's uid, and here that is root: say so loudly, and
+                // count the object as more privileged, like root-run's.
+                ctx.report.escalated.push(object.clone());
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!(
+                        "the shared uid is 0 ({source}), so {} now run{} as root; set --set shared-uid.uid=UID \
+                         to share a non-root uid instead",
+                        now_root.join(", "),
+                        if now_root.len() == 1 { "s" } else { "" }
+                    ),
+                );
             }
             let what = if let (true, Some(kind)) = (shared.is_empty(), cr) {
                 format!("{} run in one pod", kind.generated_containers().join(", "))
