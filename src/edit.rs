@@ -235,10 +235,18 @@ impl Editor<'_> {
             Parent::Root => Err(Fallback),
             Parent::MapValue(key) if nonempty => {
                 // `key: {}` or `key: null` becomes a block under the key.
-                let colon = self.text[key.span.end..n.span.start.max(key.span.end)]
+                // An empty value (`key:` then a line break) is a zero-width node that the parser
+                // may place before the colon: look for the colon on the key's line then.
+                let search_end = if n.span.is_empty() {
+                    self.after_line(key.span.end)
+                } else {
+                    n.span.start.max(key.span.end)
+                };
+                let colon = self.text[key.span.end..search_end]
                     .find(':')
                     .map(|i| key.span.end + i + 1)
                     .ok_or(Fallback)?;
+                let end = end.max(colon);
                 let indent = key.col + 2;
                 let mut body = String::new();
                 match new {
@@ -261,6 +269,17 @@ impl Editor<'_> {
                 let body = body.strip_suffix(self.eol).unwrap_or(&body);
                 self.edits
                     .push((n.span.start..end, body[n.col..].to_string()));
+                Ok(())
+            }
+            Parent::MapValue(key) if n.span.is_empty() => {
+                // `key:` with no value: the new scalar goes after the colon.
+                let line_end = self.after_line(key.span.end);
+                let colon = self.text[key.span.end..line_end]
+                    .find(':')
+                    .map(|i| key.span.end + i + 1)
+                    .ok_or(Fallback)?;
+                self.edits
+                    .push((colon..colon, format!(" {}", render::scalar(new))));
                 Ok(())
             }
             _ => {
@@ -449,6 +468,34 @@ mod tests {
         assert_eq!(
             out,
             "spec:\n  securityContext:\n    runAsUser: 0\n  other: 1\n"
+        );
+    }
+
+    #[test]
+    fn empty_value_becomes_a_block_in_place() {
+        // `securityContext:` with nothing after it (a chart's empty toYaml) is null: filling it
+        // must not re-render the whole document (that loses comments and re-indents lists).
+        let text = "spec:\n  securityContext:\n  # keep me\n  containers:\n  - name: a\n";
+        let out = edit(text, |v| {
+            v["spec"]["securityContext"] = json!({"runAsUser": 0})
+        });
+        assert_eq!(
+            out,
+            "spec:\n  securityContext:\n    runAsUser: 0\n  # keep me\n  containers:\n  - name: a\n"
+        );
+        let out = edit("sc:\n  runAsNonRoot:\n  fsGroup: 5\n", |v| {
+            v["sc"]["runAsNonRoot"] = json!(false)
+        });
+        assert_eq!(out, "sc:\n  runAsNonRoot: false\n  fsGroup: 5\n");
+        let crlf = "spec:\r\n  securityContext:\r\n  containers: []\r\n";
+        let root = parse_tree(crlf).unwrap().unwrap();
+        let old = parse_value(crlf).unwrap();
+        let mut new = old.clone();
+        new["spec"]["securityContext"] = json!({"runAsUser": 0});
+        let out = apply(crlf, &root, &old, &new, "\r\n").expect("in-place edit");
+        assert_eq!(
+            out,
+            "spec:\r\n  securityContext:\r\n    runAsUser: 0\r\n  containers: []\r\n"
         );
     }
 

@@ -290,11 +290,13 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                 continue;
             }
             changed_by.entry(def.fix.clone()).or_default().insert(i);
+            let object = doc.id.to_string();
+            let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
             report.changed.push(Record {
                 profile: def.name.clone(),
-                object: doc.id.to_string(),
+                object,
                 changes,
-                more_privileged: fix.raises_privilege(),
+                more_privileged,
             });
         }
         for v in new_docs {

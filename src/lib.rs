@@ -18,6 +18,7 @@ pub mod quickscan;
 pub mod render;
 pub mod report;
 pub mod select;
+pub mod shell;
 pub mod stream;
 pub mod workload;
 pub mod yaml;

@@ -7,7 +7,7 @@
 
 use crate::edit::{Pair, align};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// One field that changed: a dotted path (`spec.containers[prometheus].securityContext`) with
 /// the values before and after (`None` when absent).
@@ -71,6 +71,10 @@ pub struct Report {
     pub added: Vec<Added>,
     pub messages: Vec<Message>,
     pub node_preparation: Vec<NodePrep>,
+    /// Objects a fix that does not normally raise privilege made more privileged this time
+    /// (shared-uid sharing a pod's uid 0 with a container that asked for another uid).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalated: Vec<String>,
 }
 
 impl Report {
@@ -214,6 +218,15 @@ fn short(v: &Option<Value>) -> String {
     match v {
         None => "(none)".into(),
         Some(Value::String(s)) => s.clone(),
+        // Added containers or volumes: their names say more than their JSON.
+        Some(Value::Array(a))
+            if !a.is_empty()
+                && a.iter()
+                    .all(|v| v.get("name").is_some_and(Value::is_string)) =>
+        {
+            let names: Vec<&str> = a.iter().filter_map(|v| v["name"].as_str()).collect();
+            format!("[{}]", names.join(", "))
+        }
         Some(Value::Object(o)) if o.len() > 3 => format!("{{{} keys}}", o.len()),
         Some(Value::Array(a)) if a.len() > 3 => format!("[{} items]", a.len()),
         Some(v) => {
@@ -248,6 +261,12 @@ pub fn describe(changes: &[FieldChange]) -> String {
                 format!("{shown} added {}", short(&c.after))
             }
             (Some(_), None) => format!("{shown} removed (was {})", short(&c.before)),
+            (Some(Value::Object(b)), Some(Value::Object(a)))
+                if !b.is_empty() && !a.is_empty() && b.keys().all(|k| !a.contains_key(k)) =>
+            {
+                let keys = |m: &Map<String, Value>| m.keys().cloned().collect::<Vec<_>>().join("+");
+                format!("{shown} {} -> {}", keys(b), keys(a))
+            }
             _ => format!("{shown} {} -> {}", short(&c.before), short(&c.after)),
         });
     }
@@ -275,6 +294,31 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     }
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
+            let added: Map<String, Value> = n
+                .iter()
+                .filter(|(k, _)| !o.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let removed: Map<String, Value> = o
+                .iter()
+                .filter(|(k, _)| !n.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !path.is_empty() && !added.is_empty() && !removed.is_empty() {
+                // One key replaced by another (a probe's `httpGet` handler becoming `exec`):
+                // one change, shown as `livenessProbe httpGet -> exec`.
+                out.push(FieldChange {
+                    path: path.to_string(),
+                    before: Some(Value::Object(removed)),
+                    after: Some(Value::Object(added)),
+                });
+                for (k, nv) in n {
+                    if let Some(ov) = o.get(k) {
+                        walk(&join(path, k), ov, nv, out);
+                    }
+                }
+                return;
+            }
             for (k, nv) in n {
                 match o.get(k) {
                     Some(ov) => walk(&join(path, k), ov, nv, out),
@@ -357,6 +401,19 @@ mod tests {
         assert_eq!(
             describe(&diff(&old, &new)),
             "spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false"
+        );
+    }
+
+    #[test]
+    fn replaced_probe_handler_is_one_short_change() {
+        let old = json!({"p": {"httpGet": {"port": 8080}, "periodSeconds": 5}});
+        let new = json!({"p": {"periodSeconds": 5, "exec": {"command": ["sh", "-c", "x"]}}});
+        let d = diff(&old, &new);
+        assert_eq!(d.len(), 1);
+        assert_eq!(describe(&d), "p httpGet -> exec");
+        assert_eq!(
+            d[0].after,
+            Some(json!({"exec": {"command": ["sh", "-c", "x"]}}))
         );
     }
 

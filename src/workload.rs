@@ -149,9 +149,15 @@ pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
     list("initContainers").chain(list("containers"))
 }
 
-/// An integer field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`).
+/// The largest uid/gid Kubernetes accepts in a securityContext.
+pub const MAX_ID: i64 = i32::MAX as i64;
+
+/// An id field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`). A value Kubernetes
+/// would reject (not an integer, negative, above [`MAX_ID`]) says nothing and reads as absent.
 pub fn sc_int(sc: Option<&Value>, field: &str) -> Option<i64> {
-    sc?.get(field)?.as_i64()
+    sc?.get(field)?
+        .as_i64()
+        .filter(|v| (0..=MAX_ID).contains(v))
 }
 
 /// The uid a container runs as: its own `runAsUser`, else the pod's. `None` when neither says
@@ -222,7 +228,8 @@ pub struct Claim {
     pub spec_pointer: String,
     /// The claim spec (resources, accessModes, volumeMode, storageClassName, selector).
     pub spec: Value,
-    /// Replicas of one StatefulSet volume share a group; `None` for a plain PVC.
+    /// The claims of one StatefulSet (all its templates, every ordinal) share a group, which
+    /// with the ordinal decides the node; `None` for a plain PVC.
     pub group: Option<String>,
     pub ordinal: u64,
     /// The volume name the pod mounts the claim as (template name, or the PVC's volume).
@@ -257,6 +264,14 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
         let templates = spec
             .and_then(|s| s.get("volumeClaimTemplates"))
             .and_then(Value::as_array);
+        // Every claim of one pod must land on that pod's node (local PVs of one pod on two
+        // nodes make it unschedulable): all templates share the group of the first one, so a
+        // single-template StatefulSet is placed as before.
+        let first = templates
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.pointer("/metadata/name").and_then(Value::as_str))
+            .unwrap_or("");
         for (k, vct) in templates.into_iter().flatten().enumerate() {
             let Some(vname) = vct.pointer("/metadata/name").and_then(Value::as_str) else {
                 continue;
@@ -270,7 +285,7 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
                         .get("spec")
                         .cloned()
                         .unwrap_or(Value::Object(Map::new())),
-                    group: Some(group_key(&id.name, vname)),
+                    group: Some(group_key(&id.name, first)),
                     ordinal: i,
                     volume: vname.to_string(),
                 });
@@ -362,6 +377,14 @@ mod tests {
         );
         assert_eq!(effective_gid(pod, &json!({})), Some(2000));
         assert_eq!(effective_uid(&Map::new(), &json!({})), None);
+        for bad in [json!(-1), json!(1.5), json!("1000"), json!(1_i64 << 40)] {
+            let pod = json!({"securityContext": {"runAsUser": bad}});
+            assert_eq!(
+                effective_uid(pod.as_object().unwrap(), &json!({})),
+                None,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -270,3 +270,46 @@ fn diff_shows_only_changed_lines() {
     );
     assert!(o.summary.contains("+++ b/Deployment demo/web"));
 }
+
+/// The README is the user's manual: every built-in profile has a section with a Helm 3 and a
+/// Helm 4 call, and every exit code of the contract is in the table.
+#[test]
+fn readme_documents_every_profile_and_exit_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let profiles = fixup(&["profiles"], &[], "");
+    let names: Vec<&str> = profiles
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names.len(), 5, "{}", profiles.stdout);
+    for name in &names {
+        let start = readme
+            .find(&format!("\n### {name}\n"))
+            .unwrap_or_else(|| panic!("README has no section for {name}"));
+        let rest = &readme[start + 5..];
+        let section = &rest[..rest
+            .find("\n### ")
+            .or_else(|| rest.find("\n## "))
+            .unwrap_or(rest.len())];
+        assert!(
+            section.contains("--post-renderer fixup"),
+            "{name}: no Helm 4 example"
+        );
+        assert!(
+            section.contains("--post-renderer helm-fixup"),
+            "{name}: no Helm 3 example"
+        );
+        assert!(
+            section.contains("helm-fixup: profiles"),
+            "{name}: no example summary"
+        );
+    }
+    for code in 0..=3 {
+        assert!(
+            readme.contains(&format!("\n| {code} |")),
+            "exit code {code} missing"
+        );
+    }
+}

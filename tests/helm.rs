@@ -319,6 +319,72 @@ fn helm3_root_run_by_path_with_summary_file() {
     assert_eq!(hook, document(&plain, "Job", "demo-preflight"));
 }
 
+/// shared-uid gave the seed-002 pod one uid; init-chown chowned each operator volume with its
+/// subPath and the StatefulSet's claim-template subPath.
+fn assert_shared_uid_and_init_chown(stream: &str) {
+    let thanos = document(stream, "Deployment", "demo-thanos");
+    for want in [
+        "runAsUser: 65534",
+        "runAsGroup: 65534",
+        "fsGroup: 65534",
+        "fsGroupChangePolicy: OnRootMismatch",
+    ] {
+        assert!(
+            thanos.contains(want),
+            "demo-thanos lacks {want:?}:\n{thanos}"
+        );
+    }
+    for (kind, name, volume, sub, owner) in [
+        (
+            "Alertmanager",
+            "demo-alertmanager",
+            "alertmanager-demo-alertmanager-db",
+            "alertmanager-db",
+            "1000:2000",
+        ),
+        (
+            "Prometheus",
+            "demo-prometheus",
+            "prometheus-demo-prometheus-db",
+            "prometheus-db",
+            "1000:2000",
+        ),
+        ("StatefulSet", "demo-db", "data", "db", "1000:1000"),
+    ] {
+        let d = document(stream, kind, name);
+        assert_eq!(d.matches("name: fixup-chown").count(), 1, "{d}");
+        for want in [
+            format!("name: {volume}\n"),
+            format!("subPath: {sub}\n"),
+            format!("-exec chown -h {owner} {{}} +"),
+            "- CHOWN".to_string(),
+        ] {
+            assert!(d.contains(&want), "{kind} {name} lacks {want:?}:\n{d}");
+        }
+    }
+}
+
+#[test]
+fn helm3_shared_uid_and_init_chown_by_path() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
+    cmd.args(h3_args(&[
+        "-p",
+        "shared-uid,init-chown",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_shared_uid_and_init_chown(&fixed);
+    let summary = read(&summary);
+    assert!(
+        summary.contains("more privileged than the chart asked: StatefulSet monitoring/demo-db, Alertmanager monitoring/demo-alertmanager, Prometheus monitoring/demo-prometheus"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn helm3_without_profile_passes_through_byte_for_byte() {
     let helm = helm_or_skip!(3);
@@ -380,6 +446,71 @@ fn assert_lists_profiles(text: &str) {
     }
 }
 
+/// After `-p exec-probes` on the example chart: the loopback-bound exporter and app probe from
+/// inside their containers, and the 0.74 operator no longer gives the listenLocal Prometheus's
+/// config-reloader probes it cannot pass.
+fn assert_exec_probes(stream: &str) {
+    let exporter = document(stream, "Deployment", "demo-exporter");
+    assert!(
+        !exporter.contains("httpGet:"),
+        "exporter still has httpGet probes:\n{exporter}"
+    );
+    assert!(
+        exporter.contains("exec curl --fail --silent --show-error 'http://127.0.0.1:9100/healthz'"),
+        "exporter has no curl exec probe:\n{exporter}"
+    );
+    let proxied = document(stream, "Deployment", "demo-proxied");
+    assert!(
+        proxied.contains("'http://127.0.0.1:8081/ready'"),
+        "{proxied}"
+    );
+    // kube-rbac-proxy listens on every address: untouched (it has no probes at all).
+    assert!(
+        proxied.contains("--upstream=http://127.0.0.1:8081/"),
+        "{proxied}"
+    );
+    let operator = document(stream, "Deployment", "demo-operator");
+    assert!(
+        !operator.contains("--enable-config-reloader-probes"),
+        "the 0.74 operator still enables config-reloader probes:\n{operator}"
+    );
+    let prom = document(stream, "Prometheus", "demo-prometheus");
+    assert!(prom.contains("listenLocal: true"), "{prom}");
+}
+
+#[test]
+fn helm3_exec_probes_by_path() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let plain = success(&mut helm.template(&[]));
+    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
+    cmd.args(h3_args(&[
+        "-p",
+        "exec-probes",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_exec_probes(&fixed);
+    assert_eq!(source_lines(&fixed), source_lines(&plain));
+    // Documents the profile does not touch come back byte for byte.
+    for (kind, name) in [("Prometheus", "demo-prometheus"), ("Job", "demo-preflight")] {
+        assert_eq!(document(&fixed, kind, name), document(&plain, kind, name));
+    }
+    let summary = read(&summary);
+    for want in [
+        "Deployment monitoring/demo-exporter",
+        "needs sh plus curl or wget",
+        "removed --enable-config-reloader-probes=true",
+    ] {
+        assert!(
+            summary.contains(want),
+            "{want:?} missing from the summary:\n{summary}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helm 4: the binary runs as the postrenderer/v1 plugin `fixup`.
 
@@ -428,6 +559,17 @@ fn helm4_plugin_root_run_with_args() {
         summary.contains("Job monitoring/demo-preflight"),
         "{summary}"
     );
+}
+
+#[test]
+fn helm4_plugin_shared_uid_and_init_chown() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&["-p", "shared-uid,init-chown"]));
+    let fixed = success(&mut cmd);
+    assert_shared_uid_and_init_chown(&fixed);
+    assert!(!fixed.contains(FILENAME_ANNOTATION), "{fixed}");
 }
 
 #[test]
@@ -486,6 +628,36 @@ fn helm4_rejects_a_path_as_post_renderer() {
     let out = output(&mut helm.template(&[os("--post-renderer"), os(FIXUP)]));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn helm4_plugin_exec_probes() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&[
+        "-p",
+        "exec-probes",
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]));
+    let fixed = success(&mut cmd);
+    assert_exec_probes(&fixed);
+    assert!(
+        !fixed.contains(FILENAME_ANNOTATION),
+        "annotation leaked:\n{fixed}"
+    );
+    let summary = read(&summary);
+    assert!(
+        summary.contains("Deployment monitoring/demo-operator"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("upgrading the operator to >= 0.75"),
+        "{summary}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

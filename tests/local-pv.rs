@@ -2,7 +2,10 @@
 
 use helm_fixup::profile::{Params, ProfileDef};
 use helm_fixup::select::Selector;
-use helm_fixup::{Error, Output, Plan, process, stream, yaml};
+mod common;
+
+use common::docs;
+use helm_fixup::{Error, Output, Plan, process};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -21,19 +24,6 @@ fn plan(pairs: &[(&str, &str)]) -> Plan {
 
 fn run(input: &str, pairs: &[(&str, &str)]) -> Output {
     process(input.as_bytes(), &plan(pairs)).unwrap()
-}
-
-fn docs(out: &[u8]) -> Vec<Value> {
-    stream::split(out)
-        .into_iter()
-        .filter_map(|s| {
-            let text = std::str::from_utf8(&out[s.span]).unwrap();
-            match yaml::parse_value(text).unwrap() {
-                Value::Null => None,
-                v => Some(v),
-            }
-        })
-        .collect()
 }
 
 fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -443,4 +433,175 @@ fn skipped_objects_get_no_volume() {
             .get("storageClassName")
             .is_none()
     );
+}
+
+#[test]
+fn hook_only_claim_in_full_run_gets_storage_class() {
+    // Helm 4 sends hooks and templates in one run: a chart whose only claim is a pre-install
+    // hook PVC (cert-manager-like scratch space) must still get the StorageClass its PV names.
+    let stream = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+  annotations:
+    postrenderer.helm.sh/postrender-filename: chart/templates/deployment.yaml
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: scratch
+  namespace: apps
+  annotations:
+    helm.sh/hook: pre-install
+    postrenderer.helm.sh/postrender-filename: chart/templates/scratch.yaml
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 100Mi
+";
+    let out = run(stream, &[("node", "n1")]).stream;
+    let d = docs(&out);
+    pv_for(&d, "scratch");
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let again = docs(&run(std::str::from_utf8(&out).unwrap(), &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&again, "StorageClass").len(), 1);
+}
+
+#[test]
+fn static_binding_claim_with_empty_class_binds_local_pv() {
+    // `storageClass: "-"` in bitnami/prometheus/thanos values renders `storageClassName: ""`:
+    // "no provisioner, bind a pre-made PV". Skipping it left the claim Pending forever.
+    let input = PVC.replace("  accessModes:", "  storageClassName: \"\"\n  accessModes:");
+    let out = run(&input, &[("node", "n1")]);
+    let d = docs(&out.stream);
+    assert_eq!(d[0]["spec"]["storageClassName"], "local-storage");
+    assert_eq!(
+        pv_for(&d, "grafana")["spec"]["storageClassName"],
+        "local-storage"
+    );
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
+    assert_eq!(again.stream, out.stream);
+}
+
+#[test]
+fn claim_naming_its_volume_gets_a_pv_of_that_name() {
+    // `persistence.volumeName` renders `spec.volumeName`: the claim binds only to a PV of that
+    // name, so a PV named `<namespace>.<claim>` would sit unused and the claim stay Pending.
+    let input = PVC.replace(
+        "  accessModes:",
+        "  volumeName: grafana-disk\n  accessModes:",
+    );
+    let out = run(&input, &[("node", "n1")]);
+    let d = docs(&out.stream);
+    let pv = pv_for(&d, "grafana");
+    assert_eq!(pv["metadata"]["name"], "grafana-disk");
+    assert_eq!(pv["spec"]["claimRef"]["namespace"], "monitoring");
+    let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
+    assert_eq!(again.stream, out.stream);
+    // When the chart ships that PV itself, nothing is added.
+    let shipped = format!(
+        "{input}---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: grafana-disk\nspec:\n  capacity:\n    storage: 10Gi\n"
+    );
+    let d = docs(&run(&shipped, &[("node", "n1")]).stream);
+    assert_eq!(of_kind(&d, "PersistentVolume").len(), 1);
+}
+
+#[test]
+fn claims_of_one_pod_land_on_one_node() {
+    // A pod whose local volumes sit on two nodes can never be scheduled ("volume node affinity
+    // conflict"): a StatefulSet with two claim templates (data + wal), and a Deployment
+    // mounting two PVC documents, must get each pod's volumes on one node.
+    let sts = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ing
+  namespace: x
+spec:
+  replicas: 4
+  template:
+    spec:
+      containers:
+        - name: c
+          image: c
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {resources: {requests: {storage: 1Gi}}}
+    - metadata: {name: wal}
+      spec: {resources: {requests: {storage: 1Gi}}}
+";
+    let deploy = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cloud
+  namespace: x
+spec:
+  template:
+    spec:
+      containers:
+        - name: c
+          image: c
+      volumes:
+        - name: main
+          persistentVolumeClaim: {claimName: cloud-main}
+        - name: files
+          persistentVolumeClaim: {claimName: cloud-files}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cloud-main
+  namespace: x
+spec:
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cloud-files
+  namespace: x
+spec:
+  resources: {requests: {storage: 1Gi}}
+";
+    let nodes = [("nodes", "a,b,c,d,e")];
+    let d = docs(&run(&format!("{sts}{deploy}"), &nodes).stream);
+    let mut spread = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let data = node_of(pv_for(&d, &format!("data-ing-{i}")));
+        assert_eq!(
+            data,
+            node_of(pv_for(&d, &format!("wal-ing-{i}"))),
+            "ordinal {i}"
+        );
+        spread.insert(data);
+    }
+    assert!(spread.len() > 1, "replicas still spread over nodes");
+    assert_eq!(
+        node_of(pv_for(&d, "cloud-main")),
+        node_of(pv_for(&d, "cloud-files"))
+    );
+    // A single-template StatefulSet is placed exactly as before (upgrades must not move PVs).
+    let one = docs(&run(&statefulset("pg", 2), &nodes).stream);
+    let alone = sts.replace(
+        "    - metadata: {name: wal}\n      spec: {resources: {requests: {storage: 1Gi}}}\n",
+        "",
+    );
+    let a = docs(&run(&alone, &nodes).stream);
+    for i in 0..4 {
+        assert_eq!(
+            node_of(pv_for(&a, &format!("data-ing-{i}"))),
+            node_of(pv_for(&d, &format!("data-ing-{i}")))
+        );
+    }
+    assert_eq!(of_kind(&one, "PersistentVolume").len(), 2);
 }

@@ -23,6 +23,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
+use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
@@ -44,8 +45,59 @@ const MOUNT_ROOT: &str = "/fixup";
 pub struct Target {
     pub volume: String,
     pub sub_path: Option<String>,
+    /// The app's `subPathExpr` (e.g. `$(POD_NAME)`) and the env entries it expands, which the
+    /// init container copies so the kubelet expands the same directory for it.
+    pub sub_path_expr: Option<SubPathExpr>,
     pub uid: i64,
     pub gid: i64,
+}
+
+/// A `subPathExpr` mount: the expression and the container's env entries it references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubPathExpr {
+    pub expr: String,
+    pub env: Vec<Value>,
+}
+
+/// The env entries `expr` references (`$(NAME)`), taken from the container's `env`; `None` when
+/// one is missing (e.g. it comes from `envFrom`) or itself expands other variables.
+fn expr_env(c: &Value, expr: &str) -> Option<Vec<Value>> {
+    let env: Vec<&Value> = c
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut out: Vec<Value> = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("$(") {
+        let after = &rest[at + 2..];
+        let end = after.find(')')?;
+        let name = &after[..end];
+        let entry = env
+            .iter()
+            .rev()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
+        if entry
+            .get("value")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.contains("$("))
+        {
+            return None;
+        }
+        if !out.iter().any(|e| e.get("name") == entry.get("name")) {
+            out.push((*entry).clone());
+        }
+        rest = &after[end + 1..];
+    }
+    Some(out)
+}
+
+fn sub_path_expr(m: &Value) -> Option<String> {
+    m.get("subPathExpr")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// What was found for one pod: what to chown, and what to tell the user.
@@ -216,10 +268,20 @@ fn existing_helper<'a>(
         .into_iter()
         .flatten();
     let mut wrong = None;
+    // A helper only counts when nothing before it uses the volume (bitnami kafka-like
+    // `prepare-config` ahead of `volume-permissions`): what runs first would meet root's files.
+    let mut used_before = false;
     for ic in inits.filter(|c| name_of(c) != NAME) {
+        let uses = mounts(ic).any(|m| m.get("name").and_then(Value::as_str) == Some(&t.volume));
+        if used_before {
+            continue;
+        }
+        used_before = uses;
         let uid = workload::sc_int(ic.get("securityContext"), "runAsUser").or(pod_uid);
         let mounted = mounts(ic).any(|m| {
-            m.get("name").and_then(Value::as_str) == Some(&t.volume) && sub_path(m) == t.sub_path
+            m.get("name").and_then(Value::as_str) == Some(&t.volume)
+                && sub_path(m) == t.sub_path
+                && sub_path_expr(m) == t.sub_path_expr.as_ref().map(|e| e.expr.clone())
         });
         let text = command_text(ic);
         if uid != Some(0) || !mounted || !text.contains("chown") {
@@ -234,9 +296,10 @@ fn existing_helper<'a>(
 }
 
 fn describe(t: &Target) -> String {
-    match &t.sub_path {
-        Some(s) => format!("{} (subPath {s})", t.volume),
-        None => t.volume.clone(),
+    match (&t.sub_path, &t.sub_path_expr) {
+        (Some(s), _) => format!("{} (subPath {s})", t.volume),
+        (None, Some(e)) => format!("{} (subPathExpr {})", t.volume, e.expr),
+        (None, None) => t.volume.clone(),
     }
 }
 
@@ -255,10 +318,13 @@ fn plan_pod(
     allowed: &dyn Fn(&str) -> bool,
 ) -> PodPlan {
     let mut plan = PodPlan::default();
-    // (volume, subPath) -> (uid, gid, deciding container) or the containers with no known uid.
-    let mut keys: Vec<(String, Option<String>)> = Vec::new();
-    let mut owner: BTreeMap<(String, Option<String>), (i64, i64, String)> = BTreeMap::new();
-    let mut unknown: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
+    // (volume, subPath, subPathExpr) -> (uid, gid, deciding container) or the containers with no
+    // known uid.
+    type Key = (String, Option<String>, Option<String>);
+    let mut keys: Vec<Key> = Vec::new();
+    let mut owner: BTreeMap<Key, (i64, i64, String)> = BTreeMap::new();
+    let mut unknown: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    let mut exprs: BTreeMap<Key, SubPathExpr> = BTreeMap::new();
     let mut root: Vec<String> = Vec::new();
     let mut read_only: Vec<String> = Vec::new();
     let inits = pod
@@ -266,18 +332,27 @@ fn plan_pod(
         .and_then(Value::as_array)
         .into_iter()
         .flatten();
-    let writers = inits
-        .filter(|c| {
-            name_of(c) != NAME && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
-        })
+    // The app containers decide the owner: they run for the pod's whole life, while a non-root
+    // init container that also writes the volume (say, one that seeds config as another uid) has
+    // finished before they start. Init containers only decide for volumes no app container writes.
+    // Two app containers with different uids writing one volume cannot both own it: the last one
+    // listed decides (the rule the acceptance check applies), with a warning pointing to shared-uid.
+    let writers = pod
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| (false, c))
         .chain(
-            pod.get("containers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten(),
+            inits
+                .filter(|c| {
+                    name_of(c) != NAME
+                        && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
+                })
+                .map(|c| (true, c)),
         )
-        .filter(|c| allowed(name_of(c)));
-    for c in writers {
+        .filter(|(_, c)| allowed(name_of(c)));
+    for (is_init, c) in writers {
         let cname = name_of(c).to_string();
         for m in mounts(c) {
             let Some(vol) = m.get("name").and_then(Value::as_str) else {
@@ -308,17 +383,23 @@ fn plan_pod(
                 }
                 continue;
             }
-            if m.get("subPathExpr")
-                .and_then(Value::as_str)
-                .is_some_and(|e| !e.is_empty())
-            {
-                plan.warnings.push(format!(
-                    "container {cname} mounts volume {vol} with subPathExpr, which needs the container's \
-                     environment: not chowned"
-                ));
-                continue;
+            let expr = sub_path_expr(m).filter(|_| sub_path(m).is_none());
+            if let Some(e) = &expr {
+                // The kubelet expands subPathExpr from the container's env: copy what it uses.
+                let Some(env) = expr_env(c, e) else {
+                    plan.warnings.push(format!(
+                        "container {cname} mounts volume {vol} with subPathExpr {e}, whose variables are not \
+                         all plain env entries of the container: not chowned"
+                    ));
+                    continue;
+                };
+                let key = (vol.to_string(), None, Some(e.clone()));
+                exprs.entry(key).or_insert(SubPathExpr {
+                    expr: e.clone(),
+                    env,
+                });
             }
-            let key = (vol.to_string(), sub_path(m));
+            let key = (vol.to_string(), sub_path(m), expr);
             if !keys.contains(&key) {
                 keys.push(key.clone());
             }
@@ -340,11 +421,15 @@ fn plan_pod(
                             owner.insert(key, (u, g, cname.clone()));
                         }
                         Some((ou, og, first)) if (*ou, *og) != (u, g) => {
+                            let (wu, wg) = if is_init { (*ou, *og) } else { (u, g) };
                             plan.warnings.push(format!(
                                 "containers {first} ({ou}:{og}) and {cname} ({u}:{g}) write volume {}: one \
-                                 owner cannot suit both, chowning to {ou}:{og}; give the pod one uid with shared-uid",
+                                 owner cannot suit both, chowning to {wu}:{wg}; give the pod one uid with shared-uid",
                                 key.0
                             ));
+                            if !is_init {
+                                owner.insert(key, (u, g, cname.clone()));
+                            }
                         }
                         Some(_) => {}
                     }
@@ -358,15 +443,23 @@ fn plan_pod(
                 plan.warnings.push(format!(
                     "volume {} is not chowned: container {} has no runAsUser (its image decides, which \
                      helm-fixup cannot see); set --set init-chown.uid=UID (and init-chown.gid=GID)",
-                    describe(&Target { volume: key.0.clone(), sub_path: key.1.clone(), uid: 0, gid: 0 }),
+                    describe(&Target {
+                        volume: key.0.clone(),
+                        sub_path: key.1.clone(),
+                        sub_path_expr: exprs.get(&key).cloned(),
+                        uid: 0,
+                        gid: 0
+                    }),
                     cs.join(", ")
                 ));
             }
             continue;
         };
+        let sub_path_expr = exprs.get(&key).cloned();
         plan.targets.push(Target {
             volume: key.0,
             sub_path: key.1,
+            sub_path_expr,
             uid,
             gid,
         });
@@ -413,6 +506,7 @@ fn plan_cr(
     let t = Target {
         volume: storage.volume,
         sub_path: storage.sub_path,
+        sub_path_expr: None,
         uid: 0,
         gid: 0,
     };
@@ -429,11 +523,6 @@ fn plan_cr(
         }
     }
     plan
-}
-
-/// Single-quote a value for `sh`.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Mount paths: `/fixup/<volume>`, or `/fixup/<volume>/<k>` when one volume is mounted with
@@ -508,6 +597,7 @@ fn container(image: &str, targets: &[Target]) -> Value {
                     name: t.volume.clone(),
                     mount_path: p,
                     sub_path: t.sub_path.clone(),
+                    sub_path_expr: t.sub_path_expr.as_ref().map(|e| e.expr.clone()),
                     ..VolumeMount::default()
                 })
                 .collect(),
@@ -517,14 +607,30 @@ fn container(image: &str, targets: &[Target]) -> Value {
     let value = serde_json::to_value(&c).unwrap_or(Value::Null);
     let mut ordered = Map::new();
     ordered.insert("name".into(), json!(NAME));
+    // Env entries that subPathExpr mounts expand, copied as the app container has them.
+    let mut env: Vec<Value> = Vec::new();
+    for e in targets
+        .iter()
+        .filter_map(|t| t.sub_path_expr.as_ref())
+        .flat_map(|x| &x.env)
+    {
+        if !env.iter().any(|o| o.get("name") == e.get("name")) {
+            env.push(e.clone());
+        }
+    }
     for key in [
         "image",
         "command",
+        "env",
         "securityContext",
         "resources",
         "volumeMounts",
     ] {
-        if let Some(v) = value.get(key) {
+        if key == "env" {
+            if !env.is_empty() {
+                ordered.insert(key.into(), Value::Array(env.clone()));
+            }
+        } else if let Some(v) = value.get(key) {
             ordered.insert(key.into(), v.clone());
         }
     }
@@ -591,6 +697,14 @@ impl Fix for InitChown {
             uid: ctx.params.int("uid")?,
             gid: ctx.params.int("gid")?,
         };
+        for (name, v) in [("uid", settings.uid), ("gid", settings.gid)] {
+            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
+                return Err(format!(
+                    "init-chown.{name}={v}: Kubernetes accepts ids up to {}",
+                    workload::MAX_ID
+                ));
+            }
+        }
         let restricted = restricted_namespaces(docs);
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
@@ -761,6 +875,7 @@ mod tests {
         let t = |s: Option<&str>, v: &str| Target {
             volume: v.into(),
             sub_path: s.map(Into::into),
+            sub_path_expr: None,
             uid: 1,
             gid: 1,
         };
@@ -783,6 +898,7 @@ mod tests {
             [Target {
                 volume: "db".into(),
                 sub_path: Some("x".into()),
+                sub_path_expr: None,
                 uid: 1000,
                 gid: 2000
             }]
@@ -816,6 +932,7 @@ mod tests {
             &[Target {
                 volume: "v".into(),
                 sub_path: None,
+                sub_path_expr: None,
                 uid: 1000,
                 gid: 2000,
             }],

@@ -23,12 +23,13 @@
 //!
 //! Idempotence and the Helm 4.2 split run: a claim already pre-bound by a PV in the stream is
 //! left alone (so the tool adds nothing to its own output), and the StorageClass is emitted only
-//! when a non-hook claim got a new PV and the stream does not hold it already, so a run that only
-//! sees hooks cannot add a second one.
+//! when a claim got a new PV in a run that holds templates (not only hooks) and the stream does
+//! not hold it already, so a run that only sees hooks cannot add a second one.
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::report::NodePrep;
+use crate::shell::quote;
 use crate::workload::{self, Claim, CrKind};
 use k8s_openapi::api::core::v1::{
     LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
@@ -222,11 +223,6 @@ fn pv_name(namespace: &str, claim: &str) -> String {
     }
 }
 
-/// `'...'` for the shell.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// The command that prepares one directory on its node.
 fn prepare(dir: &str, uid: Option<i64>, gid: Option<i64>) -> String {
     let d = quote(dir);
@@ -308,6 +304,43 @@ fn claim_users(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Ids> {
         }
     }
     users
+}
+
+/// For PVC documents that one pod mounts together: the claim whose node they all take (the
+/// smallest name), so the pod's local volumes are on one node. It depends only on that pod's
+/// claims, never on unrelated documents.
+fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
+    let mut anchors: BTreeMap<(String, String), String> = BTreeMap::new();
+    for d in docs.iter() {
+        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+            continue;
+        };
+        let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
+            continue;
+        };
+        let mut names: Vec<&str> = pod
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                v.pointer("/persistentVolumeClaim/claimName")
+                    .and_then(Value::as_str)
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if let [first, rest @ ..] = names.as_slice()
+            && !rest.is_empty()
+        {
+            for n in &names {
+                anchors
+                    .entry((ns.to_string(), (*n).to_string()))
+                    .or_insert_with(|| (*first).to_string());
+            }
+        }
+    }
+    anchors
 }
 
 /// uid/gid of the pod that will use a claim, when the stream says: for operator resources their
@@ -530,6 +563,20 @@ fn judge(cfg: &Config, spec: &Value, object: &Identity, ctx: &mut Ctx) -> Verdic
     match spec.get("storageClassName") {
         None | Some(Value::Null) => Verdict::Bind,
         Some(Value::String(c)) if *c == cfg.class => Verdict::Bind,
+        // `""` is how charts say "no dynamic provisioning, bind a pre-made PV" (`storageClass: "-"`
+        // in bitnami, prometheus and thanos values): exactly what this profile provides. Left as
+        // is, the claim could never bind our PV, whose class is not "".
+        Some(Value::String(c)) if c.is_empty() => {
+            ctx.report.note(
+                ctx.profile,
+                who,
+                format!(
+                    "claim asks for static binding (storageClassName \"\"): given {:?} and a pre-bound PV",
+                    cfg.class
+                ),
+            );
+            Verdict::Bind
+        }
         Some(other) => {
             let shown = other
                 .as_str()
@@ -564,12 +611,18 @@ impl Fix for LocalPv {
         let cfg = Config::from(ctx.params)?;
         let mut bound = bound_in_stream(docs, &cfg);
         let users = claim_users(docs, &cfg);
+        let anchors = pod_anchors(docs, &cfg);
         let prebound = bound.len();
         let class_in_stream = docs.iter().any(|d| {
             d.id.kind == "StorageClass"
                 && d.id.group() == "storage.k8s.io"
                 && d.id.name == cfg.class
         });
+        let pv_names: BTreeSet<String> = docs
+            .iter()
+            .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
+            .map(|d| d.id.name.clone())
+            .collect();
         let mut pvs: Vec<Value> = Vec::new();
         let mut prep: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut left_alone = 0usize;
@@ -642,14 +695,41 @@ impl Fix for LocalPv {
                         }
                         continue;
                     }
+                    // A PVC that names its volume (`persistence.volumeName` in many charts)
+                    // binds only to a PV of that name: ours takes it, unless the stream ships it.
+                    let wanted = (id.kind == "PersistentVolumeClaim")
+                        .then(|| claim.spec.get("volumeName").and_then(Value::as_str))
+                        .flatten()
+                        .filter(|v| !v.is_empty());
+                    if let Some(v) = wanted {
+                        if pv_names.contains(v) {
+                            left_alone += 1;
+                            continue;
+                        }
+                        if !is_subdomain(v) {
+                            ctx.report.warn(
+                                ctx.profile,
+                                Some(id.to_string()),
+                                format!("claim names volume {v:?}, which is not a valid PersistentVolume name: skipped"),
+                            );
+                            continue;
+                        }
+                    }
                     bound.insert(key);
                     set_class = true;
                     templates_bound |= !id.hook;
-                    let node = cfg.node(claim, &ns).to_string();
+                    let node = match anchors.get(&(ns.clone(), claim.name.clone())) {
+                        Some(anchor) if claim.group.is_none() => {
+                            let mut c = (*claim).clone();
+                            c.name.clone_from(anchor);
+                            cfg.node(&c, &ns).to_string()
+                        }
+                        _ => cfg.node(claim, &ns).to_string(),
+                    };
                     let size = request(&claim.spec).unwrap_or_default();
                     pvs.push(build_pv(
                         &cfg,
-                        pv_name(&ns, &claim.name),
+                        wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string),
                         &ns,
                         claim,
                         &node,
@@ -682,7 +762,11 @@ impl Fix for LocalPv {
                 ),
             );
         }
-        if templates_bound && cfg.create_class {
+        // A run that holds any template (not only hooks) carries the release: a hook-only claim
+        // (e.g. a pre-install scratch PVC) still needs the class there. Only a run that sees
+        // nothing but hooks (Helm 4.2's separate hook run) leaves it to the other run.
+        let templates_in_run = docs.iter().any(|d| !d.id.hook);
+        if (templates_bound || (templates_in_run && !pvs.is_empty())) && cfg.create_class {
             if class_in_stream {
                 ctx.report.note(
                     ctx.profile,

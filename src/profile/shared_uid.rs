@@ -10,14 +10,19 @@
 //! so the pod-level ones apply. `fsGroupChangePolicy: OnRootMismatch` comes with an `fsGroup` we add,
 //! so the kubelet does not re-walk a large volume at every start.
 //!
+//! When the uid to share is 0 (the chart runs the pod as root, or `shared-uid.uid=0`), containers
+//! that asked for another uid become root: the object is then reported as more privileged, with a
+//! warning naming those containers, exactly as root-run's objects are.
+//!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
 //! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
 //! working, so they are reported and left alone.
 //!
 //! Targets: by default the pods whose containers share a writable volume, and every
-//! prometheus-operator resource (its generated main container and config-reloader always share
-//! the `config-out` volume). For those resources the pod-level context is `spec.securityContext`
-//! and the containers are the `spec.containers` patches the operator merges by name.
+//! prometheus-operator resource (the operator's reloaders share the `config-out` emptyDir with the
+//! main container, a thanos sidecar shares the TSDB volume). For those resources the pod-level
+//! context is `spec.securityContext` and the containers are the `spec.containers` patches the
+//! operator merges by name.
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
@@ -40,6 +45,8 @@ const WRITABLE: &[&str] = &[
 /// The uid used when nothing in the pod names one: `nobody`, what the prometheus image runs as.
 const NOBODY: i64 = 65534;
 const NO_UID: &str = "nobody: no uid was set; choose another with --set shared-uid.uid=UID";
+const UIDS_DIFFER: &str =
+    "nobody: its containers set different uids; choose one with --set shared-uid.uid=UID";
 
 /// An init container that explicitly runs as root: a chown helper, outside the sharing.
 pub fn is_root_init(c: &Value) -> bool {
@@ -110,13 +117,23 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
     users
 }
 
-/// What the operator's generated containers share, for the summary.
+/// What the operator's generated containers share, for the summary. Every operator resource is
+/// a target: the operator puts several containers into its pod (the config reloaders write the
+/// `config-out` emptyDir the main container reads; a thanos sidecar shares the TSDB volume), and
+/// `spec.containers` patches can give any of them its own uid.
 fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<String>)> {
     let main = kind.main_container().to_string();
-    let mut out = vec![(
-        "config-out".to_string(),
-        vec![main.clone(), "config-reloader".to_string()],
-    )];
+    let mut out = Vec::new();
+    if kind != CrKind::ThanosRuler {
+        out.push((
+            "config-out".to_string(),
+            vec![
+                "init-config-reloader".to_string(),
+                "config-reloader".to_string(),
+                main.clone(),
+            ],
+        ));
+    }
     if kind == CrKind::Prometheus && doc.pointer("/spec/thanos").is_some_and(|t| !t.is_null()) {
         let db = workload::cr_storage(kind, &id.name, doc)
             .map_or_else(|| format!("{}-{}-db", kind.prefix(), id.name), |s| s.volume);
@@ -144,7 +161,8 @@ fn choose(
         set.dedup();
         match set.as_slice() {
             [one] => (*one, "the runAsUser its containers agree on"),
-            _ => (NOBODY, NO_UID),
+            [] => (NOBODY, NO_UID),
+            _ => (NOBODY, UIDS_DIFFER),
         }
     };
     let gid = gid_param
@@ -162,8 +180,12 @@ fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gi
     }
     let Some(sc) = sc.as_object_mut() else { return };
     let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
-        let set =
-            (force || !sc.get(key).is_some_and(Value::is_i64)) && sc.get(key) != Some(&json!(v));
+        // An id Kubernetes would reject counts as unset (see `workload::sc_int`).
+        let valid = sc
+            .get(key)
+            .and_then(Value::as_i64)
+            .is_some_and(|v| (0..=workload::MAX_ID).contains(&v));
+        let set = (force || !valid) && sc.get(key) != Some(&json!(v));
         if set {
             sc.insert(key.to_string(), json!(v));
         }
@@ -210,19 +232,39 @@ fn clear_containers(
     }
 }
 
+/// Containers (and init containers) whose effective uid is known not to be 0, or unknown (the
+/// image decides: most images that matter here are non-root).
+fn non_root_containers(pod: &Map<String, Value>) -> Vec<String> {
+    workload::containers(pod)
+        .filter(|c| workload::effective_uid(pod, c) != Some(0))
+        .map(|c| name_of(c).to_string())
+        .collect()
+}
+
 /// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
-/// contradiction the user must resolve, even when shared-uid would then find nothing to change.
+/// contradiction the user must resolve, even when shared-uid would then find nothing to change
+/// (root-run leaves uid 0, which shared-uid never shares). Only `root-run` runs before this fix
+/// and it is the only one of those that raises privilege, so the flag identifies it even in a
+/// user profile file with another name.
 fn root_run_changed(report: &Report, object: &str) -> bool {
     report
         .changed
         .iter()
-        .any(|r| r.profile == "root-run" && r.object == object)
+        .any(|r| r.more_privileged && r.object == object)
 }
 
 impl Fix for SharedUid {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
         let uid_param = ctx.params.int("uid")?;
         let gid_param = ctx.params.int("gid")?;
+        for (name, v) in [("uid", uid_param), ("gid", gid_param)] {
+            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
+                return Err(format!(
+                    "shared-uid.{name}={v}: Kubernetes accepts ids up to {}",
+                    workload::MAX_ID
+                ));
+            }
+        }
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -234,7 +276,7 @@ impl Fix for SharedUid {
                 Some(kind) => cr_shared(kind, &id, doc),
                 None => shared_volumes(doc, pod),
             };
-            if shared.is_empty() && !ctx.sel.explicit() {
+            if shared.is_empty() && cr.is_none() && !ctx.sel.explicit() {
                 continue;
             }
             let object = id.to_string();
@@ -246,6 +288,7 @@ impl Fix for SharedUid {
                 ));
             }
             let (uid, gid, source) = choose(pod, uid_param, gid_param);
+            let non_root_before = non_root_containers(pod);
             let root_inits: Vec<String> = pod
                 .get("initContainers")
                 .and_then(Value::as_array)
@@ -254,11 +297,6 @@ impl Fix for SharedUid {
                 .filter(|c| is_root_init(c))
                 .map(|c| name_of(c).to_string())
                 .collect();
-            let runs_as_non_root = pod
-                .get("securityContext")
-                .and_then(|sc| sc.get("runAsNonRoot"))
-                == Some(&json!(true));
-
             let sel = ctx.sel;
             let before = doc.clone();
             let value = docs.edit(i);
@@ -267,11 +305,32 @@ impl Fix for SharedUid {
             };
             set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
             clear_containers(pod, uid, gid, &|n| sel.container(n));
+            let now_root: Vec<String> = non_root_before
+                .into_iter()
+                .filter(|n| !non_root_containers(pod).contains(n))
+                .collect();
             if *value == before {
                 continue;
             }
-            let what = if shared.is_empty() {
-                "selected".to_string()
+            if !now_root.is_empty() {
+                // The contract shares the pod's uid, and here that is root: say so loudly, and
+                // count the object as more privileged, like root-run's.
+                ctx.report.escalated.push(object.clone());
+                ctx.report.warn(
+                    ctx.profile,
+                    Some(object.clone()),
+                    format!(
+                        "the shared uid is 0 ({source}), so {} now run{} as root; set --set shared-uid.uid=UID \
+                         to share a non-root uid instead",
+                        now_root.join(", "),
+                        if now_root.len() == 1 { "s" } else { "" }
+                    ),
+                );
+            }
+            let what = if let (true, Some(kind)) = (shared.is_empty(), cr) {
+                format!("{} run in one pod", kind.generated_containers().join(", "))
+            } else if shared.is_empty() {
+                "selected (no shared writable volume)".to_string()
             } else {
                 shared
                     .iter()
@@ -289,14 +348,6 @@ impl Fix for SharedUid {
                 Some(object.clone()),
                 format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
             );
-            if uid == 0 && runs_as_non_root {
-                ctx.report.warn(
-                    ctx.profile,
-                    Some(object.clone()),
-                    "the shared uid is 0 but the pod sets runAsNonRoot: true: the kubelet will refuse to start it; \
-                     set --set shared-uid.uid=UID",
-                );
-            }
             for name in root_inits {
                 ctx.report.note(
                     ctx.profile,
@@ -363,7 +414,7 @@ mod tests {
             json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}},
                                                {"name": "b", "securityContext": {"runAsUser": 7}}]}),
         );
-        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, NO_UID));
+        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, UIDS_DIFFER));
         assert_eq!(choose(&differ, Some(5), Some(6)).0, 5);
         let root_helper = pod(
             json!({"initContainers": [{"name": "c", "securityContext": {"runAsUser": 0}}],

@@ -1,0 +1,31 @@
+//! Shell quoting, in one place: init-chown's command, exec-probes' probe script and local-pv's
+//! node preparation commands all put values from the chart into `sh` command lines.
+
+/// Single-quote a value for `sh`: nothing inside single quotes is special except the quote
+/// itself, which becomes `'\''` (close, escaped quote, reopen).
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_survive_sh() {
+        for s in [
+            "plain",
+            "it's",
+            "$(touch /tmp/x) `id` \"q\"",
+            "a b\tc\n",
+            "",
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(s)))
+                .output()
+                .expect("sh runs");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), s);
+        }
+    }
+}

@@ -1,0 +1,1027 @@
+//! End-to-end tests of the `exec-probes` profile: each one is named after the failure it guards.
+//!
+//! Besides checking the rewritten manifests, a few tests run the generated probe command under
+//! `sh` against a tiny HTTP server bound to 127.0.0.1, the way the kubelet would run it inside
+//! the container: it must succeed while the server answers and fail once it is gone.
+
+use helm_fixup::profile::{Params, ProfileDef};
+use helm_fixup::select::Selector;
+mod common;
+
+use common::docs;
+use helm_fixup::{Error, Output, Plan, process};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+fn plan(pairs: &[(&str, &str)], only: &[&str], skip: &[&str]) -> Plan {
+    let def = ProfileDef::builtin("exec-probes").unwrap();
+    let set: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let params = Params::new(&def, &set).unwrap();
+    let sel = |v: &[&str]| {
+        v.iter()
+            .map(|s| Selector::parse(s, &["exec-probes"]).unwrap())
+            .collect()
+    };
+    Plan {
+        profiles: vec![(def, params)],
+        only: sel(only),
+        skip: sel(skip),
+        ..Plan::default()
+    }
+}
+
+fn run(input: &str, pairs: &[(&str, &str)]) -> Output {
+    process(input.as_bytes(), &plan(pairs, &[], &[])).unwrap()
+}
+
+fn container<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    let pod = doc
+        .pointer("/spec/template/spec")
+        .or_else(|| doc.get("spec"))
+        .unwrap();
+    pod["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no container {name} in {doc}"))
+}
+
+/// The `sh -c` command of an exec probe.
+fn command(probe: &Value) -> Vec<String> {
+    assert!(probe.get("httpGet").is_none(), "httpGet left: {probe}");
+    probe["exec"]["command"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no exec command in {probe}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn deployment(args: &str, probes: &str, ports: &str) -> String {
+    format!(
+        "---
+# Source: app/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: apps
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: example.com/app:1.0
+          args: {args}
+          ports: {ports}
+{probes}"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion of loopback probes.
+
+/// What prometheus-operator < 0.75 renders for a `listenLocal` Prometheus with reloader probes.
+const RELOADER_STS: &str = "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: prometheus-k
+  namespace: monitoring
+spec:
+  template:
+    spec:
+      containers:
+        - name: prometheus
+          image: quay.io/prometheus/prometheus:v2.53.0
+          args:
+            - --web.listen-address=127.0.0.1:9090
+          readinessProbe:
+            exec:
+              command: [sh, -c, 'exit 0']
+        - name: config-reloader
+          image: quay.io/prometheus-operator/prometheus-config-reloader:v0.74.0
+          args:
+            - --listen-address=127.0.0.1:8080
+            - --reload-url=http://127.0.0.1:9090/-/reload
+          ports:
+            - name: reloader-web
+              containerPort: 8080
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: reloader-web
+              scheme: HTTP
+            timeoutSeconds: 3
+            periodSeconds: 10
+            failureThreshold: 3
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: reloader-web
+            failureThreshold: 3
+";
+
+#[test]
+fn config_reloader_on_loopback_stops_restart_loop() {
+    let out = run(RELOADER_STS, &[]);
+    let d = &docs(&out.stream)[0];
+    let reloader = container(d, "config-reloader");
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let cmd = command(&reloader[probe]);
+        assert_eq!(cmd[..2], ["sh", "-c"]);
+        assert!(
+            cmd[2]
+                .contains("exec curl --fail --silent --show-error 'http://127.0.0.1:8080/healthz'"),
+            "{}",
+            cmd[2]
+        );
+        assert!(
+            cmd[2].contains("exec wget -q -O /dev/null 'http://127.0.0.1:8080/healthz'"),
+            "{}",
+            cmd[2]
+        );
+    }
+    assert_eq!(reloader["livenessProbe"]["timeoutSeconds"], 3);
+    assert_eq!(reloader["livenessProbe"]["periodSeconds"], 10);
+    assert_eq!(reloader["readinessProbe"]["failureThreshold"], 3);
+    // The prometheus container's exec probe is not touched.
+    assert_eq!(
+        container(d, "prometheus")["readinessProbe"]["exec"]["command"],
+        json!(["sh", "-c", "exit 0"])
+    );
+    let text = out.report.text();
+    assert!(
+        text.contains("127.0.0.1:8080 (--listen-address), which the kubelet cannot reach"),
+        "{text}"
+    );
+    assert!(text.contains("needs sh plus curl or wget"), "{text}");
+    assert_eq!(out.report.warnings(), 0, "{text}");
+}
+
+#[test]
+fn probe_on_named_port_hits_the_loopback_port() {
+    let input = deployment(
+        "[--web.listen-address, 'localhost:9100']",
+        "          livenessProbe:\n            httpGet:\n              path: /metrics\n              port: metrics\n",
+        "[{name: metrics, containerPort: 9100}]",
+    );
+    let out = run(&input, &[]);
+    let cmd = command(&container(&docs(&out.stream)[0], "app")["livenessProbe"]);
+    assert!(
+        cmd[2].contains("'http://127.0.0.1:9100/metrics'"),
+        "{}",
+        cmd[2]
+    );
+}
+
+#[test]
+fn probe_on_another_port_than_the_loopback_one_is_left_alone() {
+    // Only the admin port is private; the probe targets the public one and works as it is.
+    let input = deployment(
+        "[--admin.listen-address=127.0.0.1:9901, --listen-address=0.0.0.0:8080]",
+        "          readinessProbe:\n            httpGet:\n              path: /ready\n              port: 8080\n",
+        "[]",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(out.report.changed.is_empty());
+}
+
+#[test]
+fn ipv6_loopback_listener_is_probed_on_ipv6_loopback() {
+    let input = deployment(
+        "['--http-address=[::1]:10902']",
+        "          livenessProbe:\n            httpGet:\n              port: 10902\n",
+        "[]",
+    );
+    let out = run(&input, &[]);
+    let cmd = command(&container(&docs(&out.stream)[0], "app")["livenessProbe"]);
+    assert!(cmd[2].contains("'http://[::1]:10902/'"), "{}", cmd[2]);
+}
+
+#[test]
+fn listener_in_another_container_of_the_pod_still_counts() {
+    // Containers of a pod share the network namespace: a sidecar's probe on the app's
+    // loopback-only port fails the same way.
+    let input = "apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+    - name: app
+      image: example.com/app:1
+      command: [app, --listen-address, 127.0.0.1:8081]
+    - name: sidecar
+      image: example.com/sidecar:1
+      livenessProbe:
+        httpGet:
+          port: 8081
+          path: /healthz
+";
+    let out = run(input, &[]);
+    let d = &docs(&out.stream)[0];
+    let cmd = command(&container(d, "sidecar")["livenessProbe"]);
+    assert!(
+        cmd[2].contains("'http://127.0.0.1:8081/healthz'"),
+        "{}",
+        cmd[2]
+    );
+    let text = out.report.text();
+    assert!(
+        text.contains("container sidecar: the probed port listens only on 127.0.0.1:8081 (--listen-address of container app)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn timing_fields_survive_conversion() {
+    let probes = "          startupProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            initialDelaySeconds: 7
+            periodSeconds: 11
+            timeoutSeconds: 13
+            successThreshold: 1
+            failureThreshold: 17
+            terminationGracePeriodSeconds: 19
+";
+    let input = deployment("[--listen-address=127.0.0.1:8080]", probes, "[]");
+    let out = run(&input, &[]);
+    let d = docs(&out.stream);
+    let p = &container(&d[0], "app")["startupProbe"];
+    command(p);
+    for (k, v) in [
+        ("initialDelaySeconds", 7),
+        ("periodSeconds", 11),
+        ("timeoutSeconds", 13),
+        ("successThreshold", 1),
+        ("failureThreshold", 17),
+        ("terminationGracePeriodSeconds", 19),
+    ] {
+        assert_eq!(p[k], v, "{k}: {p}");
+    }
+    assert_eq!(p.as_object().unwrap().len(), 7, "{p}");
+}
+
+#[test]
+fn https_probe_with_headers_skips_verification_and_sends_them() {
+    let probes = "          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: 8443
+              scheme: HTTPS
+              httpHeaders:
+                - name: Authorization
+                  value: Bearer abc
+                - name: X-Empty
+                  value: ''
+";
+    let input = deployment("[--secure-listen-address=127.0.0.1:8443]", probes, "[]");
+    let out = run(&input, &[]);
+    let s = &command(&container(&docs(&out.stream)[0], "app")["livenessProbe"])[2];
+    assert!(
+        s.contains(
+            "exec curl --fail --silent --show-error -k -H 'Authorization: Bearer abc' -H 'X-Empty: ' 'https://127.0.0.1:8443/healthz'"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains(
+            "exec wget -q -O /dev/null --no-check-certificate --header 'Authorization: Bearer abc' --header 'X-Empty: ' 'https://127.0.0.1:8443/healthz'"
+        ),
+        "{s}"
+    );
+}
+
+#[test]
+fn probe_path_with_quotes_is_shell_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let path = format!(
+        "/it's $(touch {}) `touch {}` ok",
+        marker.display(),
+        marker.display()
+    );
+    let server = Server::start();
+    let input = probe_stream(
+        server.port,
+        &path,
+        &[("X-Note", &format!("it's $(touch {})", marker.display()))],
+    );
+    let out = run(&input, &[]);
+    let cmd = command(&container(&docs(&out.stream)[0], "app")["livenessProbe"]);
+    let check = Command::new("sh")
+        .args(["-n", "-c", &cmd[2]])
+        .status()
+        .unwrap();
+    assert!(
+        check.success(),
+        "sh -n rejects the probe script: {}",
+        cmd[2]
+    );
+    let live = has("curl") || has("wget");
+    if live {
+        assert!(
+            run_probe(&cmd, None),
+            "probe failed against the server: {}",
+            cmd[2]
+        );
+    }
+    let requests = server.stop();
+    assert!(
+        !marker.exists(),
+        "the probe path was executed by the shell: {}",
+        cmd[2]
+    );
+    assert_eq!(requests.len(), usize::from(live), "{requests:?}");
+    if let Some(r) = requests.first() {
+        let want = format!(
+            "GET /it's%20$(touch%20{m})%20%60touch%20{m}%60%20ok ",
+            m = marker.display()
+        );
+        assert!(r.starts_with(&want), "request: {r}\nwant: {want}");
+        assert!(
+            r.contains(&format!("X-Note: it's $(touch {})", marker.display())),
+            "{r}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Left alone.
+
+#[test]
+fn public_listener_probes_are_left_alone() {
+    let input = deployment(
+        "[--web.listen-address=:9100, --upstream=http://127.0.0.1:8081/]",
+        "          livenessProbe:\n            httpGet:\n              port: 9100\n          readinessProbe:\n            httpGet:\n              port: 8081\n",
+        "[]",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(out.report.messages.is_empty(), "{}", out.report.text());
+}
+
+#[test]
+fn second_run_changes_nothing() {
+    let first = run(RELOADER_STS, &[]);
+    let second = process(&first.stream, &plan(&[], &[], &[])).unwrap();
+    assert_eq!(second.stream, first.stream);
+    assert!(second.report.changed.is_empty());
+}
+
+#[test]
+fn unresolvable_named_port_is_warned_not_guessed() {
+    let input = deployment(
+        "[--listen-address=127.0.0.1:8080]",
+        "          livenessProbe:\n            httpGet:\n              port: http\n",
+        "[{name: web, containerPort: 8080}]",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let text = out.report.text();
+    assert!(
+        text.contains("container app livenessProbe left as httpGet: its port \"http\" is not among the container's ports"),
+        "{text}"
+    );
+}
+
+#[test]
+fn distroless_image_is_warned() {
+    let input = deployment(
+        "[--listen-address=127.0.0.1:8080]",
+        "          livenessProbe:\n            httpGet:\n              port: 8080\n",
+        "[]",
+    )
+    .replace("example.com/app:1.0", "gcr.io/distroless/static:nonroot");
+    let out = run(&input, &[]);
+    assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
+    assert!(out.report.text().contains(
+        "container app: image gcr.io/distroless/static:nonroot looks distroless (no sh, curl or wget)"
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// all=true.
+
+#[test]
+fn all_with_container_selector_converts_any_httpget_probe() {
+    let input = "apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+    - name: web
+      image: example.com/web:1
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe:
+        httpGet: {port: http, path: /ready}
+    - name: other
+      image: example.com/other:1
+      readinessProbe:
+        httpGet: {port: 9000}
+";
+    let p = plan(&[("all", "true")], &["exec-probes:container=web"], &[]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    let d = &docs(&out.stream)[0];
+    let cmd = command(&container(d, "web")["readinessProbe"]);
+    assert!(
+        cmd[2].contains("'http://127.0.0.1:8080/ready'"),
+        "{}",
+        cmd[2]
+    );
+    assert_eq!(
+        container(d, "other")["readinessProbe"]["httpGet"]["port"],
+        9000
+    );
+    assert_eq!(out.report.warnings(), 0, "{}", out.report.text());
+    assert!(out.report.text().contains("container web: all=true"));
+}
+
+#[test]
+fn all_without_selector_warns_that_it_converts_everything() {
+    let input = deployment(
+        "[]",
+        "          livenessProbe:\n            httpGet:\n              port: 80\n",
+        "[]",
+    );
+    let out = run(&input, &[("all", "true")]);
+    command(&container(&docs(&out.stream)[0], "app")["livenessProbe"]);
+    assert!(
+        out.report
+            .text()
+            .contains("all=true without --only converts every httpGet probe"),
+        "{}",
+        out.report.text()
+    );
+}
+
+#[test]
+fn operator_generated_container_is_not_patched() {
+    // A CR entry named like a generated container is a strategic-merge patch: before operator
+    // 0.91 its probe handler would be kept next to the operator's, and the pod rejected.
+    let input = "apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata:
+  name: am
+spec:
+  containers:
+    - name: config-reloader
+      readinessProbe:
+        httpGet: {port: 8080}
+";
+    let p = plan(
+        &[("all", "true")],
+        &["exec-probes:container=config-reloader"],
+        &[],
+    );
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report
+            .text()
+            .contains("container config-reloader is generated by the operator"),
+        "{}",
+        out.report.text()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator resources with listenLocal.
+
+fn operator_stream(image: &str, probes_flag: bool) -> String {
+    format!(
+        "---
+# Source: kps/templates/prometheus-operator/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kps-operator
+  namespace: monitoring
+spec:
+  template:
+    spec:
+      containers:
+        - name: kube-prometheus-stack
+          image: \"{image}\"
+          args:
+            - --kubelet-service=kube-system/kps-kubelet{flag}
+            - --web.listen-address=:10250
+---
+# Source: kps/templates/prometheus/prometheus.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: kps-prometheus
+  namespace: monitoring
+spec:
+  listenLocal: true
+  replicas: 1
+",
+        flag = if probes_flag {
+            "\n            - --enable-config-reloader-probes=true"
+        } else {
+            ""
+        }
+    )
+}
+
+const PROMETHEUS_ONLY: &str = "apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: p
+  namespace: monitoring
+spec:
+  listenLocal: true
+";
+
+fn operator_args(out: &Output) -> Value {
+    container(&docs(&out.stream)[0], "kube-prometheus-stack")["args"].clone()
+}
+
+#[test]
+fn operator_074_with_probes_drops_the_flag() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        true,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(
+        operator_args(&out),
+        json!([
+            "--kubelet-service=kube-system/kps-kubelet",
+            "--web.listen-address=:10250"
+        ])
+    );
+    let text = out.report.text();
+    assert!(
+        text.contains("args[1] removed (was --enable-config-reloader-probes=true)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot replace that probe before operator 0.91"),
+        "{text}"
+    );
+    assert!(text.contains("upgrading the operator to >= 0.75"), "{text}");
+    // The CR itself is not touched, and a second run finds nothing left to do.
+    let again = process(&out.stream, &plan(&[], &[], &[])).unwrap();
+    assert_eq!(again.stream, out.stream);
+}
+
+#[test]
+fn operator_093_changes_nothing() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.93.1",
+        true,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(out.report.text().contains(
+        "listenLocal: prometheus-operator 0.93.1 (image quay.io/prometheus-operator/prometheus-operator:v0.93.1) already gives the config-reloader exec probes"
+    ));
+}
+
+#[test]
+fn operator_074_without_probes_flag_changes_nothing() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        false,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report
+            .text()
+            .contains("runs without --enable-config-reloader-probes")
+    );
+}
+
+#[test]
+fn operator_below_065_has_no_probes_to_fix() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.64.1",
+        true,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report
+            .text()
+            .contains("predates config-reloader probes (0.65)")
+    );
+}
+
+#[test]
+fn operator_image_behind_registry_port_and_digest_is_read() {
+    let input = operator_stream(
+        "registry.local:5000/mirror/prometheus-operator:v0.70.1@sha256:0123456789abcdef",
+        true,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(operator_args(&out).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn operator_version_unknown_warns_with_the_choices() {
+    // Operator installed by another release: not in the stream.
+    let out = run(PROMETHEUS_ONLY, &[]);
+    assert_eq!(out.stream, PROMETHEUS_ONLY.as_bytes());
+    assert_eq!(out.report.warnings(), 1);
+    let text = out.report.text();
+    for choice in [
+        "exec-probes.operatorVersion=X.Y.Z",
+        "prometheusOperator.prometheusConfigReloader.enableProbe=false",
+        "upgrade the operator to >= 0.75",
+    ] {
+        assert!(text.contains(choice), "{choice} missing: {text}");
+    }
+    // An image pinned by digest only has no version either.
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator@sha256:0123456789abcdef",
+        true,
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report.text().contains("has no version tag"),
+        "{}",
+        out.report.text()
+    );
+}
+
+#[test]
+fn operator_version_param_decides() {
+    let out = run(PROMETHEUS_ONLY, &[("operatorVersion", "v0.80.0")]);
+    assert_eq!(out.report.warnings(), 0);
+    assert!(
+        out.report
+            .text()
+            .contains("(exec-probes.operatorVersion) already gives")
+    );
+    // The parameter wins over an image tag that does not say (e.g. `latest`).
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:latest",
+        true,
+    );
+    let out = run(&input, &[("operatorVersion", "0.72.0")]);
+    assert_eq!(operator_args(&out).as_array().unwrap().len(), 2);
+    // 0.65-0.74 but the operator is elsewhere: nothing to change here, say what to do.
+    let out = run(PROMETHEUS_ONLY, &[("operatorVersion", "0.70")]);
+    assert_eq!(out.report.warnings(), 1);
+    assert!(
+        out.report
+            .text()
+            .contains("its Deployment is not in this stream to fix")
+    );
+}
+
+#[test]
+fn bad_operator_version_is_a_usage_error() {
+    let def = ProfileDef::builtin("exec-probes").unwrap();
+    let set = BTreeMap::from([("operatorVersion".to_string(), "seventy".to_string())]);
+    let params = Params::new(&def, &set).unwrap();
+    let plan = Plan {
+        profiles: vec![(def, params)],
+        ..Plan::default()
+    };
+    match process(PROMETHEUS_ONLY.as_bytes(), &plan) {
+        Err(Error::Usage(m)) => assert!(m.contains("exec-probes.operatorVersion"), "{m}"),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unselected_operator_keeps_its_flag_with_a_warning() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        true,
+    );
+    let p = plan(&[], &[], &["exec-probes:kind=Deployment"]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(out.stream, input.as_bytes());
+    assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
+    assert!(out.report.text().contains("not selected"));
+}
+
+#[test]
+fn operator_selected_by_name_is_fixed_for_a_listen_local_resource() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        true,
+    );
+    let p = plan(&[], &["exec-probes:kind=Deployment,name=kps-operator"], &[]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(operator_args(&out).as_array().unwrap().len(), 2);
+    // Skipping the resource removes the evidence: nothing to do.
+    let p = plan(&[], &[], &["exec-probes:kind=Prometheus"]);
+    let out = process(input.as_bytes(), &p).unwrap();
+    assert_eq!(out.stream, input.as_bytes());
+}
+
+#[test]
+fn without_listen_local_the_operator_is_left_alone() {
+    let input = operator_stream(
+        "quay.io/prometheus-operator/prometheus-operator:v0.74.0",
+        true,
+    )
+    .replace("listenLocal: true", "listenLocal: false");
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(out.report.messages.is_empty(), "{}", out.report.text());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generated command, run for real.
+
+/// A one-request-at-a-time HTTP/1.0 server on 127.0.0.1 that answers 200 and records the
+/// request heads. It stops when told to, and on its own after 60 s so a failing test cannot hang.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Vec<String>>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut requests = Vec::new();
+            while !flag.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                        let mut head = Vec::new();
+                        let mut buf = [0u8; 1024];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
+                            match conn.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        requests.push(String::from_utf8_lossy(&head).into_owned());
+                        let _ = conn
+                            .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => break,
+                }
+            }
+            requests
+        });
+        Server {
+            port,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stop serving and close the port; returns the request heads seen.
+    fn stop(mut self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn has(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A tool is missing: fine on a developer machine (note it), a failure in CI.
+fn missing(tool: &str) {
+    let msg = format!("{tool} not found: the probe cannot be run for real");
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}; CI is set, so these tests must run");
+    }
+    eprintln!("skipping: {msg}");
+}
+
+/// Run the probe command like the kubelet would, with an optional PATH, within 20 seconds.
+/// What the kubelet does to an exec probe command before running it
+/// (`ExpandContainerCommandOnlyStatic`): `$$` becomes `$`, `$(VAR)` of a static env var its
+/// value (these probes' containers have none), anything else stays.
+fn kubelet_expand(s: &str) -> String {
+    s.replace("$$", "\u{0}").replace('\u{0}', "$")
+}
+
+fn run_probe(cmd: &[String], path: Option<&Path>) -> bool {
+    let mut c = Command::new("/bin/sh");
+    let cmd: Vec<String> = cmd.iter().map(|a| kubelet_expand(a)).collect();
+    c.args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("probe did not finish in 20 s: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A Deployment whose process listens on 127.0.0.1:PORT, probed by httpGet on PATH.
+fn probe_stream(port: u16, path: &str, headers: &[(&str, &str)]) -> String {
+    let headers: String = headers
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "\n                - name: {n}\n                  value: {}",
+                json!(v)
+            )
+        })
+        .collect();
+    let probes = format!(
+        "          livenessProbe:
+            httpGet:
+              path: {}
+              port: web
+              httpHeaders:{}
+            periodSeconds: 10
+",
+        json!(path),
+        if headers.is_empty() { " []" } else { &headers }
+    );
+    deployment(
+        &format!("[--web.listen-address=127.0.0.1:{port}]"),
+        &probes,
+        &format!("[{{name: web, containerPort: {port}}}]"),
+    )
+}
+
+/// A directory whose only programs are `sh` and the given tools (symlinks), for a PATH without
+/// curl or without wget.
+fn bin_dir_with(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for tool in ["sh"].iter().chain(tools) {
+        let out = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let target = String::from_utf8(out.stdout).unwrap();
+        std::os::unix::fs::symlink(target.trim(), dir.path().join(tool)).unwrap();
+    }
+    dir
+}
+
+fn converted_probe(port: u16) -> Vec<String> {
+    let out = run(
+        &probe_stream(port, "/healthz", &[("X-Probe", "kubelet")]),
+        &[],
+    );
+    command(&container(&docs(&out.stream)[0], "app")["livenessProbe"])
+}
+
+#[test]
+fn generated_probe_succeeds_while_the_server_answers_and_fails_when_it_stops() {
+    if !has("curl") {
+        return missing("curl");
+    }
+    let server = Server::start();
+    let port = server.port;
+    let cmd = converted_probe(port);
+    assert!(
+        run_probe(&cmd, None),
+        "probe failed against a live server: {cmd:?}"
+    );
+    let requests = server.stop();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].starts_with("GET /healthz "), "{}", requests[0]);
+    assert!(requests[0].contains("X-Probe: kubelet"), "{}", requests[0]);
+    assert!(
+        !run_probe(&cmd, None),
+        "probe succeeded with the server gone: {cmd:?}"
+    );
+}
+
+#[test]
+fn wget_fallback_works_in_images_without_curl() {
+    if !has("wget") {
+        return missing("wget");
+    }
+    let bin = bin_dir_with(&["wget"]);
+    let server = Server::start();
+    let cmd = converted_probe(server.port);
+    assert!(
+        run_probe(&cmd, Some(bin.path())),
+        "wget probe failed: {cmd:?}"
+    );
+    let requests = server.stop();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].contains("X-Probe: kubelet"), "{}", requests[0]);
+    assert!(
+        !run_probe(&cmd, Some(bin.path())),
+        "wget probe succeeded with the server gone"
+    );
+}
+
+#[test]
+fn image_without_curl_or_wget_fails_the_probe() {
+    let bin = bin_dir_with(&[]);
+    let server = Server::start();
+    let cmd = converted_probe(server.port);
+    assert!(
+        !run_probe(&cmd, Some(bin.path())),
+        "a probe without curl or wget must fail"
+    );
+    assert!(server.stop().is_empty());
+}
+
+#[test]
+fn odd_shapes_are_skipped_without_panicking() {
+    let cases = [
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {a: 1}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [1, null, [x]]\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: [--listen-address, {x: 1}, 127.0.0.1:80, 5]\n      livenessProbe: yes\n      readinessProbe: {httpGet: [1]}\n      startupProbe: {httpGet: {port: {x: 1}}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: ['--listen-address=[::1]:', '--listen-address=[', '--listen-address=:', '--listen-address=127.0.0.1:-1']\n      ports: {x: 1}\n      livenessProbe: {httpGet: {port: named, httpHeaders: [1, {name: 2}, {name: X, value: [1]}]}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      args: [--listen-address=127.0.0.1:80]\n      ports: [{name: named, containerPort: 99999}]\n      livenessProbe: {httpGet: {port: named, path: \"\\u00e9\\u0000 x\", scheme: https}}\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec:\n  listenLocal: true\n  containers: 7\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: o}\nspec:\n  template:\n    spec:\n      containers:\n        - image: [x]\n        - image: prometheus-operator:v0.70.0\n          args: --enable-config-reloader-probes=true\n        - image: 'prometheus-operator:'\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: ThanosRuler\nmetadata: {name: t}\nspec:\n  listenLocal: \"true\"\n",
+    ];
+    for input in cases {
+        for pairs in [
+            &[][..],
+            &[("all", "true")][..],
+            &[("operatorVersion", "0.70.0")][..],
+        ] {
+            let out = process(input.as_bytes(), &plan(pairs, &[], &[]))
+                .unwrap_or_else(|e| panic!("{e} for:\n{input}"));
+            let again = process(&out.stream, &plan(pairs, &[], &[])).unwrap();
+            assert_eq!(again.stream, out.stream, "not idempotent for:\n{input}");
+        }
+    }
+}
+
+#[test]
+fn dollar_in_probe_path_survives_kubelet_expansion() {
+    // The kubelet expands `$(VAR)` of the container's static env and turns `$$` into `$` in exec
+    // probe commands, never in httpGet paths or headers: a converted probe must escape `$`,
+    // or `$(TOKEN)` below would become the token's value and `$$` a single `$`.
+    let probes = "          env:
+            - name: TOKEN
+              value: secret
+          livenessProbe:
+            httpGet:
+              path: /check?v=$(TOKEN)&w=$$
+              port: 9090
+              httpHeaders:
+                - name: X-Env
+                  value: $(TOKEN)
+";
+    let input = deployment("[--web.listen-address=127.0.0.1:9090]", probes, "[]");
+    let out = run(&input, &[]);
+    let s = &command(&container(&docs(&out.stream)[0], "app")["livenessProbe"])[2];
+    assert!(
+        s.contains("'http://127.0.0.1:9090/check?v=$$(TOKEN)&w=$$$$'"),
+        "{s}"
+    );
+    assert!(s.contains("-H 'X-Env: $$(TOKEN)'"), "{s}");
+    // After the kubelet's pass the shell sees exactly the original values.
+    assert!(kubelet_expand(s).contains("'http://127.0.0.1:9090/check?v=$(TOKEN)&w=$$'"));
+    // prometheus-operator's own `$(command -v curl)` is not an env var: the kubelet leaves it.
+    assert!(s.contains("[ -x \"$(command -v curl)\" ]"));
+}
