@@ -351,15 +351,17 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         pieces.push(Piece::Input(seg.span.start..seg.span.start + seg.bom));
         pieces.push(Piece::Text(fixed));
     }
+    // Added documents use the stream's line ends, so a CRLF stream stays CRLF throughout.
+    let eol = stream::line_ending(text);
     for (profile, v) in &added {
         let last = pieces.iter().rev().find_map(|p| match p {
             Piece::Input(r) => input[r.clone()].last().copied(),
             Piece::Text(t) => t.as_bytes().last().copied(),
         });
         if last.is_some_and(|b| b != b'\n') {
-            pieces.push(Piece::Text("\n".into()));
+            pieces.push(Piece::Text(eol.into()));
         }
-        pieces.push(Piece::Text(added_document(form, profile, v.clone())));
+        pieces.push(Piece::Text(added_document(form, profile, v.clone(), eol)));
     }
     let blank = pieces.iter().all(|p| match p {
         Piece::Input(r) => yaml::is_blank(&text[r.clone()]),
@@ -464,12 +466,12 @@ fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
 
 /// An added object, in the stream's form: Helm 3 gets a `# Source:` line, Helm 4 the filename
 /// annotation (otherwise Helm names it `generated-by-postrender-N.yaml`).
-fn added_document(form: Form, profile: &str, mut v: Value) -> String {
+fn added_document(form: Form, profile: &str, mut v: Value, eol: &str) -> String {
     let id = Identity::of(&v);
     let file = format!("fixup/{profile}/{}.yaml", id.name);
-    let mut out = String::from("---\n");
+    let mut out = format!("---{eol}");
     match form {
-        Form::Helm3 => out.push_str(&format!("# Source: {file}\n")),
+        Form::Helm3 => out.push_str(&format!("# Source: {file}{eol}")),
         Form::Helm4 => {
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
                 let ann = meta
@@ -482,6 +484,6 @@ fn added_document(form: Form, profile: &str, mut v: Value) -> String {
         }
         Form::Plain => {}
     }
-    out.push_str(&render::document(&v, "\n"));
+    out.push_str(&render::document(&v, eol));
     out
 }

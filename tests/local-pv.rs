@@ -605,3 +605,21 @@ spec:
     }
     assert_eq!(of_kind(&one, "PersistentVolume").len(), 2);
 }
+
+/// A Windows-edited chart renders with CRLF: the volumes and the class added to it must use the
+/// same line ends, or the stream mixes both.
+#[test]
+fn crlf_stream_gets_crlf_volumes() {
+    let input = "---\r\n# Source: c/templates/pvc.yaml\r\napiVersion: v1\r\nkind: PersistentVolumeClaim\r\n\
+                 metadata:\r\n  name: data\r\n  namespace: ns\r\nspec:\r\n  resources:\r\n    requests:\r\n      \
+                 storage: 1Gi\r\n";
+    let out = run(input, &[("node", "n1")]);
+    let text = String::from_utf8(out.stream).unwrap();
+    assert_eq!(docs(text.as_bytes()).len(), 3, "{text}");
+    let bare = text
+        .match_indices('\n')
+        .filter(|(i, _)| *i == 0 || text.as_bytes()[i - 1] != b'\r')
+        .count();
+    assert_eq!(bare, 0, "LF without CR in:\n{text}");
+    assert!(text.contains("# Source: fixup/local-pv/"), "{text}");
+}
