@@ -199,6 +199,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     // The documents the fixes see: List items are documents of their own.
     let mut items = Vec::new();
     let mut skipped = 0;
+    let mut skipped_templates = false;
     for (n, seg) in stream::split(input).into_iter().enumerate() {
         let raw = &text[seg.span.clone()];
         let (bom, body) = match raw.strip_prefix('\u{feff}') {
@@ -207,6 +208,8 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         };
         if skippable(body, plan) {
             skipped += 1;
+            // Only the hook annotation tells a hook; a skipped document without it is a template.
+            skipped_templates |= !body.contains("helm.sh/hook");
             segs.push(Seg {
                 span: seg.span,
                 bom,
@@ -249,6 +252,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     }
 
     let mut docs = Docs::new(items);
+    docs.skipped_templates = skipped_templates;
     let mut report = Report {
         profiles: plan.profiles.iter().map(|(d, _)| d.name.clone()).collect(),
         documents: docs.len() + skipped,

@@ -623,3 +623,43 @@ fn crlf_stream_gets_crlf_volumes() {
     assert_eq!(bare, 0, "LF without CR in:\n{text}");
     assert!(text.contains("# Source: fixup/local-pv/"), "{text}");
 }
+
+/// The same with templates no profile reads (the engine only validates those): a ConfigMap is
+/// enough to show the run carries the release, so the StorageClass still comes with it.
+#[test]
+fn hook_claim_beside_unread_templates_gets_storage_class() {
+    let stream = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: apps
+  annotations:
+    postrenderer.helm.sh/postrender-filename: chart/templates/cm.yaml
+data:
+  a: b
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: scratch
+  namespace: apps
+  annotations:
+    helm.sh/hook: pre-install
+    postrenderer.helm.sh/postrender-filename: chart/templates/scratch.yaml
+spec:
+  resources:
+    requests:
+      storage: 100Mi
+";
+    let d = docs(&run(stream, &[("node", "n1")]).stream);
+    pv_for(&d, "scratch");
+    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
+    // Hooks only (Helm 4.2's separate hook run): the class is left to the other run.
+    let hooks_only = stream.replace(
+        "  annotations:\n    postrenderer.helm.sh/postrender-filename: chart/templates/cm.yaml",
+        "  annotations:\n    helm.sh/hook: pre-install\n    postrenderer.helm.sh/postrender-filename: chart/templates/cm.yaml",
+    );
+    let d = docs(&run(&hooks_only, &[("node", "n1")]).stream);
+    pv_for(&d, "scratch");
+    assert!(of_kind(&d, "StorageClass").is_empty());
+}

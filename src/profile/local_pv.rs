@@ -765,7 +765,7 @@ impl Fix for LocalPv {
         // A run that holds any template (not only hooks) carries the release: a hook-only claim
         // (e.g. a pre-install scratch PVC) still needs the class there. Only a run that sees
         // nothing but hooks (Helm 4.2's separate hook run) leaves it to the other run.
-        let templates_in_run = docs.iter().any(|d| !d.id.hook);
+        let templates_in_run = docs.skipped_templates || docs.iter().any(|d| !d.id.hook);
         if (templates_bound || (templates_in_run && !pvs.is_empty())) && cfg.create_class {
             if class_in_stream {
                 ctx.report.note(

@@ -215,6 +215,9 @@ pub struct Doc {
 pub struct Docs {
     items: Vec<Doc>,
     snapshots: BTreeMap<usize, Value>,
+    /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
+    /// not hooks: the run holds the release's templates even if every document here is a hook.
+    pub skipped_templates: bool,
 }
 
 impl Docs {
@@ -222,6 +225,7 @@ impl Docs {
         Docs {
             items,
             snapshots: BTreeMap::new(),
+            skipped_templates: false,
         }
     }
 
