@@ -244,14 +244,19 @@ fn short(v: &Option<Value>) -> String {
 /// shortened to what differs from the first one's parent.
 pub fn describe(changes: &[FieldChange]) -> String {
     let mut parts = Vec::new();
-    let mut prev_parent: Option<&str> = None;
+    // The parent of the last path shown in full: later paths below it are shown relative to it.
+    let mut base: Option<&str> = None;
     for c in changes {
-        let (parent, _) = c.path.rsplit_once('.').unwrap_or(("", &c.path));
-        let shown = match prev_parent {
-            Some(p) if p == parent && !p.is_empty() => &c.path[p.len() + 1..],
-            _ => c.path.as_str(),
+        let below = base
+            .filter(|b| !b.is_empty())
+            .and_then(|b| c.path.strip_prefix(b)?.strip_prefix('.'));
+        let shown = match below {
+            Some(rest) => rest,
+            None => {
+                base = Some(c.path.rsplit_once('.').map_or("", |(parent, _)| parent));
+                c.path.as_str()
+            }
         };
-        prev_parent = Some(parent);
         parts.push(match (&c.before, &c.after) {
             (None, Some(_))
                 if c.after
