@@ -124,6 +124,23 @@ impl Helm {
         cmd
     }
 
+    /// `helm template` through helm-fixup with these arguments and `--summary-file`: by path
+    /// (Helm 3) or as the installed plugin `fixup` (Helm 4, which takes plugin names only).
+    fn post_render(&self, args: &[&str], summary: &Path) -> Command {
+        let summary = summary.to_str().expect("UTF-8 temp path");
+        let mut all = args.to_vec();
+        all.extend(["--summary-file", summary]);
+        if self.major == 3 {
+            let mut cmd = self.template(&[os("--post-renderer"), os(FIXUP)]);
+            cmd.args(h3_args(&all));
+            cmd
+        } else {
+            let mut cmd = self.template(&[os("--post-renderer"), os("fixup")]);
+            cmd.args(h4_args(&all));
+            cmd
+        }
+    }
+
     /// Install `plugin.yaml` + `install.sh` + the binary under test as the Helm 4 plugin `fixup`,
     /// the way a user's `helm plugin install <dir>` does (the install hook runs).
     fn install_plugin(&self) {
@@ -369,13 +386,7 @@ fn helm3_shared_uid_and_init_chown_by_path() {
     let helm = helm_or_skip!(3);
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
-    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
-    cmd.args(h3_args(&[
-        "-p",
-        "shared-uid,init-chown",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "shared-uid,init-chown"], &summary);
     let fixed = success(&mut cmd);
     assert_shared_uid_and_init_chown(&fixed);
     let summary = read(&summary);
@@ -411,13 +422,7 @@ fn helm3_unknown_profile_fails_and_lists_valid_profiles() {
     let helm = helm_or_skip!(3);
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
-    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
-    cmd.args(h3_args(&[
-        "-p",
-        "no-such-profile",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "no-such-profile"], &summary);
     let out = output(&mut cmd);
     assert!(
         !out.status.success(),
@@ -484,13 +489,7 @@ fn helm3_exec_probes_by_path() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
     let plain = success(&mut helm.template(&[]));
-    let mut cmd = helm.template(&[os("--post-renderer"), os(FIXUP)]);
-    cmd.args(h3_args(&[
-        "-p",
-        "exec-probes",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "exec-probes"], &summary);
     let fixed = success(&mut cmd);
     assert_exec_probes(&fixed);
     assert_eq!(source_lines(&fixed), source_lines(&plain));
@@ -521,13 +520,7 @@ fn helm4_plugin_root_run_with_args() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
 
-    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
-    cmd.args(h4_args(&[
-        "-p",
-        "root-run",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "root-run"], &summary);
     let fixed = success(&mut cmd);
 
     assert_prometheus_root(&fixed);
@@ -601,13 +594,7 @@ fn helm4_unknown_profile_fails_and_summary_file_lists_valid_profiles() {
     helm.install_plugin();
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
-    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
-    cmd.args(h4_args(&[
-        "-p",
-        "no-such-profile",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "no-such-profile"], &summary);
     let out = output(&mut cmd);
     assert!(
         !out.status.success(),
@@ -636,13 +623,7 @@ fn helm4_plugin_exec_probes() {
     helm.install_plugin();
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
-    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
-    cmd.args(h4_args(&[
-        "-p",
-        "exec-probes",
-        "--summary-file",
-        summary.to_str().unwrap(),
-    ]));
+    let mut cmd = helm.post_render(&["-p", "exec-probes"], &summary);
     let fixed = success(&mut cmd);
     assert_exec_probes(&fixed);
     assert!(
