@@ -21,7 +21,7 @@ use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
 use crate::yaml;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// What the engine is asked to do (the validated configuration, minus output destinations).
@@ -259,7 +259,6 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         ..Report::default()
     };
     let mut added: Vec<(String, Value)> = Vec::new();
-    let mut changed_by: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     // The value of every document a fix edited, before its first edit.
     let mut originals: BTreeMap<usize, Value> = BTreeMap::new();
 
@@ -293,7 +292,6 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             if changes.is_empty() {
                 continue;
             }
-            changed_by.entry(def.fix.clone()).or_default().insert(i);
             let object = doc.id.to_string();
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
             report.changed.push(Record {
@@ -310,16 +308,6 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             });
             added.push((def.name.clone(), v));
         }
-    }
-    if let (Some(a), Some(b)) = (changed_by.get("root-run"), changed_by.get("shared-uid"))
-        && let Some(&i) = a.intersection(b).next()
-    {
-        return Err(Error::Usage(format!(
-            "root-run and shared-uid both change {}: they set different uids, pick one for it \
-                 (e.g. --skip shared-uid:name={})",
-            docs.get(i).id,
-            docs.get(i).id.name
-        )));
     }
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
