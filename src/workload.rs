@@ -143,6 +143,11 @@ pub fn pod_spec_mut<'a>(id: &Identity, doc: &'a mut Value) -> Option<&'a mut Map
     doc.pointer_mut(pod_spec_pointer(id)?)?.as_object_mut()
 }
 
+/// A container's name, or "" when it has none (a broken chart; Kubernetes would reject it).
+pub fn container_name(c: &Value) -> &str {
+    c.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
 /// Containers and init containers of a pod spec (for CRs: the patch entries written in the CR).
 pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
     let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();

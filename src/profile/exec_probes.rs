@@ -417,10 +417,6 @@ fn enables_probes(arg: &str) -> bool {
     }
 }
 
-fn name_of(c: &Value) -> &str {
-    c.get("name").and_then(Value::as_str).unwrap_or("")
-}
-
 /// One probe to convert: where it is and its new handler.
 struct Conversion {
     list: &'static str,
@@ -479,12 +475,16 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
     // unreachable from the kubelet whichever container's probe targets it.
     let binds: Vec<(&str, Bind)> = lists
         .iter()
-        .flat_map(|l| entries(l).filter(move |(_, c)| !generated(l, name_of(c))))
-        .flat_map(|(_, c)| loopback_binds(c).into_iter().map(move |b| (name_of(c), b)))
+        .flat_map(|l| entries(l).filter(move |(_, c)| !generated(l, workload::container_name(c))))
+        .flat_map(|(_, c)| {
+            loopback_binds(c)
+                .into_iter()
+                .map(move |b| (workload::container_name(c), b))
+        })
         .collect();
     for list in lists {
         for (index, c) in entries(list) {
-            let name = name_of(c);
+            let name = workload::container_name(c);
             if !ctx.sel.container(name) {
                 continue;
             }
@@ -596,7 +596,7 @@ fn operators(docs: &Docs) -> Vec<Operator> {
             continue;
         };
         let containers: Vec<String> = workload::containers(pod)
-            .map(|c| name_of(c).to_string())
+            .map(|c| workload::container_name(c).to_string())
             .collect();
         for c in pod
             .get("containers")
@@ -659,7 +659,11 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
         .filter(|d| d.value.pointer("/spec/listenLocal") == Some(&Value::Bool(true)))
         .filter(|d| {
             let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
-                .map(|p| workload::containers(p).map(name_of).collect())
+                .map(|p| {
+                    workload::containers(p)
+                        .map(workload::container_name)
+                        .collect()
+                })
                 .unwrap_or_default();
             // The resource is evidence, not a target: only `--skip` removes it. What changes is
             // the operator, which must be selected itself.

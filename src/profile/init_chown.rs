@@ -209,10 +209,6 @@ fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind 
     VolumeKind::Other
 }
 
-fn name_of(c: &Value) -> &str {
-    c.get("name").and_then(Value::as_str).unwrap_or("")
-}
-
 fn mounts(c: &Value) -> impl Iterator<Item = &Value> {
     c.get("volumeMounts")
         .and_then(Value::as_array)
@@ -271,7 +267,7 @@ fn existing_helper<'a>(
     // A helper only counts when nothing before it uses the volume (bitnami kafka-like
     // `prepare-config` ahead of `volume-permissions`): what runs first would meet root's files.
     let mut used_before = false;
-    for ic in inits.filter(|c| name_of(c) != NAME) {
+    for ic in inits.filter(|c| workload::container_name(c) != NAME) {
         let uses = mounts(ic).any(|m| m.get("name").and_then(Value::as_str) == Some(&t.volume));
         if used_before {
             continue;
@@ -288,9 +284,9 @@ fn existing_helper<'a>(
             continue;
         }
         if mentions_number(&text, t.uid) {
-            return Some(Ok(name_of(ic)));
+            return Some(Ok(workload::container_name(ic)));
         }
-        wrong.get_or_insert(name_of(ic));
+        wrong.get_or_insert(workload::container_name(ic));
     }
     wrong.map(Err)
 }
@@ -346,14 +342,14 @@ fn plan_pod(
         .chain(
             inits
                 .filter(|c| {
-                    name_of(c) != NAME
+                    workload::container_name(c) != NAME
                         && workload::sc_int(c.get("securityContext"), "runAsUser") != Some(0)
                 })
                 .map(|c| (true, c)),
         )
-        .filter(|(_, c)| allowed(name_of(c)));
+        .filter(|(_, c)| allowed(workload::container_name(c)));
     for (is_init, c) in writers {
-        let cname = name_of(c).to_string();
+        let cname = workload::container_name(c).to_string();
         for m in mounts(c) {
             let Some(vol) = m.get("name").and_then(Value::as_str) else {
                 continue;
@@ -501,7 +497,7 @@ fn plan_cr(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|c| name_of(c) == kind.main_container())
+        .find(|c| workload::container_name(c) == kind.main_container())
         .unwrap_or(&empty);
     let t = Target {
         volume: storage.volume,
@@ -648,7 +644,10 @@ fn place(pod: &mut Map<String, Value>, wanted: Value, first: bool) -> Result<(),
     let Some(list) = list.as_array_mut() else {
         return Err("initContainers is not a list".into());
     };
-    match list.iter().position(|c| name_of(c) == NAME) {
+    match list
+        .iter()
+        .position(|c| workload::container_name(c) == NAME)
+    {
         Some(i) => {
             if let Some(slot) = list.get_mut(i)
                 && *slot != wanted
@@ -660,20 +659,6 @@ fn place(pod: &mut Map<String, Value>, wanted: Value, first: bool) -> Result<(),
         None => list.push(wanted),
     }
     Ok(())
-}
-
-/// Pod Security levels enforced by Namespaces of the stream (a root container breaks "restricted").
-fn restricted_namespaces(docs: &Docs) -> Vec<String> {
-    docs.iter()
-        .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
-        .filter(|d| {
-            d.value
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get("pod-security.kubernetes.io/enforce"))
-                == Some(&json!("restricted"))
-        })
-        .map(|d| d.id.name.clone())
-        .collect()
 }
 
 impl Fix for InitChown {
@@ -705,7 +690,12 @@ impl Fix for InitChown {
                 ));
             }
         }
-        let restricted = restricted_namespaces(docs);
+        let restricted: Vec<String> = docs
+            .pod_security_levels()
+            .into_iter()
+            .filter(|(_, level)| level == "restricted")
+            .map(|(ns, _)| ns)
+            .collect();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);

@@ -261,6 +261,24 @@ impl Docs {
         self.items
     }
 
+    /// The Pod Security levels (`baseline`, `restricted`) that Namespaces of the stream enforce,
+    /// as (namespace, level): pods these fixes make root would be rejected there.
+    pub fn pod_security_levels(&self) -> Vec<(String, String)> {
+        self.items
+            .iter()
+            .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
+            .filter_map(|d| {
+                let level = d
+                    .value
+                    .pointer("/metadata/labels")?
+                    .get("pod-security.kubernetes.io/enforce")?
+                    .as_str()?;
+                matches!(level, "restricted" | "baseline")
+                    .then(|| (d.id.name.clone(), level.to_string()))
+            })
+            .collect()
+    }
+
     /// Indices of documents with a pod spec that the selection allows.
     pub fn pods(&self, sel: &Selection) -> Vec<usize> {
         (0..self.items.len())

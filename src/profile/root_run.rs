@@ -92,22 +92,6 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
     }
 }
 
-/// Pod Security levels enforced by Namespaces in the stream.
-fn enforced_levels(docs: &Docs) -> Vec<(String, String)> {
-    docs.iter()
-        .filter(|d| d.id.kind == "Namespace" && d.id.api_version == "v1")
-        .filter_map(|d| {
-            let level = d
-                .value
-                .pointer("/metadata/labels")?
-                .get("pod-security.kubernetes.io/enforce")?
-                .as_str()?;
-            matches!(level, "restricted" | "baseline")
-                .then(|| (d.id.name.clone(), level.to_string()))
-        })
-        .collect()
-}
-
 impl Fix for RootRun {
     fn raises_privilege(&self) -> bool {
         true
@@ -128,7 +112,7 @@ impl Fix for RootRun {
                 "root-run.addCapabilities: {bad:?} is not a capability name"
             ));
         }
-        let levels = enforced_levels(docs);
+        let levels = docs.pod_security_levels();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);

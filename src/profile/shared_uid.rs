@@ -62,10 +62,6 @@ fn sharing(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
         .chain(list("containers"))
 }
 
-fn name_of(c: &Value) -> &str {
-    c.get("name").and_then(Value::as_str).unwrap_or("")
-}
-
 /// Writable volumes mounted read-write by two or more sharing containers, with the containers,
 /// in the order the pod lists them.
 fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
@@ -107,7 +103,7 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
                     users.len() - 1
                 }
             };
-            let name = name_of(c).to_string();
+            let name = workload::container_name(c).to_string();
             if !users[idx].1.contains(&name) {
                 users[idx].1.push(name);
             }
@@ -210,7 +206,9 @@ fn clear_containers(
             continue;
         };
         for c in cs.iter_mut() {
-            if (list == "initContainers" && is_root_init(c)) || !allowed(name_of(c)) {
+            if (list == "initContainers" && is_root_init(c))
+                || !allowed(workload::container_name(c))
+            {
                 continue;
             }
             let Some(c) = c.as_object_mut() else { continue };
@@ -237,7 +235,7 @@ fn clear_containers(
 fn non_root_containers(pod: &Map<String, Value>) -> Vec<String> {
     workload::containers(pod)
         .filter(|c| workload::effective_uid(pod, c) != Some(0))
-        .map(|c| name_of(c).to_string())
+        .map(|c| workload::container_name(c).to_string())
         .collect()
 }
 
@@ -295,7 +293,7 @@ impl Fix for SharedUid {
                 .into_iter()
                 .flatten()
                 .filter(|c| is_root_init(c))
-                .map(|c| name_of(c).to_string())
+                .map(|c| workload::container_name(c).to_string())
                 .collect();
             let sel = ctx.sel;
             let before = doc.clone();
