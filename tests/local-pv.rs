@@ -1,25 +1,21 @@
 //! End-to-end tests of the `local-pv` profile: each one is named after the failure it guards.
 
-use helm_fixup::profile::{Params, ProfileDef};
-use helm_fixup::select::Selector;
 mod common;
 
-use common::docs;
+use helm_fixup::select::Selector;
 use helm_fixup::{Error, Output, Plan, process};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
+use common::docs;
+
+/// A plan running local-pv with these parameters (names without the `local-pv.` prefix).
 fn plan(pairs: &[(&str, &str)]) -> Plan {
-    let def = ProfileDef::builtin("local-pv").unwrap();
-    let set: BTreeMap<String, String> = pairs
+    let set: Vec<(String, &str)> = pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (format!("local-pv.{k}"), *v))
         .collect();
-    let params = Params::new(&def, &set).unwrap();
-    Plan {
-        profiles: vec![(def, params)],
-        ..Plan::default()
-    }
+    let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    common::plan(&["local-pv"], &set)
 }
 
 fn run(input: &str, pairs: &[(&str, &str)]) -> Output {
