@@ -12,6 +12,7 @@ pub mod config;
 pub mod edit;
 pub mod engine;
 pub mod exit;
+pub mod fastyaml;
 pub mod manifest;
 pub mod profile;
 pub mod quickscan;

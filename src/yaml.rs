@@ -59,7 +59,25 @@ pub fn is_blank(text: &str) -> bool {
 }
 
 /// Parse the text of one document into its value (`Value::Null` for an empty document).
+///
+/// The plain text charts render goes through [`crate::fastyaml`]; everything else, and every
+/// error, comes from serde-saphyr ([`parse_value_full`]). Debug builds (the tests) check that
+/// both agree on every document the fast reader accepts.
 pub fn parse_value(text: &str) -> Result<Value, ParseError> {
+    if let Some(v) = crate::fastyaml::value(text) {
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            parse_value_full(text).as_ref(),
+            Ok(&v),
+            "fastyaml read another value from:\n{text}"
+        );
+        return Ok(v);
+    }
+    parse_value_full(text)
+}
+
+/// [`parse_value`] by serde-saphyr alone.
+pub fn parse_value_full(text: &str) -> Result<Value, ParseError> {
     if is_blank(text) {
         return Ok(Value::Null);
     }
@@ -384,7 +402,56 @@ pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
 
 /// Build the span tree of the (single) document in `text`. Returns `None` for an empty document.
 /// Errors are unexpected here because the value parse already validated the text.
+/// The span tree of one document (`None` when it is empty), by [`crate::fastyaml`] when it can
+/// and the event parser otherwise ([`parse_tree_full`]); debug builds check both agree.
 pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
+    if let Some((_, root)) = crate::fastyaml::tree(text) {
+        #[cfg(debug_assertions)]
+        {
+            let full = parse_tree_full(text).ok().flatten();
+            assert!(
+                full.as_ref().is_some_and(|f| same_tree(f, &root)),
+                "fastyaml built another tree from:\n{text}\nfast: {root:#?}\nfull: {full:#?}"
+            );
+        }
+        return Ok(Some(root));
+    }
+    parse_tree_full(text)
+}
+
+/// Whether two span trees are the same: kinds, styles, spans and columns.
+pub fn same_tree(a: &Node, b: &Node) -> bool {
+    a.span == b.span
+        && a.col == b.col
+        && a.anchored == b.anchored
+        && match (&a.kind, &b.kind) {
+            (NodeKind::Scalar { style: x }, NodeKind::Scalar { style: y }) => x == y,
+            (NodeKind::Alias, NodeKind::Alias) => true,
+            (
+                NodeKind::Map {
+                    flow: f,
+                    entries: x,
+                },
+                NodeKind::Map {
+                    flow: g,
+                    entries: y,
+                },
+            ) => {
+                f == g
+                    && x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|((k, v), (l, w))| same_tree(k, l) && same_tree(v, w))
+            }
+            (NodeKind::Seq { flow: f, items: x }, NodeKind::Seq { flow: g, items: y }) => {
+                f == g && x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_tree(v, w))
+            }
+            _ => false,
+        }
+}
+
+/// [`parse_tree`] by the event parser alone.
+pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
     let mut stack: Vec<Node> = Vec::new();
     // Pending key for each open mapping on the stack.
     let mut keys: Vec<Option<Node>> = Vec::new();
