@@ -7,6 +7,7 @@
 
 use crate::edit::{Pair, align};
 use serde::Serialize;
+use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 /// One field that changed: a dotted path (`spec.containers[prometheus].securityContext`) with
@@ -30,7 +31,7 @@ pub struct Record {
     pub more_privileged: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Something the user should know but that needs no action (left alone, and why).
@@ -39,7 +40,7 @@ pub enum Level {
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Message {
     pub level: Level,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,6 +76,10 @@ pub struct Report {
     /// (shared-uid sharing a pod's uid 0 with a container that asked for another uid).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub escalated: Vec<String>,
+    /// The same messages, so a repeated one is dropped without comparing it with every message
+    /// so far (a stream with thousands of workloads repeats a note thousands of times).
+    #[serde(skip)]
+    pub(crate) seen: HashSet<Message>,
 }
 
 impl Report {
@@ -93,7 +98,8 @@ impl Report {
             object,
             message,
         };
-        if !self.messages.contains(&m) {
+        if !self.seen.contains(&m) {
+            self.seen.insert(m.clone());
             self.messages.push(m);
         }
     }
