@@ -21,7 +21,7 @@ use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
 use crate::yaml;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// What the engine is asked to do (the validated configuration, minus output destinations).
@@ -259,8 +259,10 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         ..Report::default()
     };
     let mut added: Vec<(String, Value)> = Vec::new();
-    // The value of every document a fix edited, before its first edit.
-    let mut originals: BTreeMap<usize, Value> = BTreeMap::new();
+    // Every document a fix edited. Its value before the first edit is not kept: the writer reads
+    // the original text again (quick for the plain text charts render), which halves the memory
+    // a stream of many workloads needs.
+    let mut touched: BTreeSet<usize> = BTreeSet::new();
 
     let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
     ordered.sort_by_key(|(d, _)| d.order());
@@ -288,7 +290,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         for (i, before) in docs.take_snapshots() {
             let doc = docs.get(i);
             let changes = report::diff(&before, &doc.value);
-            originals.entry(i).or_insert(before);
+            touched.insert(i);
             if changes.is_empty() {
                 continue;
             }
@@ -312,14 +314,34 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
     let items = docs.into_items();
-    let changed = |i: usize| originals.get(&i).is_some_and(|old| *old != items[i].value);
+    let reread = |text: &str| {
+        yaml::parse_value(text)
+            .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))
+    };
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
     for seg in &segs {
         let list_new;
+        let original;
         let (old, new): (&Value, &Value) = match &seg.role {
-            Role::Object(i) if changed(*i) => (&originals[i], &items[*i].value),
-            Role::List(list, first, n) if (*first..first + n).any(changed) => {
+            Role::Object(i) if touched.contains(i) => {
+                original = reread(seg.text)?;
+                if original == items[*i].value {
+                    pieces.push(Piece::Input(seg.span.clone()));
+                    continue;
+                }
+                (&original, &items[*i].value)
+            }
+            Role::List(list, first, n)
+                if (*first..first + n).any(|i| {
+                    touched.contains(&i) && {
+                        let Value::Array(old) = &list["items"] else {
+                            return false;
+                        };
+                        old.get(i - first) != Some(&items[i].value)
+                    }
+                }) =>
+            {
                 let mut v = list.clone();
                 for k in 0..*n {
                     v["items"][k] = items[first + k].value.clone();

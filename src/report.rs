@@ -7,8 +7,8 @@
 
 use crate::edit::{Pair, align};
 use serde::Serialize;
-use std::collections::HashSet;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 /// One field that changed: a dotted path (`spec.containers[prometheus].securityContext`) with
 /// the values before and after (`None` when absent).
