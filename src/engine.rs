@@ -180,6 +180,69 @@ fn skippable(body: &str, plan: &Plan) -> bool {
     yaml::scan(body).is_ok_and(|s| s.kind == kind)
 }
 
+/// Read one document: `None` when it is only validated and copied through (see [`skippable`]),
+/// its checked value otherwise.
+fn read_one(text: &str, n: usize, seg: &Segment, plan: &Plan) -> Result<Option<Value>, Error> {
+    let raw = &text[seg.span.clone()];
+    let body = raw.strip_prefix('\u{feff}').unwrap_or(raw);
+    if skippable(body, plan) {
+        return Ok(None);
+    }
+    let value = yaml::parse_value(body).map_err(|e| Error::Input {
+        doc: n + 1,
+        line: seg.first_line + e.line - 1,
+        column: e.column,
+        reason: e.message.clone(),
+    })?;
+    validate(&value, n + 1, seg, body)?;
+    Ok(Some(value))
+}
+
+/// Streams smaller than this are read on the calling thread.
+const PARALLEL_FROM: usize = 256 * 1024;
+
+/// [`read_one`] for every segment, in order. Documents are independent until the fixes run, so a
+/// large stream is cut into runs of about equal bytes and read on all cores; the first error in
+/// stream order is the one reported, as if read one by one.
+fn read_all(text: &str, segs: &[Segment], plan: &Plan) -> Vec<Result<Option<Value>, Error>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || text.len() < PARALLEL_FROM || segs.len() < 2 {
+        return segs
+            .iter()
+            .enumerate()
+            .map(|(n, s)| read_one(text, n, s, plan))
+            .collect();
+    }
+    let share = text.len() / threads + 1;
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, s) in segs.iter().enumerate() {
+        bytes += s.span.len();
+        if bytes >= share {
+            runs.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < segs.len() {
+        runs.push(start..segs.len());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| {
+                scope.spawn(move || {
+                    run.map(|n| read_one(text, n, &segs[n], plan))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// Like [`process`], but untouched documents stay ranges of `input`.
 pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let text = std::str::from_utf8(input).map_err(|e| {
@@ -200,13 +263,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut items = Vec::new();
     let mut skipped = 0;
     let mut skipped_templates = false;
-    for (n, seg) in stream::split(input).into_iter().enumerate() {
+    let split = stream::split(input);
+    let read = read_all(text, &split, plan);
+    for (seg, read) in split.into_iter().zip(read) {
         let raw = &text[seg.span.clone()];
         let (bom, body) = match raw.strip_prefix('\u{feff}') {
             Some(b) => (3, b),
             None => (0, raw),
         };
-        if skippable(body, plan) {
+        let Some(value) = read? else {
             skipped += 1;
             // Only the hook annotation tells a hook; a skipped document without it is a template.
             skipped_templates |= !body.contains("helm.sh/hook");
@@ -217,14 +282,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                 role: Role::Skipped,
             });
             continue;
-        }
-        let value = yaml::parse_value(body).map_err(|e| Error::Input {
-            doc: n + 1,
-            line: seg.first_line + e.line - 1,
-            column: e.column,
-            reason: e.message.clone(),
-        })?;
-        validate(&value, n + 1, &seg, body)?;
+        };
         let role = if is_list(&value) {
             let first = items.len();
             for item in value["items"].as_array().into_iter().flatten() {
