@@ -14,7 +14,7 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=${FUZZ_SECONDS:-30}
-targets=${FUZZ_TARGETS:-split_edit pipeline}
+targets=${FUZZ_TARGETS:-split_edit pipeline fast_parse}
 fuzz_version=0.13.2
 
 if ! command -v cargo-fuzz >/dev/null 2>&1 || ! cargo fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then

@@ -895,3 +895,106 @@ fn typed(s: &str) -> R<Value> {
     });
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{parse_tree_full, parse_value_full, same_tree};
+
+    /// The fast reader's answer must be the full parsers' answer, value and tree.
+    fn agrees(text: &str) -> bool {
+        let Some((v, root)) = tree(text) else {
+            return false;
+        };
+        assert_eq!(
+            value(text).as_ref(),
+            Some(&v),
+            "value and tree disagree:\n{text}"
+        );
+        assert_eq!(
+            parse_value_full(text).as_ref(),
+            Ok(&v),
+            "value differs:\n{text}"
+        );
+        let full = parse_tree_full(text).unwrap().unwrap();
+        assert!(
+            same_tree(&full, &root),
+            "tree differs:\n{text}\n{root:#?}\n{full:#?}"
+        );
+        true
+    }
+
+    #[test]
+    fn reads_what_charts_render_like_the_full_parsers() {
+        let docs = [
+            "---\n# Source: c/t.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a # c\n",
+            "kind: A\nspec:\n  list:\n  - a\n  -   b: 1\n      c: 2\n  -\n    x: z\n",
+            "kind: A\nspec:\n  containers:\n    - name: c\n      args: [\"--a\", '--b', c]\n",
+            "kind: A\nmeta: {a: b, \"c\": 'd', e: {f: []}}\nempty:\nlast: \n",
+            "kind: A\ndata:\n  s: |\n    echo hi\n      more\n\n  t: |-\n    x\n  u: |+\n    y\n\n# end\n",
+            "kind: A\nd: |\n\n  x\n  y\nq: \"q\\\"x\\u00e9\\n\"\ne: 'it''s'\n",
+            "kind: A\nnums: [1, 0, 0644, 0.5, 1e3, 100m, 128Mi, 10.0.0.0/8, .5]\nm: -2\n",
+            "kind: A\nwords: [yes, no, on, off, y, n, true, null, Yes]\nhttp: http://x:80/a\nt: ~\n",
+            "kind: A\nk:\n  {}\nl:\n    [a]\n...\n# after the end\n",
+            "kind: A\nunicode: \"héllo\"\nplain: naïve café\n",
+            "kind: A\nseq:\n- - nested\n",
+        ];
+        let accepted = docs.iter().filter(|d| agrees(d)).count();
+        // Every one but the last (a sequence in a sequence entry) is in the subset.
+        assert_eq!(accepted, docs.len() - 1);
+    }
+
+    #[test]
+    fn leaves_everything_else_to_the_full_parser() {
+        let docs = [
+            "kind: A\na: &x 1\nb: *x\n",
+            "kind: A\na: !!str 1\n",
+            "kind: A\na:\tb\n",
+            "kind: A\r\na: b\r\n",
+            "kind: A\na: >\n  folded\n",
+            "kind: A\na: |2\n    x\n",
+            "kind: A\na: multi\n  line\n",
+            "kind: A\na: 'multi\n  line'\n",
+            "kind: A\na: 1\na: 2\n",
+            "kind: A\n? complex\n: key\n",
+            "- a\n- b\n",
+            "just a scalar\n",
+            "kind: A\na: [1,\n  2]\n",
+            "kind: A\n  b: 1\n",
+            "kind: A\nb: c: d\n",
+            "%YAML 1.2\n---\nkind: A\n",
+            "kind: A\na: [-2, ~]\n",
+            "kind: A\nn: 1\n",
+            "kind: A\nx: .inf\n",
+        ];
+        for d in docs {
+            assert!(value(d).is_none(), "accepted:\n{d}");
+            assert!(gives_up_at(d).is_some());
+        }
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_as_serde_saphyr_types_them() {
+        for s in [
+            "0644",
+            "0o17",
+            "0x1F",
+            "1_000",
+            "1:20",
+            "+1",
+            "-0",
+            "-1",
+            "1.5e3",
+            ".5",
+            "2001-12-14",
+            "-.inf",
+            ".NaN",
+            "NULL",
+            "On",
+            "N",
+        ] {
+            let text = format!("kind: A\nv: {s}\n");
+            assert_eq!(value(&text), parse_value_full(&text).ok(), "{s}");
+        }
+    }
+}

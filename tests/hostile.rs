@@ -386,3 +386,33 @@ fn broken_stdout_pipe_is_quiet() {
         o.status
     );
 }
+
+/// A stream large enough to be read on several threads still names the first bad document, not
+/// whichever thread failed first.
+#[test]
+fn first_bad_document_of_a_large_stream_is_the_one_named() {
+    let mut stream = String::new();
+    let mut line = 1;
+    let mut first_bad_line = 0;
+    for i in 0..3000 {
+        let doc = if i == 40 || i == 2900 {
+            if i == 40 {
+                first_bad_line = line;
+            }
+            // The same broken workload twice: only the first may be reported.
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [broken\n".to_string()
+        } else {
+            format!(
+                "---\n{}",
+                DEPLOY.replace("name: web", &format!("name: web-{i}"))
+            )
+        };
+        line += doc.lines().count();
+        stream.push_str(&doc);
+    }
+    assert!(
+        stream.len() > 512 * 1024,
+        "the stream must be large enough to be split"
+    );
+    rejected(stream.as_bytes(), 41, Some(first_bad_line + 3), "");
+}
