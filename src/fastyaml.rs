@@ -304,7 +304,7 @@ impl<'a> Reader<'a> {
             return Err(Bail);
         }
         self.count()?;
-        let mut map = Map::new();
+        let mut pairs = Vec::new();
         let mut entries = Vec::new();
         let mut at = first;
         loop {
@@ -316,9 +316,7 @@ impl<'a> Reader<'a> {
             if self.tree {
                 entries.push((knode, vnode));
             }
-            if map.insert(key, v).is_some() {
-                return Err(Bail);
-            }
+            pairs.push((key, v));
             // The next key at this indentation, or the end of the mapping.
             match self.peek() {
                 Some(l) if l.indent == indent => {
@@ -348,7 +346,7 @@ impl<'a> Reader<'a> {
             },
             anchored: false,
         };
-        Ok((Value::Object(map), node))
+        Ok((Value::Object(exact_map(pairs)?), node))
     }
 
     /// Whether a `-` at `i` starts a sequence entry.
@@ -469,6 +467,7 @@ impl<'a> Reader<'a> {
             },
             anchored: false,
         };
+        items.shrink_to_fit();
         Ok((Value::Array(items), node))
     }
 
@@ -629,6 +628,7 @@ impl<'a> Reader<'a> {
         if stop == self.b.len() {
             self.pos = self.b.len();
         }
+        out.shrink_to_fit();
         Ok((
             Value::String(out),
             scalar_node(start..stop, col, ScalarStyle::Literal),
@@ -784,6 +784,18 @@ impl Flow<'_, '_> {
             _ => Err(Bail),
         }
     }
+}
+
+/// A mapping sized to its entries: every value read is held until the stream is written, and a
+/// map grown one insert at a time keeps up to twice the room it needs. A repeated key bails.
+fn exact_map(pairs: Vec<(String, Value)>) -> R<Map<String, Value>> {
+    let mut map = Map::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        if map.insert(k, v).is_some() {
+            return Err(Bail);
+        }
+    }
+    Ok(map)
 }
 
 fn is_key_byte(c: u8) -> bool {

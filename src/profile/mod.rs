@@ -214,7 +214,7 @@ pub struct Doc {
 #[derive(Debug, Default)]
 pub struct Docs {
     items: Vec<Doc>,
-    snapshots: BTreeMap<usize, Value>,
+    snapshots: BTreeMap<usize, String>,
     /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
     /// not hooks: the run holds the release's templates even if every document here is a hook.
     pub skipped_templates: bool,
@@ -248,13 +248,22 @@ impl Docs {
     /// Mutable access to document `i`'s value.
     pub fn edit(&mut self, i: usize) -> &mut Value {
         let doc = &mut self.items[i];
-        self.snapshots.entry(i).or_insert_with(|| doc.value.clone());
+        self.snapshots
+            .entry(i)
+            .or_insert_with(|| serde_json::to_string(&doc.value).unwrap_or_default());
         &mut doc.value
     }
 
     /// The documents changed since the last call, with their values before; clears the record.
-    pub fn take_snapshots(&mut self) -> BTreeMap<usize, Value> {
+    ///
+    /// A snapshot is kept as compact JSON, not as a value: a value takes about fifteen times the
+    /// bytes of its YAML, and a profile like root-run edits every workload of the stream. JSON
+    /// gives back exactly the same value (`serde_json` writes floats so that they read back
+    /// unchanged), and each is turned back into a value only when the caller reaches it.
+    pub fn take_snapshots(&mut self) -> impl Iterator<Item = (usize, Value)> + use<> {
         std::mem::take(&mut self.snapshots)
+            .into_iter()
+            .map(|(i, json)| (i, serde_json::from_str(&json).unwrap_or(Value::Null)))
     }
 
     pub fn into_items(self) -> Vec<Doc> {
