@@ -425,6 +425,10 @@ impl<'a> Reader<'a> {
                 i += 1;
             }
             let (v, n) = if matches!(self.b.get(i), None | Some(b'\n') | Some(b'#')) {
+                if compact && start.is_none() {
+                    // The event parser starts such a sequence after the dash (found by fuzzing).
+                    return Err(Bail);
+                }
                 self.finish_line(i)?;
                 match self.peek() {
                     Some(m) if m.indent > indent => {

@@ -4,7 +4,7 @@
 //! `fuzz/fuzz_targets/pipeline.rs`.
 
 use clap::Parser;
-use helm_fixup::{Error, cli::Args, config, stream, yaml};
+use helm_fixup::{Error, cli::Args, config, fastyaml, stream, yaml};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -51,6 +51,30 @@ fn split_edit_crashes_stay_fixed() {
     assert!(!found.is_empty());
     for (name, data) in found {
         split_checks(&name, &data);
+    }
+}
+
+/// The checks of `fuzz_targets/fast_parse.rs`: the fast reader answers as the full parsers do.
+#[test]
+fn fast_parse_crashes_stay_fixed() {
+    let found = crashes("fast_parse-");
+    assert!(!found.is_empty());
+    for (name, data) in found {
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        for seg in stream::split(&data) {
+            let body = &text[seg.span];
+            let Some((v, root)) = fastyaml::tree(body) else {
+                continue;
+            };
+            assert_eq!(yaml::parse_value_full(body).as_ref(), Ok(&v), "{name}");
+            let full = yaml::parse_tree_full(body).ok().flatten();
+            assert!(
+                full.is_some_and(|f| yaml::same_tree(&f, &root)),
+                "{name}: another tree"
+            );
+        }
     }
 }
 
