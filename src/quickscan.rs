@@ -91,6 +91,32 @@ enum Value {
     Scalar,
     /// `|` or `>` with optional chomping: a block scalar follows.
     BlockScalar,
+    /// A quoted scalar (this quote) that goes on past the line, as the long alert descriptions of
+    /// rule files do.
+    OpenQuote(u8),
+}
+
+/// Where a quoted scalar that is already open closes in `s` (the index of the closing quote), or
+/// `Err` when the line holds an escape we do not judge here; `Ok(None)` when it stays open.
+fn quote_close(s: &[u8], q: u8) -> Result<Option<usize>, ()> {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if q == b'"' => match s.get(i + 1) {
+                Some(b'\\' | b'"' | b'n' | b't' | b'/' | b'r') => i += 2,
+                _ => return Err(()),
+            },
+            c if c == q => {
+                if q == b'\'' && s.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return Ok(Some(i));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(None)
 }
 
 /// Strip a trailing comment (` #...`) and spaces from a value that is not quoted.
@@ -105,37 +131,10 @@ fn classify(v: &str) -> Option<Value> {
         return Some(Value::Scalar);
     }
     match b[0] {
-        b'"' => {
-            let mut i = 1;
-            loop {
-                match *b.get(i)? {
-                    b'\\' => {
-                        match *b.get(i + 1)? {
-                            b'\\' | b'"' | b'n' | b't' | b'/' | b'r' => i += 2,
-                            _ => return None,
-                        }
-                        continue;
-                    }
-                    b'"' => break,
-                    _ => i += 1,
-                }
-            }
-            rest_is_comment(&v[i + 1..]).then_some(Value::Scalar)
-        }
-        b'\'' => {
-            let mut i = 1;
-            loop {
-                if *b.get(i)? == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            rest_is_comment(&v[i + 1..]).then_some(Value::Scalar)
-        }
+        q @ (b'"' | b'\'') => match quote_close(&b[1..], q).ok()? {
+            Some(i) => rest_is_comment(&v[i + 2..]).then_some(Value::Scalar),
+            None => Some(Value::OpenQuote(q)),
+        },
         b'|' | b'>' => {
             let rest = v[1..].strip_prefix(['-', '+']).unwrap_or(&v[1..]);
             rest_is_comment(rest).then_some(Value::BlockScalar)
@@ -186,10 +185,27 @@ pub fn scan(text: &str) -> Option<String> {
     let mut block: Option<(usize, Option<usize>)> = None;
     let mut kind: Option<&str> = None;
     let mut started = false;
+    // Inside a quoted scalar that spans lines: its quote, and the indent its lines must exceed.
+    let mut quoted: Option<(u8, usize)> = None;
     for raw in text.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let content = line.trim_start_matches(' ');
         let indent = line.len() - content.len();
+        if let Some((q, parent)) = quoted {
+            if content.is_empty() {
+                continue;
+            }
+            if indent <= parent || content.contains('\t') {
+                return None;
+            }
+            if let Some(i) = quote_close(content.as_bytes(), q).ok()? {
+                if !rest_is_comment(&content[i + 1..]) {
+                    return None;
+                }
+                quoted = None;
+            }
+            continue;
+        }
         if let Some((parent, content_indent)) = block {
             if content.is_empty() {
                 // A blank line before the first content line must not carry spaces.
@@ -261,6 +277,10 @@ pub fn scan(text: &str) -> Option<String> {
             if split_key(rest).is_none() {
                 match classify(rest)? {
                     Value::Scalar => continue,
+                    Value::OpenQuote(q) => {
+                        quoted = Some((q, indent));
+                        continue;
+                    }
                     // `- ` alone, `- |`, `- - x`: leave them to the parser.
                     Value::Empty | Value::BlockScalar => return None,
                 }
@@ -308,7 +328,17 @@ pub fn scan(text: &str) -> Option<String> {
                 // Content must be indented past the key's own column.
                 block = Some((col, None));
             }
+            Value::OpenQuote(q) => {
+                if root && key == "kind" {
+                    return None;
+                }
+                // So must the lines that continue the scalar.
+                quoted = Some((q, col));
+            }
         }
+    }
+    if quoted.is_some() {
+        return None;
     }
     kind.map(str::to_string)
 }
@@ -325,6 +355,22 @@ mod tests {
         assert_eq!(scan(rule).as_deref(), Some("PrometheusRule"));
     }
 
+    /// Rule files carry long alert descriptions as quoted scalars over several lines.
+    #[test]
+    fn quoted_scalars_over_several_lines_are_vouched_for() {
+        let docs = [
+            "kind: PrometheusRule\nspec:\n  rules:\n  - alert: A\n    annotations:\n      description: 'CPU at {{ $value }}%\n        for 15 minutes, it''s high.'\n      summary: x\n",
+            "kind: A\nb: \"open \\\"q\\\"\n\n  # not a comment\n  close\" # a comment\nc: 1\n",
+            "kind: A\nl:\n- 'one\n  two'\n- three\n",
+        ];
+        for doc in docs {
+            let kind = scan(doc);
+            assert!(kind.is_some(), "{doc:?}");
+            let v = crate::yaml::parse_value_full(doc).unwrap();
+            assert_eq!(v["kind"].as_str(), kind.as_deref(), "{doc:?}");
+        }
+    }
+
     #[test]
     fn anything_unusual_is_left_to_the_parser() {
         for doc in [
@@ -333,7 +379,11 @@ mod tests {
             "kind: A\nb: 1\nb: 2\n",
             "kind: A\n\tb: 1\n",
             "kind: A\nb: one\n  two\n",
-            "kind: A\nb: \"open\n  close\"\n",
+            "kind: A\nb: 'open\nclose'\n",
+            "kind: A\nb: 'open\n",
+            "kind: A\nb: \"a\\\n  b\"\n",
+            "kind: 'A\n  B'\n",
+            "kind: A\nb: 'a\n  b' c\n",
             "- a\n",
             "kind: A\n~: 1\n",
             "kind: A\nb:\n  c: 1\n d: 2\n",
