@@ -19,7 +19,7 @@ use crate::report::{self, Added, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
-use crate::yaml;
+use crate::yaml::{self, Node};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -373,7 +373,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     // Write: untouched documents as ranges of the input, changed ones as edited text.
     let items = docs.into_items();
     let reread = |text: &str| {
-        yaml::parse_value(text)
+        yaml::parse_both(text)
             .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))
     };
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
@@ -381,13 +381,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     for seg in &segs {
         let list_new;
         let original;
+        let mut tree = None;
         let (old, new): (&Value, &Value) = match &seg.role {
             Role::Object(i) if touched.contains(i) => {
-                original = reread(seg.text)?;
-                if original == items[*i].value {
+                let (value, root) = reread(seg.text)?;
+                if value == items[*i].value {
                     pieces.push(Piece::Input(seg.span.clone()));
                     continue;
                 }
+                (original, tree) = (value, root);
                 (&original, &items[*i].value)
             }
             Role::List(list, first, n)
@@ -412,7 +414,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                 continue;
             }
         };
-        let fixed = rewrite(seg.text, old, new)?;
+        let fixed = rewrite(seg.text, tree, old, new)?;
         if plan.diff {
             diffs.push(report::unified(
                 &Identity::of(new).to_string(),
@@ -513,9 +515,12 @@ fn type_name(v: &Value) -> &'static str {
 
 /// The text of a changed document: a minimal edit when possible, a full re-render otherwise;
 /// either way it must parse back to exactly `new`.
-fn rewrite(text: &str, old: &Value, new: &Value) -> Result<String, Error> {
+fn rewrite(text: &str, tree: Option<Node>, old: &Value, new: &Value) -> Result<String, Error> {
     let eol = stream::line_ending(text);
-    let tree = yaml::parse_tree(text).map_err(|e| Error::Internal(e.message))?;
+    let tree = match tree {
+        Some(t) => Some(t),
+        None => yaml::parse_tree(text).map_err(|e| Error::Internal(e.message))?,
+    };
     let Some(root) = tree else {
         return Err(Error::Internal("a changed document has no content".into()));
     };

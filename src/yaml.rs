@@ -419,6 +419,29 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     parse_tree_full(text)
 }
 
+/// The value and the span tree of one document in one pass when [`crate::fastyaml`] can read it
+/// (the engine needs both for every document it rewrites); otherwise as [`parse_value`] and
+/// [`parse_tree`] give them.
+pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {
+    if let Some((v, root)) = crate::fastyaml::tree(text) {
+        #[cfg(debug_assertions)]
+        {
+            assert_eq!(
+                parse_value_full(text).as_ref(),
+                Ok(&v),
+                "fastyaml: another value"
+            );
+            let full = parse_tree_full(text).ok().flatten();
+            assert!(
+                full.as_ref().is_some_and(|f| same_tree(f, &root)),
+                "fastyaml: another tree"
+            );
+        }
+        return Ok((v, Some(root)));
+    }
+    Ok((parse_value_full(text)?, parse_tree_full(text)?))
+}
+
 /// Whether two span trees are the same: kinds, styles, spans and columns.
 pub fn same_tree(a: &Node, b: &Node) -> bool {
     a.span == b.span
