@@ -6,12 +6,13 @@
 # renamed per copy so names stay unique:
 #   workloads  the examples repeated to BENCH_MB (default 12) MB: almost every byte is a pod spec,
 #              PVC or monitoring CR that some profile must read (the worst case);
-#   mixed      the same examples plus the kinds no profile reads (dashboard ConfigMaps,
-#              PrometheusRules, CRD-like schemas) in the proportion of a real
-#              kube-prometheus-stack render with CRDs (about 85% of the bytes);
+#   mixed      the same examples plus kinds no profile reads (dashboard ConfigMaps,
+#              PrometheusRules, CRD-like schemas) making up about 80% of the bytes;
+#   stack      the same kinds in the proportion of a real kube-prometheus-stack render (about
+#              96% of the bytes in kinds no profile reads);
 #   largest    the largest example stream concatenated 20 times (root-run next to cat).
-# Also: how fast bad input is rejected (exit 2), and peak RSS on a BENCH_BIG_MB (default 100) MB
-# mixed stream (set BENCH_BIG_MB=0 to skip).
+# Also: how fast bad input is rejected (exit 2), and peak RSS on BENCH_BIG_MB (default 100) MB
+# mixed and stack streams (set BENCH_BIG_MB=0 to skip).
 #
 # Usage: scripts/bench.sh [path/to/helm-fixup]   (default: target/release/helm-fixup, built if missing)
 # Env:   BENCH_MB=12 BENCH_RUNS=3 BENCH_BIG_MB=100 BENCH_KUSTOMIZE=1 BENCH_KUSTOMIZE_MB=1
@@ -93,26 +94,29 @@ def crd(i):
             f"        properties:\n          spec:\n            type: object\n            properties:\n"
             f"              config:\n                type: object\n                properties:\n{props}")
 
-def write(path, target_mb, mixed):
+# (dashboards, rule files, CRDs) added to each copy of the examples
+MIX = {"workloads": (0, 0, 0), "mixed": (10, 8, 6), "stack": (40, 40, 25)}
+
+def write(path, target_mb, mix):
     target = int(target_mb * 1024 * 1024)
     size, i = 0, 0
+    dashboards, rule_files, crds = MIX[mix]
     with open(path, "w") as out:
         while size < target:
             parts = [copy(t, f"r{i}f{j}") for j, t in enumerate(sources)]
-            if mixed:  # about 85% of the bytes in kinds no profile reads
-                parts += [dashboard(f"{i}-{k}") for k in range(10)] + [rules(f"{i}-{k}") for k in range(8)]
-                parts += [crd(f"{i}x{k}") for k in range(6)]
+            parts += [dashboard(f"{i}-{k}") for k in range(dashboards)]
+            parts += [rules(f"{i}-{k}") for k in range(rule_files)]
+            parts += [crd(f"{i}x{k}") for k in range(crds)]
             chunk = "".join(parts)
             out.write(chunk)
             size += len(chunk.encode())
             i += 1
 
-write(os.path.join(work, "workloads.yaml"), mb, False)
-write(os.path.join(work, "mixed.yaml"), mb, True)
-write(os.path.join(work, "workloads-k.yaml"), kmb, False)
-write(os.path.join(work, "mixed-k.yaml"), kmb, True)
-if big_mb > 0:
-    write(os.path.join(work, "big.yaml"), big_mb, True)
+for mix in MIX:
+    write(os.path.join(work, f"{mix}.yaml"), mb, mix)
+    write(os.path.join(work, f"{mix}-k.yaml"), kmb, mix)
+    if big_mb > 0 and mix != "workloads":
+        write(os.path.join(work, f"big-{mix}.yaml"), big_mb, mix)
 largest = max(glob.glob(os.path.join(root, "examples/streams/*.yaml")), key=os.path.getsize)
 text = open(largest).read()
 text = text if text.startswith("---") else "---\n" + text
@@ -151,7 +155,7 @@ header() {
 }
 
 echo "helm-fixup benchmark: $("$bin" --version 2>/dev/null || echo "$bin"), $(nproc) cores, best of $runs runs"
-for stream in workloads mixed; do
+for stream in workloads mixed stack; do
   in=$work/$stream.yaml
   header "$stream" "$stream stream" "$in"
   read -r t m c < <(measure "$in" cat); row "cat" "$in" "$t" "$m" "$c"
@@ -198,13 +202,14 @@ header "largest" "$largest x 20" "$work/largest20.yaml"
 read -r t m c < <(measure "$work/largest20.yaml" cat); row "cat" "$work/largest20.yaml" "$t" "$m" "$c"
 read -r t m c < <(measure "$work/largest20.yaml" "$bin" -p root-run); row "helm-fixup -p root-run" "$work/largest20.yaml" "$t" "$m" "$c"
 
-if [ -f "$work/big.yaml" ]; then
-  header "big" "mixed stream" "$work/big.yaml"
-  runs=1
-  read -r t m c < <(measure "$work/big.yaml" cat); row "cat" "$work/big.yaml" "$t" "$m" "$c"
-  read -r t m c < <(measure "$work/big.yaml" "$bin" -p root-run); row "helm-fixup -p root-run" "$work/big.yaml" "$t" "$m" "$c"
-  read -r t m c < <(measure "$work/big.yaml" "$bin" -p "$all" "${local_pv[@]}"); row "helm-fixup -p (all four)" "$work/big.yaml" "$t" "$m" "$c"
-fi
+for mix in mixed stack; do
+  big=$work/big-$mix.yaml
+  [ -f "$big" ] || continue
+  header "big" "$mix stream" "$big"
+  read -r t m c < <(runs=1 measure "$big" cat); row "cat" "$big" "$t" "$m" "$c"
+  read -r t m c < <(runs=1 measure "$big" "$bin" -p root-run); row "helm-fixup -p root-run" "$big" "$t" "$m" "$c"
+  read -r t m c < <(runs=1 measure "$big" "$bin" -p "$all" "${local_pv[@]}"); row "helm-fixup -p (all four)" "$big" "$t" "$m" "$c"
+done
 
 # --- bad input: exit 2, fast ---------------------------------------------------------------
 printf '\n== bad input (must exit 2 in under a second)\n'
