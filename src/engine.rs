@@ -198,43 +198,48 @@ fn read_one(text: &str, n: usize, seg: &Segment, plan: &Plan) -> Result<Option<V
     Ok(Some(value))
 }
 
-/// Streams smaller than this are read on the calling thread.
+/// Streams smaller than this are handled on the calling thread.
 const PARALLEL_FROM: usize = 256 * 1024;
 
 /// [`read_one`] for every segment, in order. Documents are independent until the fixes run, so a
-/// large stream is cut into runs of about equal bytes and read on all cores; the first error in
-/// stream order is the one reported, as if read one by one.
+/// large stream is read on all cores; the first error in stream order is the one reported, as if
+/// read one by one.
 fn read_all(text: &str, segs: &[Segment], plan: &Plan) -> Vec<Result<Option<Value>, Error>> {
+    in_parallel(segs, text.len(), |s| s.span.len(), |n, s| read_one(text, n, s, plan))
+}
+
+/// `f` over every element of `list` (with its index), in order. When the work is large
+/// (`total` bytes, `bytes` per element) the list is cut into runs of about equal bytes, one per
+/// core, run on scoped threads; the results come back in the order of `list` either way, so the
+/// output never depends on the number of cores.
+fn in_parallel<T: Sync, R: Send>(
+    list: &[T],
+    total: usize,
+    bytes: impl Fn(&T) -> usize,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || text.len() < PARALLEL_FROM || segs.len() < 2 {
-        return segs
-            .iter()
-            .enumerate()
-            .map(|(n, s)| read_one(text, n, s, plan))
-            .collect();
+    if threads < 2 || total < PARALLEL_FROM || list.len() < 2 {
+        return list.iter().enumerate().map(|(n, t)| f(n, t)).collect();
     }
-    let share = text.len() / threads + 1;
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, s) in segs.iter().enumerate() {
-        bytes += s.span.len();
-        if bytes >= share {
+    let share = total / threads + 1;
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    let (mut start, mut sum) = (0, 0);
+    for (i, t) in list.iter().enumerate() {
+        sum += bytes(t);
+        if sum >= share {
             runs.push(start..i + 1);
-            (start, bytes) = (i + 1, 0);
+            (start, sum) = (i + 1, 0);
         }
     }
-    if start < segs.len() {
-        runs.push(start..segs.len());
+    if start < list.len() {
+        runs.push(start..list.len());
     }
+    let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = runs
             .into_iter()
-            .map(|run| {
-                scope.spawn(move || {
-                    run.map(|n| read_one(text, n, &segs[n], plan))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|run| scope.spawn(move || run.map(|n| f(n, &list[n])).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -372,58 +377,22 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
     let items = docs.into_items();
-    let reread = |text: &str| {
-        yaml::parse_both(text)
-            .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))
+    // The work is in the documents to rewrite; the rest are copied.
+    let work = |s: &Seg| match s.role {
+        Role::Object(i) if touched.contains(&i) => s.span.len(),
+        Role::List(..) => s.span.len(),
+        _ => 0,
     };
+    let total = segs.iter().map(work).sum();
+    let written = in_parallel(&segs, total, work, |_, seg| {
+        write_seg(seg, &items, &touched, plan.diff)
+    });
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
-    for seg in &segs {
-        let list_new;
-        let original;
-        let mut tree = None;
-        let (old, new): (&Value, &Value) = match &seg.role {
-            Role::Object(i) if touched.contains(i) => {
-                let (value, root) = reread(seg.text)?;
-                if value == items[*i].value {
-                    pieces.push(Piece::Input(seg.span.clone()));
-                    continue;
-                }
-                (original, tree) = (value, root);
-                (&original, &items[*i].value)
-            }
-            Role::List(list, first, n)
-                if (*first..first + n).any(|i| {
-                    touched.contains(&i) && {
-                        let Value::Array(old) = &list["items"] else {
-                            return false;
-                        };
-                        old.get(i - first) != Some(&items[i].value)
-                    }
-                }) =>
-            {
-                let mut v = list.clone();
-                for k in 0..*n {
-                    v["items"][k] = items[first + k].value.clone();
-                }
-                list_new = v;
-                (list, &list_new)
-            }
-            Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
-                pieces.push(Piece::Input(seg.span.clone()));
-                continue;
-            }
-        };
-        let fixed = rewrite(seg.text, tree, old, new)?;
-        if plan.diff {
-            diffs.push(report::unified(
-                &Identity::of(new).to_string(),
-                seg.text,
-                &fixed,
-            ));
-        }
-        pieces.push(Piece::Input(seg.span.start..seg.span.start + seg.bom));
-        pieces.push(Piece::Text(fixed));
+    for w in written {
+        let (p, d) = w?;
+        pieces.extend(p);
+        diffs.extend(d);
     }
     // Added documents use the stream's line ends, so a CRLF stream stays CRLF throughout.
     let eol = stream::line_ending(text);
@@ -452,6 +421,60 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         report,
         diffs,
     })
+}
+
+/// The output of one segment: its input bytes when nothing changed it, otherwise its BOM and the
+/// edited text (and, with `diff`, the unified diff). Segments are independent here, so the engine
+/// writes them in parallel.
+fn write_seg(
+    seg: &Seg,
+    items: &[Doc],
+    touched: &BTreeSet<usize>,
+    diff: bool,
+) -> Result<(Vec<Piece>, Option<String>), Error> {
+    let list_new;
+    let original;
+    let mut tree = None;
+    let (old, new): (&Value, &Value) = match &seg.role {
+        Role::Object(i) if touched.contains(i) => {
+            let (value, root) = yaml::parse_both(seg.text)
+                .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))?;
+            if value == items[*i].value {
+                return Ok((vec![Piece::Input(seg.span.clone())], None));
+            }
+            (original, tree) = (value, root);
+            (&original, &items[*i].value)
+        }
+        Role::List(list, first, n)
+            if (*first..first + n).any(|i| {
+                touched.contains(&i) && {
+                    let Value::Array(old) = &list["items"] else {
+                        return false;
+                    };
+                    old.get(i - first) != Some(&items[i].value)
+                }
+            }) =>
+        {
+            let mut v = list.clone();
+            for k in 0..*n {
+                v["items"][k] = items[first + k].value.clone();
+            }
+            list_new = v;
+            (list, &list_new)
+        }
+        Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
+            return Ok((vec![Piece::Input(seg.span.clone())], None));
+        }
+    };
+    let fixed = rewrite(seg.text, tree, old, new)?;
+    let diff = diff.then(|| report::unified(&Identity::of(new).to_string(), seg.text, &fixed));
+    Ok((
+        vec![
+            Piece::Input(seg.span.start..seg.span.start + seg.bom),
+            Piece::Text(fixed),
+        ],
+        diff,
+    ))
 }
 
 fn is_list(v: &Value) -> bool {
