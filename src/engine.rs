@@ -205,7 +205,12 @@ const PARALLEL_FROM: usize = 256 * 1024;
 /// large stream is read on all cores; the first error in stream order is the one reported, as if
 /// read one by one.
 fn read_all(text: &str, segs: &[Segment], plan: &Plan) -> Vec<Result<Option<Value>, Error>> {
-    in_parallel(segs, text.len(), |s| s.span.len(), |n, s| read_one(text, n, s, plan))
+    in_parallel(
+        segs,
+        text.len(),
+        |s| s.span.len(),
+        |n, s| read_one(text, n, s, plan),
+    )
 }
 
 /// `f` over every element of `list` (with its index), in order. When the work is large

@@ -115,6 +115,32 @@ pub fn kind_is_read(kind: &str) -> bool {
     )
 }
 
+/// `serde_json`'s `pointer`, without its cost: it unescapes every segment into a new string
+/// (`~1`, `~0`), which made pointer lookups a sixth of a run over thousands of pods. The paths
+/// here are literals with no escapes.
+pub trait At {
+    fn at(&self, path: &str) -> Option<&Value>;
+    fn at_mut(&mut self, path: &str) -> Option<&mut Value>;
+}
+
+impl At for Value {
+    fn at(&self, path: &str) -> Option<&Value> {
+        path.split('/').skip(1).try_fold(self, |v, k| match v {
+            Value::Object(m) => m.get(k),
+            Value::Array(a) => a.get(k.parse::<usize>().ok()?),
+            _ => None,
+        })
+    }
+
+    fn at_mut(&mut self, path: &str) -> Option<&mut Value> {
+        path.split('/').skip(1).try_fold(self, |v, k| match v {
+            Value::Object(m) => m.get_mut(k),
+            Value::Array(a) => a.get_mut(k.parse::<usize>().ok()?),
+            _ => None,
+        })
+    }
+}
+
 /// JSON pointer to the pod spec of a document of this identity, if it has one.
 pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
     if CrKind::of(id).is_some() {
@@ -135,12 +161,12 @@ pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
 
 /// The pod spec of a document, read-only.
 pub fn pod_spec<'a>(id: &Identity, doc: &'a Value) -> Option<&'a Map<String, Value>> {
-    doc.pointer(pod_spec_pointer(id)?)?.as_object()
+    doc.at(pod_spec_pointer(id)?)?.as_object()
 }
 
 /// The pod spec of a document, for changing.
 pub fn pod_spec_mut<'a>(id: &Identity, doc: &'a mut Value) -> Option<&'a mut Map<String, Value>> {
-    doc.pointer_mut(pod_spec_pointer(id)?)?.as_object_mut()
+    doc.at_mut(pod_spec_pointer(id)?)?.as_object_mut()
 }
 
 /// A container's name, or "" when it has none (a broken chart; Kubernetes would reject it).
@@ -190,7 +216,7 @@ pub struct CrStorage {
 
 /// `spec.storage.volumeClaimTemplate` of a CR, as the volume the operator generates from it.
 pub fn cr_storage(kind: CrKind, name: &str, doc: &Value) -> Option<CrStorage> {
-    let storage = doc.pointer("/spec/storage")?;
+    let storage = doc.at("/spec/storage")?;
     let vct = storage.get("volumeClaimTemplate")?;
     if !vct.is_object() {
         return None;
@@ -200,7 +226,7 @@ pub fn cr_storage(kind: CrKind, name: &str, doc: &Value) -> Option<CrStorage> {
         _ => format!("{}-{name}-db", kind.prefix()),
     };
     let volume = vct
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map_or(default, str::to_string);
@@ -275,10 +301,10 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
         let first = templates
             .into_iter()
             .flatten()
-            .find_map(|v| v.pointer("/metadata/name").and_then(Value::as_str))
+            .find_map(|v| v.at("/metadata/name").and_then(Value::as_str))
             .unwrap_or("");
         for (k, vct) in templates.into_iter().flatten().enumerate() {
-            let Some(vname) = vct.pointer("/metadata/name").and_then(Value::as_str) else {
+            let Some(vname) = vct.at("/metadata/name").and_then(Value::as_str) else {
                 continue;
             };
             for i in 0..replicas {
@@ -307,7 +333,7 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
         };
         let base = format!("{}-{}", kind.prefix(), id.name);
         let claim_spec = doc
-            .pointer("/spec/storage/volumeClaimTemplate/spec")
+            .at("/spec/storage/volumeClaimTemplate/spec")
             .cloned()
             .unwrap_or(Value::Object(Map::new()));
         for s in 0..shards {

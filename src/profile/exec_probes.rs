@@ -25,6 +25,7 @@
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::shell::quote as sh_quote;
+use crate::workload::At;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::ExecAction;
 use serde_json::{Map, Value};
@@ -656,7 +657,7 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
     let crs: Vec<String> = docs
         .iter()
         .filter(|d| CrKind::of(&d.id).is_some())
-        .filter(|d| d.value.pointer("/spec/listenLocal") == Some(&Value::Bool(true)))
+        .filter(|d| d.value.at("/spec/listenLocal") == Some(&Value::Bool(true)))
         .filter(|d| {
             let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
                 .map(|p| {

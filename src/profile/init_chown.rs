@@ -24,6 +24,7 @@
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::shell::quote as sh_quote;
+use crate::workload::At;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
@@ -181,12 +182,12 @@ fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind 
         .find(|v| v.get("name").and_then(Value::as_str) == Some(name));
     let Some(vol) = vol else {
         let templates = doc
-            .pointer("/spec/volumeClaimTemplates")
+            .at("/spec/volumeClaimTemplates")
             .and_then(Value::as_array);
         let is_template = templates
             .into_iter()
             .flatten()
-            .any(|t| t.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+            .any(|t| t.at("/metadata/name").and_then(Value::as_str) == Some(name));
         return if is_template {
             VolumeKind::Persistent
         } else {

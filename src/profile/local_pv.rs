@@ -30,6 +30,7 @@ use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::report::NodePrep;
 use crate::shell::quote;
+use crate::workload::At;
 use crate::workload::{self, Claim, CrKind};
 use k8s_openapi::api::core::v1::{
     LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
@@ -293,7 +294,7 @@ fn claim_users(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Ids> {
             .flatten()
         {
             let claim = v
-                .pointer("/persistentVolumeClaim/claimName")
+                .at("/persistentVolumeClaim/claimName")
                 .and_then(Value::as_str);
             let (Some(claim), Some(vname)) = (claim, v.get("name").and_then(Value::as_str)) else {
                 continue;
@@ -324,7 +325,7 @@ fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> 
             .into_iter()
             .flatten()
             .filter_map(|v| {
-                v.pointer("/persistentVolumeClaim/claimName")
+                v.at("/persistentVolumeClaim/claimName")
                     .and_then(Value::as_str)
             })
             .collect();
@@ -427,7 +428,7 @@ fn selector_labels(spec: &Value) -> BTreeMap<String, String> {
 
 /// The claim's storage request, as written.
 fn request(spec: &Value) -> Option<String> {
-    match spec.pointer("/resources/requests/storage")? {
+    match spec.at("/resources/requests/storage")? {
         Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -525,7 +526,7 @@ fn bound_in_stream(docs: &Docs, cfg: &Config) -> BTreeSet<(String, String)> {
     docs.iter()
         .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
         .filter_map(|d| {
-            let r = d.value.pointer("/spec/claimRef")?;
+            let r = d.value.at("/spec/claimRef")?;
             let name = r.get("name")?.as_str()?;
             let ns = r
                 .get("namespace")
@@ -817,7 +818,7 @@ impl Fix for LocalPv {
 
 /// `(namespace, name)` of a PV's claimRef.
 fn claim_of(pv: &Value) -> Option<(&String, &String)> {
-    let r = pv.pointer("/spec/claimRef")?;
+    let r = pv.at("/spec/claimRef")?;
     match (r.get("namespace")?, r.get("name")?) {
         (Value::String(ns), Value::String(n)) => Some((ns, n)),
         _ => None,
@@ -969,7 +970,7 @@ mod tests {
         let o = object_at(&mut v, "/spec/storage/volumeClaimTemplate/spec").unwrap();
         o.insert("storageClassName".into(), json!("x"));
         assert_eq!(
-            v.pointer("/spec/storage/volumeClaimTemplate/spec/storageClassName"),
+            v.at("/spec/storage/volumeClaimTemplate/spec/storageClassName"),
             Some(&json!("x"))
         );
         let mut arr = json!({"spec": {"volumeClaimTemplates": []}});

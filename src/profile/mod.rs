@@ -17,6 +17,7 @@ use crate::report::Report;
 use crate::select::Selection;
 use crate::stream::Form;
 use crate::workload;
+use crate::workload::At;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -279,7 +280,7 @@ impl Docs {
             .filter_map(|d| {
                 let level = d
                     .value
-                    .pointer("/metadata/labels")?
+                    .at("/metadata/labels")?
                     .get("pod-security.kubernetes.io/enforce")?
                     .as_str()?;
                 matches!(level, "restricted" | "baseline")

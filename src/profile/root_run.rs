@@ -10,6 +10,7 @@
 //! a "successful" install.
 
 use super::{Ctx, Docs, Fix};
+use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
 
@@ -69,7 +70,7 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
     }
     let drops_all = c
         .get("securityContext")
-        .and_then(|s| s.pointer("/capabilities/drop"))
+        .and_then(|s| s.at("/capabilities/drop"))
         .and_then(Value::as_array)
         .is_some_and(|d| {
             d.iter()

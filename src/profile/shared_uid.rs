@@ -27,6 +27,7 @@
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
 use crate::report::Report;
+use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
 
@@ -74,13 +75,13 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
         .filter_map(|v| v.get("name").and_then(Value::as_str))
         .collect();
     let templates = doc
-        .pointer("/spec/volumeClaimTemplates")
+        .at("/spec/volumeClaimTemplates")
         .and_then(Value::as_array);
     writable.extend(
         templates
             .into_iter()
             .flatten()
-            .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str)),
+            .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str)),
     );
     let mut users: Vec<(String, Vec<String>)> = Vec::new();
     for c in sharing(pod) {
@@ -130,7 +131,7 @@ fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<Strin
             ],
         ));
     }
-    if kind == CrKind::Prometheus && doc.pointer("/spec/thanos").is_some_and(|t| !t.is_null()) {
+    if kind == CrKind::Prometheus && doc.at("/spec/thanos").is_some_and(|t| !t.is_null()) {
         let db = workload::cr_storage(kind, &id.name, doc)
             .map_or_else(|| format!("{}-{}-db", kind.prefix(), id.name), |s| s.volume);
         out.push((db, vec![main, "thanos-sidecar".to_string()]));
