@@ -284,7 +284,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         let Some(value) = read? else {
             skipped += 1;
             // Only the hook annotation tells a hook; a skipped document without it is a template.
-            skipped_templates |= !body.contains("helm.sh/hook");
+            skipped_templates |= memchr::memmem::find(body.as_bytes(), b"helm.sh/hook").is_none();
             segs.push(Seg {
                 span: seg.span,
                 bom,

@@ -58,6 +58,9 @@ impl<'a> Level<'a> {
 /// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
 /// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
 fn has_odd_chars(b: &[u8]) -> bool {
+    if crate::fastyaml::plain_ascii(b) {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| match c {
         b'\r' => b.get(i + 1) != Some(&b'\n'),
         b'\n' | b'\t' => false,
@@ -77,10 +80,25 @@ fn is_key_byte(c: u8) -> bool {
 
 /// Words a plain key must not be: they are not strings (null, booleans in YAML 1.1).
 fn odd_key(k: &str) -> bool {
-    matches!(
-        k.to_ascii_lowercase().as_str(),
-        "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-    )
+    k.len() <= 5
+        && ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
+            .iter()
+            .any(|w| k.eq_ignore_ascii_case(w))
+}
+
+/// Where a plain value's comment starts (its ` #`), and whether the text before it holds a
+/// `: ` or a tab: one pass over the bytes, as this runs for most lines of a stream.
+fn plain_parts(b: &[u8]) -> (usize, bool) {
+    let mut odd = false;
+    for i in 0..b.len() {
+        match b[i] {
+            b'#' if i > 0 && b[i - 1] == b' ' => return (i - 1, odd),
+            b':' if b.get(i + 1) == Some(&b' ') => odd = true,
+            b'\t' => odd = true,
+            _ => {}
+        }
+    }
+    (b.len(), odd)
 }
 
 /// What follows `key:` or `- ` on a line.
@@ -126,9 +144,11 @@ fn classify(v: &str) -> Option<Value> {
         return Some(Value::Empty);
     }
     let b = v.as_bytes();
-    let bare = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
-    if bare == "{}" || bare == "[]" {
-        return Some(Value::Scalar);
+    if matches!(b[0], b'{' | b'[') {
+        let bare = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
+        if bare == "{}" || bare == "[]" {
+            return Some(Value::Scalar);
+        }
     }
     match b[0] {
         q @ (b'"' | b'\'') => match quote_close(&b[1..], q).ok()? {
@@ -143,12 +163,8 @@ fn classify(v: &str) -> Option<Value> {
         | b'?' | b':' => None,
         b'-' if b.get(1).is_none_or(|c| *c == b' ') => None,
         _ => {
-            let text = match v.find(" #") {
-                Some(i) => &v[..i],
-                None => v,
-            };
-            (!text.contains(": ") && !text.ends_with(':') && !text.contains('\t'))
-                .then_some(Value::Scalar)
+            let (end, odd) = plain_parts(b);
+            (!odd && !v[..end].ends_with(':')).then_some(Value::Scalar)
         }
     }
 }
@@ -195,7 +211,7 @@ pub fn scan(text: &str) -> Option<String> {
             if content.is_empty() {
                 continue;
             }
-            if indent <= parent || content.contains('\t') {
+            if indent <= parent || memchr::memchr(b'\t', content.as_bytes()).is_some() {
                 return None;
             }
             if let Some(i) = quote_close(content.as_bytes(), q).ok()? {
@@ -227,7 +243,7 @@ pub fn scan(text: &str) -> Option<String> {
         if content.is_empty() || content.starts_with('#') {
             continue;
         }
-        if content.contains('\t') {
+        if memchr::memchr(b'\t', content.as_bytes()).is_some() {
             return None;
         }
         if !started && indent == 0 && line.starts_with("---") {
