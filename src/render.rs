@@ -38,7 +38,7 @@ fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if RESERVED.contains(&s.to_ascii_lowercase().as_str()) {
+    if s.len() <= 5 && RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
         return false;
     }
     // Anything that starts like a number, a sign, or a special YAML indicator gets quotes.
@@ -85,14 +85,15 @@ pub fn block_entries(map: &Map<String, Value>, indent: usize, eol: &str) -> Stri
 
 /// One `key: value` entry (with nested block content) at `indent`.
 pub fn entry(out: &mut String, key: &str, v: &Value, indent: usize, eol: &str) {
-    let pad = " ".repeat(indent);
-    out.push_str(&pad);
+    out.extend(std::iter::repeat_n(' ', indent));
     out.push_str(&string(key));
     out.push(':');
     match v {
         Value::Object(o) if !o.is_empty() => {
             out.push_str(eol);
-            out.push_str(&block_entries(o, indent + 2, eol));
+            for (k, v) in o {
+                entry(out, k, v, indent + 2, eol);
+            }
         }
         Value::Array(a) if !a.is_empty() => {
             out.push_str(eol);

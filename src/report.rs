@@ -300,9 +300,14 @@ fn join(path: &str, seg: &str) -> String {
 }
 
 fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
-    if old == new {
-        return;
+    if old != new {
+        walk_changed(path, old, new, out);
     }
+}
+
+/// [`walk`] for two values known to differ. Children are compared before the walk goes into them
+/// (and before their path is built), so each unchanged part is compared once, not once per level.
+fn walk_changed(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
             let added: Map<String, Value> = n
@@ -324,15 +329,18 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
                     after: Some(Value::Object(added)),
                 });
                 for (k, nv) in n {
-                    if let Some(ov) = o.get(k) {
-                        walk(&join(path, k), ov, nv, out);
+                    if let Some(ov) = o.get(k)
+                        && ov != nv
+                    {
+                        walk_changed(&join(path, k), ov, nv, out);
                     }
                 }
                 return;
             }
             for (k, nv) in n {
                 match o.get(k) {
-                    Some(ov) => walk(&join(path, k), ov, nv, out),
+                    Some(ov) if ov == nv => {}
+                    Some(ov) => walk_changed(&join(path, k), ov, nv, out),
                     // An added mapping (a new securityContext) is shown field by field, so the
                     // summary says `runAsUser (none) -> 0` instead of `securityContext added`.
                     None if nv.as_object().is_some_and(|m| !m.is_empty()) => {
@@ -362,7 +370,8 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
                 Some(pairs) => {
                     for p in pairs {
                         match p {
-                            Pair::Both(i, j) => walk(&label(&n[j], j), &o[i], &n[j], out),
+                            Pair::Both(i, j) if o[i] == n[j] => {}
+                            Pair::Both(i, j) => walk_changed(&label(&n[j], j), &o[i], &n[j], out),
                             Pair::OldOnly(i) => out.push(FieldChange {
                                 path: label(&o[i], i),
                                 before: Some(o[i].clone()),
