@@ -154,7 +154,7 @@ impl<'a> Reader<'a> {
 
     /// Column of a byte position, in characters (as the event parser counts).
     fn col(&self, pos: usize) -> usize {
-        let start = self.t[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let start = memchr::memrchr(b'\n', &self.b[..pos]).map_or(0, |i| i + 1);
         let prefix = &self.b[start..pos];
         if prefix.is_ascii() {
             prefix.len()
@@ -827,10 +827,9 @@ fn is_key_byte(c: u8) -> bool {
 /// Plain words that YAML 1.1 or 1.2 may read as something other than a string.
 fn odd_word(s: &str) -> bool {
     s.len() <= 5
-        && matches!(
-            s.to_ascii_lowercase().as_str(),
-            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-        )
+        && ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// The value of a quoted scalar (quotes included); escapes beyond the common ones bail.
