@@ -275,3 +275,48 @@ proptest! {
         }
     }
 }
+
+/// A stream over the size the engine reads and writes on all cores comes out exactly as its
+/// documents do one at a time: no document is lost, repeated or moved between the threads' runs.
+/// root-run and init-chown change each Deployment on its own, so the two must agree byte for byte.
+#[test]
+fn a_large_stream_split_across_cores_matches_document_by_document() {
+    let plan = plan("root-run,init-chown");
+    let docs: Vec<String> = (0..2500)
+        .map(|i| {
+            let kind = if i % 3 == 0 { "ConfigMap" } else { "Deployment" };
+            if kind == "ConfigMap" {
+                format!(
+                    "---\n# Source: c/templates/cm-{i}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  k: |\n    line {i}\n"
+                )
+            } else {
+                format!(
+                    "---\n# Source: c/templates/d-{i}.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d-{i}\n  namespace: ns\nspec:\n  template:\n    spec:\n      securityContext:\n        runAsUser: {}\n      containers:\n      - name: app\n        image: nginx:1.{i}\n        volumeMounts:\n        - {{name: data, mountPath: /data}}\n      volumes:\n      - name: data\n        hostPath: {{path: /srv/d-{i}}}\n",
+                    1000 + i
+                )
+            }
+        })
+        .collect();
+    let whole = docs.concat();
+    assert!(
+        whole.len() > 512 * 1024,
+        "the stream must be large enough to be split"
+    );
+    let out = helm_fixup::process(whole.as_bytes(), &plan).unwrap();
+    let one_by_one: String = docs
+        .iter()
+        .map(|d| {
+            String::from_utf8(helm_fixup::process(d.as_bytes(), &plan).unwrap().stream).unwrap()
+        })
+        .collect();
+    assert_eq!(String::from_utf8(out.stream).unwrap(), one_by_one);
+    let deployments = (0..2500).filter(|i| i % 3 != 0).count();
+    assert_eq!(
+        out.report
+            .changed
+            .iter()
+            .filter(|r| r.profile == "root-run")
+            .count(),
+        deployments
+    );
+}
