@@ -48,12 +48,15 @@ fn plain_is_safe(s: &str) -> bool {
     if s.starts_with('.') || s.ends_with(' ') || s.ends_with(':') {
         return false;
     }
-    let safe = s.chars().all(|c| {
+    // No spaces and no colons or hashes at all: so neither `: ` nor ` #` can occur. `1e3`-like
+    // strings start with a digit and are already excluded; `.inf`/`.nan` start with '.'.
+    s.bytes().all(|c| {
         c.is_ascii_alphanumeric()
-            || matches!(c, '-' | '_' | '.' | '/' | '=' | '+' | ',' | '(' | ')' | '@')
-    });
-    // `1e3`-like strings start with a digit and are already excluded; `.inf`/`.nan` start with '.'.
-    safe && !s.contains(": ") && !s.contains(" #")
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'/' | b'=' | b'+' | b',' | b'(' | b')' | b'@'
+            )
+    })
 }
 
 /// One-line flow (JSON-compatible) rendering: valid YAML with unchanged meaning.
@@ -111,16 +114,19 @@ pub fn entry(out: &mut String, key: &str, v: &Value, indent: usize, eol: &str) {
 
 /// One `- item` of a block sequence whose dashes sit at `indent`.
 pub fn seq_item(out: &mut String, v: &Value, indent: usize, eol: &str) {
-    let pad = " ".repeat(indent);
+    let pad = || std::iter::repeat_n(' ', indent);
     match v {
         Value::Object(o) if !o.is_empty() => {
-            let body = block_entries(o, indent + 2, eol);
-            out.push_str(&pad);
-            out.push_str("- ");
-            out.push_str(&body[indent + 2..]);
+            // The entries at `indent + 2`, written in place; the first one's last two spaces of
+            // indentation become the dash.
+            let start = out.len();
+            for (k, v) in o {
+                entry(out, k, v, indent + 2, eol);
+            }
+            out.replace_range(start + indent..start + indent + 2, "- ");
         }
         Value::Array(a) if !a.is_empty() => {
-            out.push_str(&pad);
+            out.extend(pad());
             out.push('-');
             out.push_str(eol);
             for item in a {
@@ -128,7 +134,7 @@ pub fn seq_item(out: &mut String, v: &Value, indent: usize, eol: &str) {
             }
         }
         other => {
-            out.push_str(&pad);
+            out.extend(pad());
             out.push_str("- ");
             out.push_str(&scalar(other));
             out.push_str(eol);
