@@ -331,7 +331,12 @@ pub fn scan(text: &str) -> Option<String> {
                 if root && key == "kind" {
                     let v = value.trim_start_matches(' ');
                     let v = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
-                    if !v.bytes().all(|c| c.is_ascii_alphanumeric()) || v.is_empty() {
+                    // A letter first and no YAML 1.1 word: `kind: 1000` is a number, `kind: On`
+                    // a boolean (found by fuzzing).
+                    if !v.bytes().all(|c| c.is_ascii_alphanumeric())
+                        || !v.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+                        || odd_key(v)
+                    {
                         return None;
                     }
                     kind = Some(v);
