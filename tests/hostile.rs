@@ -416,3 +416,46 @@ fn first_bad_document_of_a_large_stream_is_the_one_named() {
     );
     rejected(stream.as_bytes(), 41, Some(first_bad_line + 3), "");
 }
+
+/// A 100 MB stream, mostly dashboards as rendered charts carry them, with a workload every few
+/// hundred documents: it passes (exit 0), every dashboard comes out byte for byte and every
+/// workload is fixed. (Its time and peak memory are measured by `scripts/bench.sh`.)
+#[test]
+fn hundred_megabyte_stream_passes_through() {
+    let panel = "        {\"type\": \"timeseries\", \"expr\": \"sum(rate(http_requests_total[5m])) by (code)\"},\n";
+    let dashboard = |i: usize| {
+        format!(
+            "---\n# Source: c/templates/dashboards/d{i}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash-{i}\ndata:\n  d.json: |-\n    {{\"panels\": [\n{}        {{}}]}}\n",
+            panel.repeat(120)
+        )
+    };
+    let mut input = String::with_capacity(105 << 20);
+    let (mut dashboards, mut workloads) = (0, 0);
+    while input.len() < 100 << 20 {
+        if dashboards % 400 == 0 {
+            input.push_str("---\n");
+            input.push_str(&DEPLOY.replace("name: web", &format!("name: web-{workloads}")));
+            workloads += 1;
+        }
+        input.push_str(&dashboard(dashboards));
+        dashboards += 1;
+    }
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        o.stderr.contains(&format!("{workloads} objects changed")),
+        "{}",
+        o.stderr.lines().last().unwrap_or_default()
+    );
+    assert_eq!(out.matches("runAsUser: 0").count(), workloads);
+    // Every dashboard document is in the output exactly as it came.
+    let first = dashboard(0);
+    let last = dashboard(dashboards - 1);
+    assert!(out.contains(&first) && out.ends_with(&last));
+    assert_eq!(out.matches("kind: ConfigMap").count(), dashboards);
+    // Nothing but the workloads' edits changed the length.
+    let alone = format!("---\n{DEPLOY}");
+    let fixed = run(&["-p", "root-run"], alone.as_bytes()).stdout.len();
+    assert_eq!(out.len(), input.len() + workloads * (fixed - alone.len()));
+}
