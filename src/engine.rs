@@ -395,8 +395,9 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
     for w in written {
-        let (p, d) = w?;
-        pieces.extend(p);
+        let (p, text, d) = w?;
+        pieces.push(p);
+        pieces.extend(text);
         diffs.extend(d);
     }
     // Added documents use the stream's line ends, so a CRLF stream stays CRLF throughout.
@@ -429,14 +430,14 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
 }
 
 /// The output of one segment: its input bytes when nothing changed it, otherwise its BOM and the
-/// edited text (and, with `diff`, the unified diff). Segments are independent here, so the engine
+/// edited text (and, with `diff`, the unified diff); no allocation for the untouched ones. Segments are independent here, so the engine
 /// writes them in parallel.
 fn write_seg(
     seg: &Seg,
     items: &[Doc],
     touched: &BTreeSet<usize>,
     diff: bool,
-) -> Result<(Vec<Piece>, Option<String>), Error> {
+) -> Result<(Piece, Option<Piece>, Option<String>), Error> {
     let list_new;
     let original;
     let mut tree = None;
@@ -445,7 +446,7 @@ fn write_seg(
             let (value, root) = yaml::parse_both(seg.text)
                 .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))?;
             if value == items[*i].value {
-                return Ok((vec![Piece::Input(seg.span.clone())], None));
+                return Ok((Piece::Input(seg.span.clone()), None, None));
             }
             (original, tree) = (value, root);
             (&original, &items[*i].value)
@@ -468,16 +469,14 @@ fn write_seg(
             (list, &list_new)
         }
         Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
-            return Ok((vec![Piece::Input(seg.span.clone())], None));
+            return Ok((Piece::Input(seg.span.clone()), None, None));
         }
     };
     let fixed = rewrite(seg.text, tree, old, new)?;
     let diff = diff.then(|| report::unified(&Identity::of(new).to_string(), seg.text, &fixed));
     Ok((
-        vec![
-            Piece::Input(seg.span.start..seg.span.start + seg.bom),
-            Piece::Text(fixed),
-        ],
+        Piece::Input(seg.span.start..seg.span.start + seg.bom),
+        Some(Piece::Text(fixed)),
         diff,
     ))
 }
