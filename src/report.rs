@@ -309,7 +309,11 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
 /// (and before their path is built), so each unchanged part is compared once, not once per level.
 fn walk_changed(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
+        (Value::Object(o), Value::Object(n))
+            if !path.is_empty()
+                && n.keys().any(|k| !o.contains_key(k))
+                && o.keys().any(|k| !n.contains_key(k)) =>
+        {
             let added: Map<String, Value> = n
                 .iter()
                 .filter(|(k, _)| !o.contains_key(*k))
@@ -320,23 +324,22 @@ fn walk_changed(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>
                 .filter(|(k, _)| !n.contains_key(*k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if !path.is_empty() && !added.is_empty() && !removed.is_empty() {
-                // One key replaced by another (a probe's `httpGet` handler becoming `exec`):
-                // one change, shown as `livenessProbe httpGet -> exec`.
-                out.push(FieldChange {
-                    path: path.to_string(),
-                    before: Some(Value::Object(removed)),
-                    after: Some(Value::Object(added)),
-                });
-                for (k, nv) in n {
-                    if let Some(ov) = o.get(k)
-                        && ov != nv
-                    {
-                        walk_changed(&join(path, k), ov, nv, out);
-                    }
+            // One key replaced by another (a probe's `httpGet` handler becoming `exec`): one
+            // change, shown as `livenessProbe httpGet -> exec`.
+            out.push(FieldChange {
+                path: path.to_string(),
+                before: Some(Value::Object(removed)),
+                after: Some(Value::Object(added)),
+            });
+            for (k, nv) in n {
+                if let Some(ov) = o.get(k)
+                    && ov != nv
+                {
+                    walk_changed(&join(path, k), ov, nv, out);
                 }
-                return;
             }
+        }
+        (Value::Object(o), Value::Object(n)) => {
             for (k, nv) in n {
                 match o.get(k) {
                     Some(ov) if ov == nv => {}
