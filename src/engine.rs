@@ -161,10 +161,7 @@ fn sniff_kind(text: &str) -> Option<&str> {
     .trim_matches([' ', '\t']);
     let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
         && value.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !matches!(
-            value.to_ascii_lowercase().as_str(),
-            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-        );
+        && !yaml::null_or_bool_word(value);
     plain.then_some(value)
 }
 

@@ -10,6 +10,7 @@
 //! at a few hundred MB/s where the event parser manages a few tens. The fuzz target `split_edit`
 //! checks that whatever it accepts the full parse accepts with the same kind.
 
+use crate::yaml::{is_key_byte, null_or_bool_word};
 use std::collections::HashSet;
 
 /// Deeper than this and the full parser decides (and rejects past `yaml::MAX_DEPTH`).
@@ -72,18 +73,6 @@ fn has_odd_chars(b: &[u8]) -> bool {
         ),
         _ => false,
     })
-}
-
-fn is_key_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
-}
-
-/// Words a plain key must not be: they are not strings (null, booleans in YAML 1.1).
-fn odd_key(k: &str) -> bool {
-    k.len() <= 5
-        && ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
-            .iter()
-            .any(|w| k.eq_ignore_ascii_case(w))
 }
 
 /// Where a plain value's comment starts (its ` #`), and whether the text before it holds a
@@ -186,7 +175,7 @@ fn split_key(s: &str) -> Option<(&str, &str)> {
         return None;
     }
     let key = &s[..end];
-    (!odd_key(key)).then(|| (key, s.get(end + 1..).unwrap_or("")))
+    (!null_or_bool_word(key)).then(|| (key, s.get(end + 1..).unwrap_or("")))
 }
 
 /// The top-level kind of a document in the simple subset, or `None` when not sure.
@@ -335,7 +324,7 @@ pub fn scan(text: &str) -> Option<String> {
                     // a boolean (found by fuzzing).
                     if !v.bytes().all(|c| c.is_ascii_alphanumeric())
                         || !v.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-                        || odd_key(v)
+                        || null_or_bool_word(v)
                     {
                         return None;
                     }

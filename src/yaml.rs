@@ -66,11 +66,7 @@ pub fn is_blank(text: &str) -> bool {
 pub fn parse_value(text: &str) -> Result<Value, ParseError> {
     if let Some(v) = crate::fastyaml::value(text) {
         #[cfg(debug_assertions)]
-        assert_eq!(
-            parse_value_full(text).as_ref(),
-            Ok(&v),
-            "fastyaml read another value from:\n{text}"
-        );
+        assert_fast_agrees(text);
         return Ok(v);
     }
     parse_value_full(text)
@@ -179,14 +175,24 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// Whether a plain word is null or a boolean to YAML 1.1 or 1.2 (in any case), not a string.
+/// Every reader here that vouches for a plain scalar being a string asks this.
+pub fn null_or_bool_word(s: &str) -> bool {
+    s.len() <= 5
+        && ["null", "true", "false", "yes", "no", "on", "off", "y", "n"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// The bytes the line-level readers allow in a plain key (`app.kubernetes.io/name`, `helm.sh/hook`).
+pub fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
+}
+
 /// Whether a plain scalar is certainly a string (YAML 1.1 and 1.2 agree): a letter first and
 /// none of the null or boolean words.
 fn plain_string(s: &str) -> bool {
-    s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-        )
+    s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && !null_or_bool_word(s)
 }
 
 /// Validate one document by driving the event parser, without building any value: syntax,
@@ -407,13 +413,7 @@ pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
 pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     if let Some((_, root)) = crate::fastyaml::tree(text) {
         #[cfg(debug_assertions)]
-        {
-            let full = parse_tree_full(text).ok().flatten();
-            assert!(
-                full.as_ref().is_some_and(|f| same_tree(f, &root)),
-                "fastyaml built another tree from:\n{text}\nfast: {root:#?}\nfull: {full:#?}"
-            );
-        }
+        assert_fast_agrees(text);
         return Ok(Some(root));
     }
     parse_tree_full(text)
@@ -425,21 +425,40 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
 pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {
     if let Some((v, root)) = crate::fastyaml::tree(text) {
         #[cfg(debug_assertions)]
-        {
-            assert_eq!(
-                parse_value_full(text).as_ref(),
-                Ok(&v),
-                "fastyaml: another value"
-            );
-            let full = parse_tree_full(text).ok().flatten();
-            assert!(
-                full.as_ref().is_some_and(|f| same_tree(f, &root)),
-                "fastyaml: another tree"
-            );
-        }
+        assert_fast_agrees(text);
         return Ok((v, Some(root)));
     }
     Ok((parse_value_full(text)?, parse_tree_full(text)?))
+}
+
+/// How [`crate::fastyaml`] and the full parsers disagree on a document the fast reader accepts:
+/// its value-only and tree answers differ, serde-saphyr reads another value, or the event parser
+/// builds another span tree. `None` when they agree or the fast reader leaves the document to
+/// them. The debug builds, the tests and the `fast_parse` fuzz target all check this one thing.
+pub fn fast_disagreement(text: &str) -> Option<String> {
+    let Some((v, root)) = crate::fastyaml::tree(text) else {
+        return crate::fastyaml::value(text).map(|_| "a value without a span tree".to_string());
+    };
+    if crate::fastyaml::value(text).as_ref() != Some(&v) {
+        return Some("its value and its tree's value differ".into());
+    }
+    if parse_value_full(text).as_ref() != Ok(&v) {
+        return Some(format!("serde-saphyr reads another value than {v}"));
+    }
+    let full = parse_tree_full(text).ok().flatten();
+    if !full.as_ref().is_some_and(|f| same_tree(f, &root)) {
+        return Some(format!(
+            "the event parser builds another tree:\nfast: {root:#?}\nfull: {full:#?}"
+        ));
+    }
+    None
+}
+
+#[cfg(debug_assertions)]
+fn assert_fast_agrees(text: &str) {
+    if let Some(d) = fast_disagreement(text) {
+        panic!("fastyaml: {d}\nin:\n{text}");
+    }
 }
 
 /// Whether two span trees are the same: kinds, styles, spans and columns.
