@@ -377,6 +377,8 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         }
     }
 
+    report.note_more_privileged();
+
     // Write: untouched documents as ranges of the input, changed ones as edited text.
     let items = docs.into_items();
     // The work is in the documents to rewrite; the rest are copied.

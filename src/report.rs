@@ -40,6 +40,34 @@ pub enum Level {
     Warning,
 }
 
+/// A stable identifier of what a message is about, so a script can match it without reading
+/// the words (the JSON summary's `code`). The names are a contract: add new ones, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// An object now runs with more privilege than the chart asked for.
+    MorePrivileged,
+    /// A Namespace of the stream enforces a Pod Security level the changed pod violates.
+    PodSecurity,
+    /// A change to a field Kubernetes will not update on an existing object: an installed
+    /// release must do something by hand before the upgrade.
+    ImmutableField,
+    /// A pod cannot run where its volume is (nodeSelector, node affinity, anti-affinity).
+    PlacementConflict,
+    /// A pre-bound PersistentVolume whose `claimRef` the next Helm 4 upgrade would conflict on.
+    SsaClaimref,
+    /// A `--only`/`--skip` selector or a profile's target matched no object.
+    SelectorUnmatched,
+    /// The cluster needs a one-time step the release cannot do (a StorageClass, node dirs).
+    ClusterSetup,
+    /// An object or container was left alone, and why.
+    LeftAlone,
+    /// A value in the stream that looks like a chart bug or that the fix cannot use.
+    Input,
+    /// Anything else.
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Message {
     pub level: Level,
@@ -48,6 +76,7 @@ pub struct Message {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     pub message: String,
+    pub code: Code,
 }
 
 /// An object a profile added to the stream.
@@ -83,24 +112,81 @@ pub struct Report {
 }
 
 impl Report {
+    /// A note: something left alone, and why (code `left-alone`).
     pub fn note(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
-        self.push(Level::Note, profile, object, message.into());
+        self.push(Level::Note, Code::LeftAlone, profile, object, message.into());
     }
 
+    /// A warning with no more specific code (`other`).
     pub fn warn(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
-        self.push(Level::Warning, profile, object, message.into());
+        self.push(Level::Warning, Code::Other, profile, object, message.into());
     }
 
-    fn push(&mut self, level: Level, profile: &str, object: Option<String>, message: String) {
+    /// A note with its code.
+    pub fn note_code(
+        &mut self,
+        code: Code,
+        profile: &str,
+        object: Option<String>,
+        message: impl Into<String>,
+    ) {
+        self.push(Level::Note, code, profile, object, message.into());
+    }
+
+    /// A warning with its code.
+    pub fn warn_code(
+        &mut self,
+        code: Code,
+        profile: &str,
+        object: Option<String>,
+        message: impl Into<String>,
+    ) {
+        self.push(Level::Warning, code, profile, object, message.into());
+    }
+
+    fn push(
+        &mut self,
+        level: Level,
+        code: Code,
+        profile: &str,
+        object: Option<String>,
+        message: String,
+    ) {
         let m = Message {
             level,
             profile: (!profile.is_empty()).then(|| profile.to_string()),
             object,
             message,
+            code,
         };
         if !self.seen.contains(&m) {
             self.seen.insert(m.clone());
             self.messages.push(m);
+        }
+    }
+
+    /// One `more-privileged` note per object that became more privileged and has no message
+    /// with that code yet, so JSON consumers find every one among the messages too.
+    pub fn note_more_privileged(&mut self) {
+        let named: HashSet<String> = self
+            .messages
+            .iter()
+            .filter(|m| m.code == Code::MorePrivileged)
+            .filter_map(|m| m.object.clone())
+            .collect();
+        let todo: Vec<(String, String)> = self
+            .changed
+            .iter()
+            .filter(|r| r.more_privileged && !named.contains(&r.object))
+            .map(|r| (r.profile.clone(), r.object.clone()))
+            .collect();
+        for (profile, object) in todo {
+            self.note_code(
+                Code::MorePrivileged,
+                &profile,
+                Some(object),
+                "runs with more privilege than the chart asked for",
+            );
         }
     }
 
@@ -157,6 +243,10 @@ impl Report {
             out.push_str(&format!("{:width$}  added {}\n", a.profile, a.object));
         }
         for m in &self.messages {
+            // The "more privileged than the chart asked" line below names these objects.
+            if m.code == Code::MorePrivileged && m.level == Level::Note {
+                continue;
+            }
             let level = match m.level {
                 Level::Note => "note",
                 Level::Warning => "warning",

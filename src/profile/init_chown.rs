@@ -23,6 +23,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
+use crate::report::Code;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
@@ -793,7 +794,8 @@ impl Fix for InitChown {
                 .as_ref()
                 .is_some_and(|ns| restricted.contains(ns))
             {
-                ctx.report.warn(
+                ctx.report.warn_code(
+                    Code::PodSecurity,
                     ctx.profile,
                     Some(object.clone()),
                     format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),

@@ -10,6 +10,7 @@
 //! a "successful" install.
 
 use super::{Ctx, Docs, Fix};
+use crate::report::Code;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -158,14 +159,16 @@ impl Fix for RootRun {
                     .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
                     .collect();
                 if level == "restricted" {
-                    ctx.report.warn(
+                    ctx.report.warn_code(
+                        Code::PodSecurity,
                         ctx.profile,
                         Some(id.to_string()),
                         "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
                          Kubernetes will reject these pods; relabel the namespace to baseline or use shared-uid/init-chown instead",
                     );
                 } else if !extra.is_empty() {
-                    ctx.report.warn(
+                    ctx.report.warn_code(
+                        Code::PodSecurity,
                         ctx.profile,
                         Some(id.to_string()),
                         format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),

@@ -26,7 +26,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
-use crate::report::Report;
+use crate::report::{Code, Report};
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -315,7 +315,8 @@ impl Fix for SharedUid {
                 // The contract shares the pod's uid, and here that is root: say so loudly, and
                 // count the object as more privileged, like root-run's.
                 ctx.report.escalated.push(object.clone());
-                ctx.report.warn(
+                ctx.report.warn_code(
+                    Code::MorePrivileged,
                     ctx.profile,
                     Some(object.clone()),
                     format!(

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use helm_fixup::profile::{Params, ProfileDef};
-use helm_fixup::report::Level;
+use helm_fixup::report::{Code, Level};
 use helm_fixup::{Error, Output, Plan, process, stream, yaml};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -93,11 +93,14 @@ pub fn init_names(pod: &Value) -> Vec<&str> {
 }
 
 /// Messages of one level about one object (`Kind namespace/name`).
+/// The messages of one level about one object, without the `more-privileged` notes every such
+/// object gets (tests of that note read `report.messages` directly).
 pub fn messages(out: &Output, level: Level, object: &str) -> Vec<String> {
     out.report
         .messages
         .iter()
         .filter(|m| m.level == level && m.object.as_deref() == Some(object))
+        .filter(|m| !(m.code == Code::MorePrivileged && m.level == Level::Note))
         .map(|m| m.message.clone())
         .collect()
 }
