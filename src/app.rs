@@ -28,7 +28,10 @@ pub fn run(args: Args) -> ExitCode {
     }
     let env = |k: &str| std::env::var(k).ok();
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
-    let cfg = match config::resolve(&args, &env, &read) {
+    let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
+        config::load_existing(&mut c, &read, &kubectl_get_pv)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             let file = args
@@ -76,6 +79,38 @@ pub fn run(args: Args) -> ExitCode {
             )
         }
     }
+}
+
+/// Set to the kubectl to run for `local-pv.existing=cluster` (default: `kubectl` on PATH).
+pub const ENV_KUBECTL: &str = "HELM_FIXUP_KUBECTL";
+
+/// `kubectl get pv -o json`, honouring KUBECONFIG (inherited) and the context Helm was given
+/// (`HELM_KUBECONTEXT`, which Helm sets for plugins).
+fn kubectl_get_pv() -> Result<String, String> {
+    let bin = std::env::var(ENV_KUBECTL)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "kubectl".into());
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.args(["get", "pv", "-o", "json", "--request-timeout=30s"]);
+    if let Ok(ctx) = std::env::var("HELM_KUBECONTEXT")
+        && !ctx.is_empty()
+    {
+        cmd.arg("--context").arg(ctx);
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running {bin}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "{bin} exited with {}: {}",
+            out.status,
+            err.trim().lines().next().unwrap_or("")
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|_| format!("{bin} printed invalid UTF-8"))
 }
 
 fn summary_text(cfg: &Config, out: &engine::Parts) -> String {

@@ -206,10 +206,48 @@ pub fn resolve(
             skip,
             dry_run: args.dry_run,
             diff: args.diff || file.diff,
+            live_pvs: None,
         },
         summary_file: args.summary_file.clone().or(file.summary_file),
         summary_format,
     })
+}
+
+/// The `existing` parameter of a local-pv profile in the plan, if any: `cluster` or a file.
+pub fn existing_source(cfg: &Config) -> Option<&str> {
+    cfg.plan
+        .profiles
+        .iter()
+        .find(|(d, _)| d.fix == "local-pv")
+        .and_then(|(_, p)| p.str("existing"))
+}
+
+/// Read the live PersistentVolumes `local-pv.existing` names, before any input is read, so a
+/// missing file or an unreachable cluster is a usage error (exit 3) and not a wrong install.
+/// `read` reads a file; `kubectl` runs `kubectl get pv -o json` and returns its stdout.
+pub fn load_existing(
+    cfg: &mut Config,
+    read: &dyn Fn(&str) -> Result<String, String>,
+    kubectl: &dyn Fn() -> Result<String, String>,
+) -> Result<(), String> {
+    let Some(source) = existing_source(cfg).map(str::to_string) else {
+        return Ok(());
+    };
+    let (text, origin) = if source == "cluster" {
+        let text = kubectl().map_err(|e| {
+            format!("local-pv.existing=cluster: `kubectl get pv -o json` failed: {e}")
+        })?;
+        (text, "cluster (kubectl get pv)".to_string())
+    } else {
+        (
+            read(&source).map_err(|e| format!("local-pv.existing: {e}"))?,
+            source.clone(),
+        )
+    };
+    let live =
+        crate::live::parse_pvs(&text, &origin).map_err(|e| format!("local-pv.existing: {e}"))?;
+    cfg.plan.live_pvs = Some(live);
+    Ok(())
 }
 
 #[cfg(test)]

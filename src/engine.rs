@@ -12,10 +12,12 @@
 //! Nothing here keeps state between runs: Helm 4.2 may call us twice per release.
 
 use crate::edit;
+use crate::immutable;
+use crate::live::LivePvs;
 use crate::manifest::Identity;
 use crate::profile::{Ctx, Doc, Docs, Params, ProfileDef, fix_by_name};
 use crate::render;
-use crate::report::{self, Added, Record, Report};
+use crate::report::{self, Added, Code, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
@@ -35,6 +37,9 @@ pub struct Plan {
     pub dry_run: bool,
     /// Produce unified diffs of changed documents.
     pub diff: bool,
+    /// The PersistentVolumes that exist in the cluster (`local-pv.existing`), read before the
+    /// stream by the caller: the engine itself does no I/O.
+    pub live_pvs: Option<LivePvs>,
 }
 
 /// The result of a successful run.
@@ -323,6 +328,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         documents: docs.len() + skipped,
         ..Report::default()
     };
+    unmatched_selectors(&docs, plan, &mut report);
     let mut added: Vec<(String, Value)> = Vec::new();
     // Every document a fix edited. Its value before the first edit is not kept: the writer reads
     // the original text again (quick for the plain text charts render), which halves the memory
@@ -350,6 +356,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             form,
             report: &mut report,
             added: &mut new_docs,
+            live_pvs: plan.live_pvs.as_ref(),
         };
         fix.apply(&mut docs, &mut ctx).map_err(Error::Usage)?;
         for (i, before) in docs.take_snapshots() {
@@ -360,6 +367,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                 continue;
             }
             let object = doc.id.to_string();
+            let fixed = immutable::changes(&doc.id, &before, &doc.value);
+            if !fixed.is_empty() {
+                report.warn_code(
+                    Code::ImmutableField,
+                    &def.name,
+                    Some(object.clone()),
+                    immutable::advice(&def.name, &doc.id, &fixed),
+                );
+            }
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
             report.changed.push(Record {
                 profile: def.name.clone(),
@@ -426,6 +442,45 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         report,
         diffs,
     })
+}
+
+/// A `--only` selector that matches nothing is almost always a typo (`kind=Promethues`), and
+/// without a word the run changes nothing and says nothing: warn (code `selector-unmatched`),
+/// naming the kinds that are there.
+fn unmatched_selectors(docs: &Docs, plan: &Plan, report: &mut Report) {
+    if plan.profiles.is_empty() {
+        return;
+    }
+    for s in &plan.only {
+        let hit = docs.iter().any(|d| {
+            let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
+                .map(|p| {
+                    workload::containers(p)
+                        .map(workload::container_name)
+                        .collect()
+                })
+                .unwrap_or_default();
+            s.matches(&d.id, &d.value, &names)
+        });
+        if hit {
+            continue;
+        }
+        let kinds: BTreeSet<&str> = docs.iter().map(|d| d.id.kind.as_str()).collect();
+        let kinds: Vec<&str> = kinds.into_iter().take(12).collect();
+        report.warn_code(
+            Code::SelectorUnmatched,
+            s.profile.as_deref().unwrap_or(""),
+            None,
+            format!(
+                "--only {s} matches no object a profile reads, so it changes nothing{}",
+                if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (kinds here: {})", kinds.join(", "))
+                }
+            ),
+        );
+    }
 }
 
 /// The output of one segment: its input bytes when nothing changed it, otherwise its BOM and the

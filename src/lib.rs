@@ -13,6 +13,8 @@ pub mod edit;
 pub mod engine;
 pub mod exit;
 pub mod fastyaml;
+pub mod immutable;
+pub mod live;
 pub mod manifest;
 pub mod profile;
 pub mod quickscan;

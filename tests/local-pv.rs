@@ -127,10 +127,8 @@ fn prometheus_claim_binds_to_pinned_local_pv() {
         d[0]["spec"]["storage"]["volumeClaimTemplate"]["spec"]["storageClassName"],
         "local-storage"
     );
-    let sc = of_kind(&d, "StorageClass");
-    assert_eq!(sc.len(), 1);
-    assert_eq!(sc[0]["provisioner"], "kubernetes.io/no-provisioner");
-    assert_eq!(sc[0]["volumeBindingMode"], "WaitForFirstConsumer");
+    // No StorageClass by default: the note prints the one-time command instead.
+    assert!(of_kind(&d, "StorageClass").is_empty());
     let prep = &out.report.node_preparation;
     assert_eq!(prep.len(), 1);
     assert_eq!(prep[0].node, "worker-1");
@@ -305,11 +303,22 @@ fn keep_protects_volumes_from_uninstall() {
         pv_for(&d, "grafana")["metadata"]["annotations"]["helm.sh/resource-policy"],
         "keep"
     );
-    let d = docs(&run(PVC, &[("node", "n1")]).stream);
+    let d = docs(&run(PVC, &[("node", "n1"), ("keep", "false")]).stream);
     assert!(
         pv_for(&d, "grafana")["metadata"]
             .get("annotations")
             .is_none()
+    );
+}
+
+/// StatefulSet and operator claims outlive scale-down and uninstall; a PV Helm deletes under a
+/// bound claim hangs in Terminating. So `keep` is on unless turned off.
+#[test]
+fn scale_down_and_uninstall_keep_bound_volumes_by_default() {
+    let d = docs(&run(PVC, &[("node", "n1")]).stream);
+    assert_eq!(
+        pv_for(&d, "grafana")["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
     );
 }
 
@@ -344,21 +353,22 @@ spec:
         - name: backup
           image: busybox
 ";
-    let d = docs(&run(hooks, &[("node", "n1")]).stream);
+    let create = [("node", "n1"), ("createStorageClass", "true")];
+    let d = docs(&run(hooks, &create).stream);
     assert!(
         of_kind(&d, "StorageClass").is_empty(),
         "the hooks run added a StorageClass"
     );
     pv_for(&d, "backup");
     // The run with the templates adds it, once, and not when the stream ships it already.
-    let d = docs(&run(PVC, &[("node", "n1")]).stream);
+    let d = docs(&run(PVC, &create).stream);
     assert_eq!(of_kind(&d, "StorageClass").len(), 1);
     let shipped = format!(
         "{PVC}---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local-storage\nprovisioner: kubernetes.io/no-provisioner\n"
     );
-    let d = docs(&run(&shipped, &[("node", "n1")]).stream);
+    let d = docs(&run(&shipped, &create).stream);
     assert_eq!(of_kind(&d, "StorageClass").len(), 1);
-    let d = docs(&run(PVC, &[("node", "n1"), ("createStorageClass", "false")]).stream);
+    let d = docs(&run(PVC, &[("node", "n1")]).stream);
     assert!(of_kind(&d, "StorageClass").is_empty());
 }
 
@@ -463,11 +473,12 @@ spec:
     requests:
       storage: 100Mi
 ";
-    let out = run(stream, &[("node", "n1")]).stream;
+    let create = [("node", "n1"), ("createStorageClass", "true")];
+    let out = run(stream, &create).stream;
     let d = docs(&out);
     pv_for(&d, "scratch");
     assert_eq!(of_kind(&d, "StorageClass").len(), 1);
-    let again = docs(&run(std::str::from_utf8(&out).unwrap(), &[("node", "n1")]).stream);
+    let again = docs(&run(std::str::from_utf8(&out).unwrap(), &create).stream);
     assert_eq!(of_kind(&again, "StorageClass").len(), 1);
 }
 
@@ -483,7 +494,6 @@ fn static_binding_claim_with_empty_class_binds_local_pv() {
         pv_for(&d, "grafana")["spec"]["storageClassName"],
         "local-storage"
     );
-    assert_eq!(of_kind(&d, "StorageClass").len(), 1);
     let again = run(std::str::from_utf8(&out.stream).unwrap(), &[("node", "n1")]);
     assert_eq!(again.stream, out.stream);
 }
@@ -609,7 +619,7 @@ fn crlf_stream_gets_crlf_volumes() {
     let input = "---\r\n# Source: c/templates/pvc.yaml\r\napiVersion: v1\r\nkind: PersistentVolumeClaim\r\n\
                  metadata:\r\n  name: data\r\n  namespace: ns\r\nspec:\r\n  resources:\r\n    requests:\r\n      \
                  storage: 1Gi\r\n";
-    let out = run(input, &[("node", "n1")]);
+    let out = run(input, &[("node", "n1"), ("createStorageClass", "true")]);
     let text = String::from_utf8(out.stream).unwrap();
     assert_eq!(docs(text.as_bytes()).len(), 3, "{text}");
     let bare = text
@@ -647,7 +657,8 @@ spec:
     requests:
       storage: 100Mi
 ";
-    let d = docs(&run(stream, &[("node", "n1")]).stream);
+    let create = [("node", "n1"), ("createStorageClass", "true")];
+    let d = docs(&run(stream, &create).stream);
     pv_for(&d, "scratch");
     assert_eq!(of_kind(&d, "StorageClass").len(), 1);
     // Hooks only (Helm 4.2's separate hook run): the class is left to the other run.
@@ -655,7 +666,7 @@ spec:
         "  annotations:\n    postrenderer.helm.sh/postrender-filename: chart/templates/cm.yaml",
         "  annotations:\n    helm.sh/hook: pre-install\n    postrenderer.helm.sh/postrender-filename: chart/templates/cm.yaml",
     );
-    let d = docs(&run(&hooks_only, &[("node", "n1")]).stream);
+    let d = docs(&run(&hooks_only, &create).stream);
     pv_for(&d, "scratch");
     assert!(of_kind(&d, "StorageClass").is_empty());
 }

@@ -26,9 +26,14 @@
 //! when a claim got a new PV in a run that holds templates (not only hooks) and the stream does
 //! not hold it already, so a run that only sees hooks cannot add a second one.
 
+mod fit;
+mod placement;
+
 use super::{Ctx, Docs, Fix};
+use crate::live;
 use crate::manifest::Identity;
-use crate::report::NodePrep;
+use crate::report::{Code, NodePrep};
+use crate::select::glob;
 use crate::shell::quote;
 use crate::workload::At;
 use crate::workload::{self, Claim, CrKind};
@@ -60,6 +65,8 @@ struct Config {
     label_key: String,
     keep: bool,
     force: bool,
+    /// `(claim pattern, node)`: `name` or `namespace/name`, globs allowed, first match wins.
+    pins: Vec<(String, String)>,
 }
 
 impl Config {
@@ -127,26 +134,40 @@ impl Config {
             nodes,
             base: path.trim_end_matches('/').to_string(),
             class,
-            create_class: params.str("createStorageClass").is_none()
-                || params.bool("createStorageClass")?,
+            create_class: params.bool("createStorageClass")?,
             namespace,
             label_key,
             keep: params.bool("keep")?,
             force: params.bool("force")?,
+            pins: params
+                .list("pin")
+                .into_iter()
+                .map(|p| match p.split_once('=') {
+                    Some((c, n)) if !c.trim().is_empty() && is_label_value(n.trim()) => {
+                        Ok((c.trim().to_string(), n.trim().to_string()))
+                    }
+                    _ => Err(format!(
+                        "local-pv.pin: {p:?} is not CLAIM=NODE (CLAIM: a claim name or namespace/name, \
+                         globs allowed; NODE: a node label value)"
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 
-    /// The node of one claim: a function of the claim alone (see the module docs).
-    fn node(&self, claim: &Claim, namespace: &str) -> &str {
-        let n = self.nodes.len() as u64;
-        let k = match &claim.group {
-            Some(g) => fnv1a(g.as_bytes()).wrapping_add(claim.ordinal) % n.max(1),
-            None => fnv1a(format!("{namespace}/{}", claim.name).as_bytes()) % n.max(1),
-        };
-        usize::try_from(k)
-            .ok()
-            .and_then(|k| self.nodes.get(k))
-            .map_or("", String::as_str)
+    /// The node a `pin` gives claim `ns/claim`, if any.
+    fn pin(&self, ns: &str, claim: &str) -> Option<&str> {
+        let full = format!("{ns}/{claim}");
+        self.pins
+            .iter()
+            .find(|(pat, _)| {
+                if pat.contains('/') {
+                    glob(pat, &full)
+                } else {
+                    glob(pat, claim)
+                }
+            })
+            .map(|(_, n)| n.as_str())
     }
 
     fn dir(&self, namespace: &str, claim: &str) -> String {
@@ -610,9 +631,11 @@ fn judge(cfg: &Config, spec: &Value, object: &Identity, ctx: &mut Ctx) -> Verdic
 impl Fix for LocalPv {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
         let cfg = Config::from(ctx.params)?;
+        let live = Live::index(ctx.live_pvs);
         let mut bound = bound_in_stream(docs, &cfg);
         let users = claim_users(docs, &cfg);
         let anchors = pod_anchors(docs, &cfg);
+        let using = pods_using(docs, &cfg);
         let prebound = bound.len();
         let class_in_stream = docs.iter().any(|d| {
             d.id.kind == "StorageClass"
@@ -628,6 +651,8 @@ impl Fix for LocalPv {
         let mut prep: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut left_alone = 0usize;
         let mut templates_bound = false;
+        let mut kept_live = 0usize;
+        let mut fresh_claim_refs = 0usize;
 
         for i in 0..docs.len() {
             let (id, claims) = {
@@ -642,7 +667,7 @@ impl Fix for LocalPv {
                 let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
                     .map(|p| {
                         workload::containers(p)
-                            .filter_map(|c| c.get("name").and_then(Value::as_str))
+                            .map(workload::container_name)
                             .collect()
                     })
                     .unwrap_or_default();
@@ -664,6 +689,11 @@ impl Fix for LocalPv {
                     continue;
                 }
                 let mut set_class = false;
+                // A claim of this spec already bound to a volume this tool did not make: the spec
+                // (shared by every ordinal) keeps its class, since the claim cannot change.
+                let mut foreign = false;
+                // Nodes of this spec's replicas, for the anti-affinity check.
+                let mut placed: Vec<(String, String)> = Vec::new();
                 for claim in group {
                     let Some(ns) = claim.namespace.clone().or_else(|| cfg.namespace.clone()) else {
                         return Err(format!(
@@ -673,7 +703,8 @@ impl Fix for LocalPv {
                         ));
                     };
                     if !is_subdomain(&claim.name) || !is_label(&ns) {
-                        ctx.report.warn(
+                        ctx.report.warn_code(
+                            Code::Input,
                             ctx.profile,
                             Some(id.to_string()),
                             format!(
@@ -708,7 +739,8 @@ impl Fix for LocalPv {
                             continue;
                         }
                         if !is_subdomain(v) {
-                            ctx.report.warn(
+                            ctx.report.warn_code(
+                                Code::Input,
                                 ctx.profile,
                                 Some(id.to_string()),
                                 format!("claim names volume {v:?}, which is not a valid PersistentVolume name: skipped"),
@@ -716,26 +748,94 @@ impl Fix for LocalPv {
                             continue;
                         }
                     }
-                    bound.insert(key);
+                    let name = wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string);
+                    let size = request(&claim.spec).unwrap_or_default();
+                    let pv = match live.of(&ns, &claim.name, &name) {
+                        LiveMatch::Ours(lv) => {
+                            kept_live += 1;
+                            let node = node_of(lv).unwrap_or_default();
+                            if !node.is_empty()
+                                && !cfg.nodes.contains(&node)
+                                && cfg.pin(&ns, &claim.name).is_none()
+                            {
+                                ctx.report.note_code(
+                                    Code::LeftAlone,
+                                    ctx.profile,
+                                    Some(format!("PersistentVolume {}", live::name(lv))),
+                                    format!(
+                                        "stays on node {node}, which is not in local-pv.nodes: its data is there and \
+                                         a volume's node cannot change. To move it, copy the data, delete the claim and \
+                                         the volume, and upgrade again"
+                                    ),
+                                );
+                            }
+                            if live::phase(lv) == "Released" {
+                                ctx.report.warn(
+                                    ctx.profile,
+                                    Some(format!("PersistentVolume {}", live::name(lv))),
+                                    format!(
+                                        "is Released: its claim {ns}/{} was deleted, and the new claim cannot bind while \
+                                         the volume still names the old one. To reuse the data, run `kubectl patch pv {} \
+                                         --type json -p '[{{\"op\":\"remove\",\"path\":\"/spec/claimRef/uid\"}},\
+                                         {{\"op\":\"remove\",\"path\":\"/spec/claimRef/resourceVersion\"}}]'`",
+                                        claim.name,
+                                        quote(live::name(lv))
+                                    ),
+                                );
+                            }
+                            let mut pv =
+                                build_pv(&cfg, live::name(lv).to_string(), &ns, claim, &node, size);
+                            keep_live_fields(&mut pv, lv);
+                            placed.push((claim.name.clone(), node.clone()));
+                            pv
+                        }
+                        LiveMatch::Foreign(lv) => {
+                            foreign = true;
+                            ctx.report.note_code(
+                                Code::LeftAlone,
+                                ctx.profile,
+                                Some(id.to_string()),
+                                format!(
+                                    "claim {ns}/{} is already bound to PersistentVolume {}, which no Helm release manages: \
+                                     left as it is",
+                                    claim.name,
+                                    live::name(lv)
+                                ),
+                            );
+                            bound.insert(key);
+                            continue;
+                        }
+                        LiveMatch::None => {
+                            let anchor = anchors.get(&key).filter(|_| claim.group.is_none());
+                            let node = cfg
+                                .pin(&ns, &claim.name)
+                                .or_else(|| anchor.and_then(|a| cfg.pin(&ns, a)))
+                                .map_or_else(
+                                    || {
+                                        let who = format!("{ns}/{}", anchor.unwrap_or(&claim.name));
+                                        placement::node(
+                                            &cfg.nodes,
+                                            claim.group.as_deref(),
+                                            claim.ordinal,
+                                            &who,
+                                        )
+                                        .to_string()
+                                    },
+                                    str::to_string,
+                                );
+                            fresh_claim_refs += 1;
+                            placed.push((claim.name.clone(), node.clone()));
+                            build_pv(&cfg, name, &ns, claim, &node, size)
+                        }
+                    };
+                    let node = node_of(&pv).unwrap_or_default();
+                    bound.insert(key.clone());
                     set_class = true;
                     templates_bound |= !id.hook;
-                    let node = match anchors.get(&(ns.clone(), claim.name.clone())) {
-                        Some(anchor) if claim.group.is_none() => {
-                            let mut c = (*claim).clone();
-                            c.name.clone_from(anchor);
-                            cfg.node(&c, &ns).to_string()
-                        }
-                        _ => cfg.node(claim, &ns).to_string(),
-                    };
-                    let size = request(&claim.spec).unwrap_or_default();
-                    pvs.push(build_pv(
-                        &cfg,
-                        wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string),
-                        &ns,
-                        claim,
-                        &node,
-                        size,
-                    ));
+                    for &p in using.get(&key).map(Vec::as_slice).unwrap_or(&[i]) {
+                        check_fit(docs, p, &cfg, &pv, &node, ctx);
+                    }
+                    pvs.push(pv);
                     let (uid, gid) = owner(docs, i, claim, &ns, &users);
                     prep.entry(node).or_default().insert(prepare(
                         &cfg.dir(&ns, &claim.name),
@@ -743,7 +843,9 @@ impl Fix for LocalPv {
                         gid,
                     ));
                 }
+                check_spread(docs, i, &cfg, &placed, ctx);
                 if set_class
+                    && !foreign
                     && let Some(spec) = object_at(docs.edit(i), pointer)
                     && spec.get("storageClassName").and_then(Value::as_str)
                         != Some(cfg.class.as_str())
@@ -763,12 +865,39 @@ impl Fix for LocalPv {
                 ),
             );
         }
+        if let Some(l) = ctx.live_pvs {
+            ctx.report.note_code(
+                Code::LeftAlone,
+                ctx.profile,
+                None,
+                format!(
+                    "{kept_live} volume(s) exist already ({}): sent as they are, with their node, path, size, class \
+                     and bound claimRef",
+                    l.source
+                ),
+            );
+        }
+        if fresh_claim_refs > 0 && ctx.live_pvs.is_none() {
+            ctx.report.warn_code(
+                Code::SsaClaimref,
+                ctx.profile,
+                None,
+                format!(
+                    "{fresh_claim_refs} PersistentVolume(s) are pre-bound by spec.claimRef. Once a claim binds, the \
+                     PersistentVolume controller completes claimRef (uid, resourceVersion) and owns it, so Helm 4's \
+                     server-side apply of this claimRef conflicts on the next upgrade. On a first install nothing \
+                     needs doing; for every `helm upgrade` after it add --set local-pv.existing=cluster (or a file \
+                     from `kubectl get pv -o yaml`): volumes that exist are then sent exactly as the cluster has them"
+                ),
+            );
+        }
         // A run that holds any template (not only hooks) carries the release: a hook-only claim
         // (e.g. a pre-install scratch PVC) still needs the class there. Only a run that sees
         // nothing but hooks (Helm 4.2's separate hook run) leaves it to the other run.
         let templates_in_run = docs.skipped_templates || docs.iter().any(|d| !d.id.hook);
-        if (templates_bound || (templates_in_run && !pvs.is_empty())) && cfg.create_class {
-            if class_in_stream {
+        let wants_class = templates_bound || (templates_in_run && !pvs.is_empty());
+        if wants_class && class_in_stream {
+            if cfg.create_class {
                 ctx.report.note(
                     ctx.profile,
                     None,
@@ -777,9 +906,22 @@ impl Fix for LocalPv {
                         cfg.class
                     ),
                 );
-            } else {
-                ctx.added.push(build_class(&cfg));
             }
+        } else if wants_class && cfg.create_class {
+            ctx.added.push(build_class(&cfg));
+        } else if wants_class {
+            ctx.report.note_code(
+                Code::ClusterSetup,
+                ctx.profile,
+                None,
+                format!(
+                    "the volumes name StorageClass {class}, which this release does not create (a cluster-wide \
+                     object belongs to no one release). Pre-bound volumes bind without it; to create it once for \
+                     the cluster, run: {}",
+                    class_command(&cfg),
+                    class = cfg.class
+                ),
+            );
         } else if !pvs.is_empty() && cfg.create_class && !class_in_stream {
             ctx.report.note(
                 ctx.profile,
@@ -816,6 +958,210 @@ impl Fix for LocalPv {
     }
 }
 
+/// The one-line command that creates the StorageClass (`kubectl apply` of a manifest given on
+/// stdin, every line quoted).
+fn class_command(cfg: &Config) -> String {
+    let lines = [
+        "apiVersion: storage.k8s.io/v1".to_string(),
+        "kind: StorageClass".to_string(),
+        "metadata:".to_string(),
+        format!("  name: {}", cfg.class),
+        "provisioner: kubernetes.io/no-provisioner".to_string(),
+        "volumeBindingMode: WaitForFirstConsumer".to_string(),
+        "reclaimPolicy: Retain".to_string(),
+    ];
+    let quoted: Vec<String> = lines.iter().map(|l| quote(l)).collect();
+    format!("printf '%s\\n' {} | kubectl apply -f -", quoted.join(" "))
+}
+
+/// The node a PV's nodeAffinity names (the first value of the first `In` expression).
+fn node_of(pv: &Value) -> Option<String> {
+    pv.at("/spec/nodeAffinity/required/nodeSelectorTerms")?
+        .as_array()?
+        .iter()
+        .flat_map(|t| {
+            t.get("matchExpressions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find(|e| e.get("operator").and_then(Value::as_str) == Some("In"))
+        .and_then(|e| e.get("values")?.as_array()?.first()?.as_str())
+        .map(str::to_string)
+}
+
+/// Spec fields of a live volume that are sent back as the cluster has them: those the API
+/// server will not change (source, node, mode) and those whose change would move or shrink
+/// the data (class, size, access modes), plus `claimRef`, which the PersistentVolume controller
+/// owns once bound (re-sending it unchanged is no conflict for server-side apply).
+const LIVE_FIELDS: &[&str] = &[
+    "capacity",
+    "accessModes",
+    "volumeMode",
+    "storageClassName",
+    "nodeAffinity",
+    "claimRef",
+];
+
+/// Volume sources a live volume may have; the live one replaces ours.
+const SOURCES: &[&str] = &["local", "hostPath"];
+
+fn keep_live_fields(pv: &mut Value, live: &Value) {
+    let Some(lspec) = live.get("spec").and_then(Value::as_object) else {
+        return;
+    };
+    let Some(spec) = pv.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for f in LIVE_FIELDS {
+        match lspec.get(*f) {
+            Some(v) => {
+                spec.insert((*f).to_string(), v.clone());
+            }
+            None if *f == "volumeMode" || *f == "claimRef" => {
+                spec.remove(*f);
+            }
+            None => {}
+        }
+    }
+    if SOURCES.iter().any(|s| lspec.contains_key(*s)) {
+        for s in SOURCES {
+            spec.remove(*s);
+            if let Some(v) = lspec.get(*s) {
+                spec.insert((*s).to_string(), v.clone());
+            }
+        }
+    }
+}
+
+/// Warn when the pod of document `p` may not run on the volume's node.
+fn check_fit(docs: &Docs, p: usize, cfg: &Config, pv: &Value, node: &str, ctx: &mut Ctx) {
+    let d = docs.get(p);
+    let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+        return;
+    };
+    if let Some(why) = fit::excluded(pod, &cfg.label_key, node) {
+        ctx.report.warn_code(
+            Code::PlacementConflict,
+            ctx.profile,
+            Some(d.id.to_string()),
+            format!(
+                "{why}, but its volume {} is on {node}: the pod stays Pending (\"node(s) had volume node affinity \
+                 conflict\"). Pin the claim to a node it may run on (--set local-pv.pin=CLAIM=NODE) or change its \
+                 node rules",
+                pv.at("/metadata/name").and_then(Value::as_str).unwrap_or("")
+            ),
+        );
+    }
+}
+
+/// Warn when replicas that must run on distinct nodes got volumes on one node.
+fn check_spread(docs: &Docs, i: usize, cfg: &Config, placed: &[(String, String)], ctx: &mut Ctx) {
+    let d = docs.get(i);
+    if placed.len() < 2 {
+        return;
+    }
+    let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+        return;
+    };
+    if !fit::one_per_node(pod, &cfg.label_key) {
+        return;
+    }
+    let mut by_node: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (claim, node) in placed {
+        by_node.entry(node).or_default().push(claim);
+    }
+    for (node, claims) in by_node.iter().filter(|(_, c)| c.len() > 1) {
+        ctx.report.warn_code(
+            Code::PlacementConflict,
+            ctx.profile,
+            Some(d.id.to_string()),
+            format!(
+                "its pods require one replica per {} (required pod anti-affinity), but the volumes of {} are all on \
+                 {node}: all but one stay Pending. Give local-pv.nodes at least as many nodes as replicas, or pin \
+                 claims apart (--set local-pv.pin=CLAIM=NODE)",
+                cfg.label_key,
+                claims.join(", ")
+            ),
+        );
+    }
+}
+
+/// Pod specs of the stream that mount each `(namespace, claimName)`.
+fn pods_using(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+            continue;
+        };
+        let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
+            continue;
+        };
+        for v in pod
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = v
+                .at("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str)
+            {
+                let e = out.entry((ns.to_string(), c.to_string())).or_default();
+                if !e.contains(&i) {
+                    e.push(i);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the cluster has for one claim.
+enum LiveMatch<'a> {
+    /// A volume a Helm release made (ours on an earlier upgrade): send it back as it is.
+    Ours(&'a Value),
+    /// The claim is bound to a volume nobody's release manages (made by hand or provisioned).
+    Foreign(&'a Value),
+    None,
+}
+
+/// The live volumes, by the claim they are bound to and by name.
+struct Live<'a> {
+    by_claim: BTreeMap<(&'a str, &'a str), &'a Value>,
+    by_name: BTreeMap<&'a str, &'a Value>,
+}
+
+impl<'a> Live<'a> {
+    fn index(live: Option<&'a crate::live::LivePvs>) -> Live<'a> {
+        let mut by_claim = BTreeMap::new();
+        let mut by_name = BTreeMap::new();
+        for pv in live.map(|l| l.items.as_slice()).unwrap_or_default() {
+            if let Some(c) = live::claim_ref(pv) {
+                by_claim.entry(c).or_insert(pv);
+            }
+            by_name.entry(live::name(pv)).or_insert(pv);
+        }
+        Live { by_claim, by_name }
+    }
+
+    /// The live volume of claim `ns/claim`, whose PV would be named `name`.
+    fn of(&self, ns: &str, claim: &str, name: &str) -> LiveMatch<'a> {
+        let pv = self.by_claim.get(&(ns, claim)).copied().or_else(|| {
+            // A volume of that name bound to nothing (claimRef cleared by hand) is still ours.
+            self.by_name
+                .get(name)
+                .copied()
+                .filter(|pv| live::claim_ref(pv).is_none())
+        });
+        match pv {
+            Some(pv) if live::helm_managed(pv) => LiveMatch::Ours(pv),
+            Some(pv) => LiveMatch::Foreign(pv),
+            None => LiveMatch::None,
+        }
+    }
+}
+
 /// `(namespace, name)` of a PV's claimRef.
 fn claim_of(pv: &Value) -> Option<(&String, &String)> {
     let r = pv.at("/spec/claimRef")?;
@@ -832,18 +1178,6 @@ mod tests {
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, String> {
         Config::from(&Params::from_pairs("local-pv", pairs))
-    }
-
-    fn claim(name: &str, group: Option<&str>, ordinal: u64) -> Claim {
-        Claim {
-            namespace: Some("monitoring".into()),
-            name: name.into(),
-            spec_pointer: "/spec".into(),
-            spec: json!({}),
-            group: group.map(str::to_string),
-            ordinal,
-            volume: "data".into(),
-        }
     }
 
     #[test]
@@ -884,30 +1218,17 @@ mod tests {
     }
 
     #[test]
-    fn replicas_of_one_group_land_on_distinct_nodes() {
-        let c = cfg(&[("nodes", "n3,n1,n2,n1")]).unwrap();
-        assert_eq!(c.nodes, ["n1", "n2", "n3"]);
-        for g in [
-            "StatefulSet/ns/db/data",
-            "Prometheus/monitoring/prometheus-k/prometheus-k-db",
-            "x",
-        ] {
-            let nodes: Vec<&str> = (0..3)
-                .map(|i| c.node(&claim("c", Some(g), i), "ns"))
-                .collect();
-            let set: BTreeSet<&&str> = nodes.iter().collect();
-            assert_eq!(set.len(), 3, "{g}: {nodes:?}");
-        }
-    }
-
-    #[test]
-    fn node_list_order_does_not_move_volumes() {
-        let a = cfg(&[("nodes", "a,b,c")]).unwrap();
-        let b = cfg(&[("nodes", "c,a,b")]).unwrap();
-        for i in 0..5 {
-            let cl = claim(&format!("c{i}"), None, 0);
-            assert_eq!(a.node(&cl, "ns"), b.node(&cl, "ns"));
-        }
+    fn pins_match_names_namespaced_names_and_globs() {
+        let c = cfg(&[
+            ("nodes", "a,b"),
+            ("pin", "monitoring/data-db-*=node-x, grafana=node-y"),
+        ])
+        .unwrap();
+        assert_eq!(c.pin("monitoring", "data-db-0"), Some("node-x"));
+        assert_eq!(c.pin("other", "data-db-0"), None);
+        assert_eq!(c.pin("any", "grafana"), Some("node-y"));
+        assert!(cfg(&[("nodes", "a"), ("pin", "grafana")]).is_err());
+        assert!(cfg(&[("nodes", "a"), ("pin", "grafana=bad node")]).is_err());
     }
 
     #[test]

@@ -315,6 +315,8 @@ pub struct Ctx<'a> {
     pub report: &'a mut Report,
     /// Documents the fix adds (PersistentVolumes, StorageClass), in order.
     pub added: &'a mut Vec<Value>,
+    /// The cluster's PersistentVolumes, when the user passed them (`local-pv.existing`).
+    pub live_pvs: Option<&'a crate::live::LivePvs>,
 }
 
 /// The code of one fix.
