@@ -313,3 +313,118 @@ fn readme_documents_every_profile_and_exit_code() {
         );
     }
 }
+
+const CLAIM: &str = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  namespace: mon
+spec:
+  resources:
+    requests:
+      storage: 1Gi
+";
+
+/// A fake kubectl that prints `out` (or fails when `out` is None) and records its arguments.
+fn fake_kubectl(dir: &std::path::Path, out: Option<&str>) -> String {
+    let path = dir.join("kubectl");
+    let body = match out {
+        Some(json) => format!(
+            "#!/bin/sh\necho \"$@\" > '{}/args'\ncat <<'EOF'\n{json}\nEOF\n",
+            dir.display()
+        ),
+        None => "#!/bin/sh\necho 'error: You must be logged in to the server (Unauthorized)' >&2\nexit 1\n".into(),
+    };
+    std::fs::write(&path, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn existing_cluster_reads_live_volumes_with_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1",
+      "kind": "PersistentVolume", "metadata": {"name": "mon.data",
+      "annotations": {"meta.helm.sh/release-name": "r"}},
+      "spec": {"capacity": {"storage": "1Gi"}, "local": {"path": "/srv/old/mon/data"},
+        "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "mon", "name": "data", "uid": "abc"},
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions":
+          [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["old-node"]}]}]}}},
+      "status": {"phase": "Bound"}}]}"#;
+    let kubectl = fake_kubectl(dir.path(), Some(live));
+    let args = [
+        "-p",
+        "local-pv",
+        "--set",
+        "local-pv.node=new-node",
+        "--set",
+        "local-pv.existing=cluster",
+    ];
+    let o = fixup(&args, &[("HELM_FIXUP_KUBECTL", &kubectl)], CLAIM);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("/srv/old/mon/data") && o.stdout.contains("old-node"));
+    assert!(o.stdout.contains("uid: abc"), "{}", o.stdout);
+    let called = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    assert!(called.starts_with("get pv -o json"), "{called}");
+    // kubectl failing is a usage error before the stream is read: exit 3, nothing on stdout.
+    let failing = fake_kubectl(dir.path(), None);
+    let o = fixup(&args, &[("HELM_FIXUP_KUBECTL", &failing)], CLAIM);
+    assert_eq!(o.code, 3);
+    assert!(o.stdout.is_empty());
+    assert!(
+        o.summary.contains("local-pv.existing=cluster") && o.summary.contains("Unauthorized"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn existing_file_that_is_missing_or_broken_exits_3() {
+    let o = fixup(
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.existing=/nonexistent/pv.yaml",
+        ],
+        &[],
+        CLAIM,
+    );
+    assert_eq!(o.code, 3);
+    assert!(o.stdout.is_empty());
+    assert!(o.summary.contains("/nonexistent/pv.yaml"), "{}", o.summary);
+}
+
+#[test]
+fn selector_that_matches_nothing_warns() {
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--only",
+            "kind=Promethues",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert_eq!(o.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&o.summary).unwrap();
+    let m = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "selector-unmatched")
+        .expect("a selector-unmatched message");
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .contains("kinds here: Deployment"),
+        "{m}"
+    );
+}
