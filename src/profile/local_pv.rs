@@ -883,12 +883,13 @@ impl Fix for LocalPv {
                 ctx.profile,
                 None,
                 format!(
-                    "{fresh_claim_refs} PersistentVolume(s) are pre-bound by spec.claimRef. Once a claim binds, the \
-                     PersistentVolume controller completes claimRef (uid, resourceVersion) and owns it, so Helm 4's \
-                     server-side apply of this claimRef conflicts on the next upgrade. On a first install nothing \
-                     needs doing; for every `helm upgrade` after it add --set local-pv.existing=cluster (or a file \
-                     from `kubectl get pv -o yaml`): volumes that exist are then sent exactly as the cluster has them"
-                ),
+                    "{fresh_claim_refs} PersistentVolume(s) are pre-bound by spec.claimRef {{namespace, name}}. \
+                     Once a claim binds, the PersistentVolume controller adds its uid and resourceVersion. On \
+                     Kubernetes 1.22-1.24 claimRef is one atomic field, so Helm 4's server-side apply of this \
+                     claimRef then conflicts on the next upgrade (from 1.25 it is granular and does not); and without \
+                     the live volumes a changed node list would move volumes. A first install needs nothing; for \
+                     every `helm upgrade` after it add --set local-pv.existing=cluster (or a file from \
+                     `kubectl get pv -o yaml`): volumes that exist are then sent exactly as the cluster has them"),
             );
         }
         // A run that holds any template (not only hooks) carries the release: a hook-only claim
