@@ -84,8 +84,10 @@ pub fn run(args: Args) -> ExitCode {
 /// Set to the kubectl to run for `local-pv.existing=cluster` (default: `kubectl` on PATH).
 pub const ENV_KUBECTL: &str = "HELM_FIXUP_KUBECTL";
 
-/// `kubectl get pv -o json`, honouring KUBECONFIG (inherited) and the context Helm was given
-/// (`HELM_KUBECONTEXT`, which Helm sets for plugins).
+/// `kubectl get pv -o json` in kubectl's current context (KUBECONFIG is inherited). Helm passes a
+/// post-renderer neither `--kube-context` nor the namespace (checked with Helm 4.1.4: a
+/// post-renderer plugin gets only HELM_PLUGIN_DIR, HELM_PLUGIN_NAME and the HELM_*_HOME paths),
+/// so a user of another context points `HELM_FIXUP_KUBECTL` at a wrapper.
 fn kubectl_get_pv() -> Result<String, String> {
     let bin = std::env::var(ENV_KUBECTL)
         .ok()
@@ -93,11 +95,6 @@ fn kubectl_get_pv() -> Result<String, String> {
         .unwrap_or_else(|| "kubectl".into());
     let mut cmd = std::process::Command::new(&bin);
     cmd.args(["get", "pv", "-o", "json", "--request-timeout=30s"]);
-    if let Ok(ctx) = std::env::var("HELM_KUBECONTEXT")
-        && !ctx.is_empty()
-    {
-        cmd.arg("--context").arg(ctx);
-    }
     let out = cmd
         .stdin(std::process::Stdio::null())
         .output()
