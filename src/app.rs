@@ -220,7 +220,9 @@ pub fn explain(name: &str) -> Result<String, String> {
         let default = match &p.default {
             Some(d) if d.is_empty() => "(empty)".to_string(),
             Some(d) => d.clone(),
-            None => "(derived)".to_string(),
+            // The help says how an unset value is derived, when it is ("Default: the pod's ...").
+            None if p.help.contains("Default:") => "(see below)".to_string(),
+            None => "none".to_string(),
         };
         out.push_str(&format!(
             "  {:<20} default {default}\n      {}\n",
