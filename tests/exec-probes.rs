@@ -450,7 +450,9 @@ spec:
         container(d, "other")["readinessProbe"]["httpGet"]["port"],
         9000
     );
-    assert_eq!(out.report.warnings(), 0, "{}", out.report.text());
+    // The only warning: a bare Pod's spec cannot change once it exists.
+    assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
+    assert!(out.report.text().contains("a pod's spec cannot change"));
     assert!(out.report.text().contains("container web: all=true"));
 }
 
