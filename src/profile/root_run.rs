@@ -260,7 +260,7 @@ impl Fix for RootRun {
         let explicit = ctx.sel.explicit();
         // Pod specs the default targets leave alone, and one (kind, name) for the hint.
         let mut left_alone: Vec<String> = Vec::new();
-        let mut example: Option<(String, String)> = None;
+        let mut example: Option<(String, String, bool)> = None;
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -268,7 +268,13 @@ impl Fix for RootRun {
                 let doc = &docs.get(i).value;
                 if !workload::pod_spec(&id, doc).is_some_and(|pod| writes_volume(doc, pod)) {
                     left_alone.push(id.to_string());
-                    example.get_or_insert_with(|| (id.kind.clone(), id.name.clone()));
+                    // The hint names a release workload rather than a hook when there is one.
+                    if example
+                        .as_ref()
+                        .is_none_or(|(_, _, hook)| *hook && !id.hook)
+                    {
+                        example = Some((id.kind.clone(), id.name.clone(), id.hook));
+                    }
                     continue;
                 }
             }
@@ -361,7 +367,7 @@ impl Fix for RootRun {
                 }
             }
         }
-        if let Some((kind, name)) = example {
+        if let Some((kind, name, _)) = example {
             let n = left_alone.len();
             ctx.report.note_code(
                 Code::LeftAlone,
