@@ -62,6 +62,12 @@ spec:
         env:
         - name: FLAG
           value: \"yes\"
+        volumeMounts:
+        - name: cache
+          mountPath: /var/cache/nginx
+      volumes:
+      - name: cache
+        emptyDir: {}
 ---
 # Source: demo/templates/cm.yaml
 apiVersion: v1

@@ -520,7 +520,19 @@ fn helm4_plugin_root_run_with_args() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("sum.txt");
 
-    let mut cmd = helm.post_render(&["-p", "root-run"], &summary);
+    // The hook writes no volume, so root-run leaves it alone by default: name it (and the
+    // Prometheus) to see that Helm 4 post-renders hooks.
+    let mut cmd = helm.post_render(
+        &[
+            "-p",
+            "root-run",
+            "--only",
+            "root-run:kind=Job",
+            "--only",
+            "root-run:kind=Prometheus",
+        ],
+        &summary,
+    );
     let fixed = success(&mut cmd);
 
     assert_prometheus_root(&fixed);

@@ -83,6 +83,8 @@ fn rejected(input: &[u8], doc: usize, line: Option<usize>, reason: &str) -> Out 
     run(&["-p", "root-run"], input)
 }
 
+/// A workload root-run changes by default (it writes an emptyDir), in twelve lines: the line
+/// numbers of the rejection tests below count them.
 const DEPLOY: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -93,8 +95,8 @@ spec:
       securityContext:
         runAsUser: 1000
       containers:
-      - name: web
-        image: nginx
+      - {name: web, image: nginx, volumeMounts: [{name: cache, mountPath: /var/cache/nginx}]}
+      volumes: [{name: cache, emptyDir: {}}]
 ";
 
 fn billion_laughs(kind: &str) -> String {

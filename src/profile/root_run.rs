@@ -8,11 +8,35 @@
 //! touched is reported as more privileged, and pods in a Namespace of the stream that enforces
 //! a Pod Security level they now violate get a warning, since Kubernetes would reject them after
 //! a "successful" install.
+//!
+//! Default targets: root matters only where something is written, so without a selector for
+//! root-run only pod specs that mount a writable volume ([`writes_volume`]) and the
+//! prometheus-operator CRs are changed. Making the node-exporter DaemonSet (hostPID,
+//! hostNetwork), kube-state-metrics or the operator root fixes nothing and widens what a
+//! compromise of them reaches; they are counted in one note instead. An `--only` (or a profile
+//! file's `targets:`) selects exactly what it names, volumes or not.
+//!
+//! Capabilities in CRs: the operator generates its containers with `capabilities.drop: [ALL]`
+//! (prometheus-operator v0.93.0 `pkg/operator/config_reloader.go` `CreateConfigReloader` for
+//! `init-config-reloader`/`config-reloader`; `pkg/prometheus/server/statefulset.go` for
+//! `prometheus` and `thanos-sidecar`; `pkg/alertmanager/statefulset.go`, `pkg/thanos/statefulset.go`
+//! for `alertmanager`, `thanos-ruler`; the same since at least v0.60), so uid 0 there has no
+//! CAP_CHOWN/CAP_DAC_OVERRIDE/CAP_FOWNER and cannot write files another user owns. The operator
+//! merges `spec.containers`/`spec.initContainers` into its generated containers by name with a
+//! Kubernetes strategic merge patch (`pkg/k8s/merge.go` `MergePatchContainers`); the CRD
+//! requires only `name` in an entry, `securityContext` and `capabilities` are structs that merge
+//! field by field, and `capabilities.add` is `+listType=atomic` (k8s.io/api v0.36.3
+//! `core/v1/types.go`), so an entry `{name, securityContext: {capabilities: {add: [...]}}}` sets
+//! `add` and keeps the operator's `drop: [ALL]`, `readOnlyRootFilesystem` and
+//! `allowPrivilegeEscalation: false`. With `addCapabilities` such entries are added (or an
+//! entry the chart wrote is extended); without it each CR gets a note saying why root alone
+//! may not be enough there.
 
 use super::{Ctx, Docs, Fix};
 use crate::report::Code;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
+use k8s_openapi::api::core::v1::{Capabilities, Container, SecurityContext};
 use serde_json::{Map, Value, json};
 
 pub struct RootRun;
@@ -94,6 +118,124 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
     }
 }
 
+/// Volume sources a pod can write through a mount. configMap, secret, projected and
+/// downwardAPI volumes are always mounted read-only by the kubelet, so they never count; a
+/// `persistentVolumeClaim` or `nfs` source with `readOnly: true` is read-only too. `local` is a
+/// PersistentVolume source, listed so a hand-written pod spec that names it still counts.
+const WRITABLE_SOURCES: &[&str] = &[
+    "emptyDir",
+    "persistentVolumeClaim",
+    "hostPath",
+    "local",
+    "nfs",
+    "ephemeral",
+];
+
+/// Names of the volumes of a pod spec that can be written: its `volumes` with a writable source
+/// and, for a StatefulSet, its `volumeClaimTemplates` (the controller mounts each template's
+/// claim as the volume of that name).
+fn writable_volumes<'a>(doc: &'a Value, pod: &'a Map<String, Value>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = pod
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| {
+            WRITABLE_SOURCES.iter().any(|src| {
+                v.get(*src).is_some_and(|s| {
+                    !s.is_null() && s.get("readOnly").and_then(Value::as_bool) != Some(true)
+                })
+            })
+        })
+        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .collect();
+    if doc.get("kind").and_then(Value::as_str) == Some("StatefulSet") {
+        out.extend(
+            doc.at("/spec/volumeClaimTemplates")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str)),
+        );
+    }
+    out
+}
+
+/// Does any container or init container mount a writable volume without `readOnly: true`?
+/// A subPath mount writes the same volume, so it counts.
+fn writes_volume(doc: &Value, pod: &Map<String, Value>) -> bool {
+    let writable = writable_volumes(doc, pod);
+    if writable.is_empty() {
+        return false;
+    }
+    workload::containers(pod).any(|c| {
+        c.get("volumeMounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|m| {
+                m.get("readOnly").and_then(Value::as_bool) != Some(true)
+                    && m.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| writable.contains(&n))
+            })
+    })
+}
+
+/// The operator-generated containers of one CR that a `spec.containers` / `spec.initContainers`
+/// entry of that name patches, as (list, names). `thanos-sidecar` exists only when the
+/// Prometheus has `spec.thanos` (v0.93.0 `pkg/prometheus/server/statefulset.go`
+/// `createThanosContainer` returns nil otherwise): an entry of that name without it would be
+/// added as a container of its own, with no image. ThanosRuler's `spec.initContainers` are
+/// copied as they are (`pkg/thanos/statefulset.go`), so it gets no init entry; its
+/// `config-reloader` is always there, since the rule syncer makes at least one rule ConfigMap
+/// (`pkg/operator/rules.go` `makeConfigMapsFromRules` starts with one bucket).
+fn generated(kind: CrKind, doc: &Value) -> [(&'static str, Vec<&'static str>); 2] {
+    let thanos = doc.at("/spec/thanos").is_some_and(|t| !t.is_null());
+    let containers = kind
+        .generated_containers()
+        .iter()
+        .copied()
+        .filter(|n| *n != "thanos-sidecar" || (kind == CrKind::Prometheus && thanos))
+        .collect();
+    [
+        ("initContainers", kind.generated_init_containers().to_vec()),
+        ("containers", containers),
+    ]
+}
+
+/// A patch entry for an operator-generated container that only adds capabilities: a
+/// `Container` with nothing but its name and `securityContext.capabilities.add`, built from
+/// the Kubernetes types so the field names are the API's.
+fn caps_entry(name: &str, caps: &[String]) -> Value {
+    let c = Container {
+        name: name.to_string(),
+        security_context: Some(SecurityContext {
+            capabilities: Some(Capabilities {
+                add: Some(caps.to_vec()),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    serde_json::to_value(&c).unwrap_or(Value::Null)
+}
+
+/// How the summary names a few objects: the first five, then a count.
+fn some_of(objects: &[String]) -> String {
+    let mut s = objects
+        .iter()
+        .take(5)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if objects.len() > 5 {
+        s.push_str(&format!(" and {} more", objects.len() - 5));
+    }
+    s
+}
+
 impl Fix for RootRun {
     fn raises_privilege(&self) -> bool {
         true
@@ -115,9 +257,32 @@ impl Fix for RootRun {
             ));
         }
         let levels = docs.pod_security_levels();
+        let explicit = ctx.sel.explicit();
+        // Pod specs the default targets leave alone, and one (kind, name) for the hint.
+        let mut left_alone: Vec<String> = Vec::new();
+        let mut example: Option<(String, String, bool)> = None;
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
+            if cr.is_none() && !explicit {
+                let doc = &docs.get(i).value;
+                if !workload::pod_spec(&id, doc).is_some_and(|pod| writes_volume(doc, pod)) {
+                    left_alone.push(id.to_string());
+                    // The hint names a release workload rather than a hook when there is one.
+                    if example
+                        .as_ref()
+                        .is_none_or(|(_, _, hook)| *hook && !id.hook)
+                    {
+                        example = Some((id.kind.clone(), id.name.clone(), id.hook));
+                    }
+                    continue;
+                }
+            }
+            let generated = cr.map(|kind| generated(kind, &docs.get(i).value));
+            // The uid the chart ran the CR's pods as: files it wrote before belong to it.
+            let before_uid = workload::pod_spec(&id, &docs.get(i).value)
+                .and_then(|pod| workload::sc_int(pod.get("securityContext"), "runAsUser"))
+                .filter(|u| *u != 0);
             let sel = ctx.sel;
             let value = docs.edit(i);
             let Some(pod) = workload::pod_spec_mut(&id, value) else {
@@ -125,28 +290,54 @@ impl Fix for RootRun {
             };
             root_pod(pod);
             for list in ["initContainers", "containers"] {
+                let names: &[&str] = generated
+                    .as_ref()
+                    .and_then(|g| g.iter().find(|(l, _)| *l == list))
+                    .map_or(&[], |(_, n)| n.as_slice());
                 if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
                     for c in cs.iter_mut() {
-                        let name = c
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string();
+                        let name = workload::container_name(c).to_string();
                         if sel.container(&name) {
-                            // CR patch entries: we cannot see what the operator drops, so add.
-                            root_container(c, &caps, cr.is_some());
+                            // A CR entry named like a generated container is a patch: the
+                            // operator's drop [ALL] is not in it, so add without seeing one.
+                            root_container(c, &caps, names.contains(&name.as_str()));
                         }
                     }
                 }
+                if caps.is_empty() {
+                    continue;
+                }
+                for name in names.iter().filter(|n| sel.container(n)) {
+                    let slot = pod.entry(list).or_insert(Value::Null);
+                    if slot.is_null() {
+                        *slot = json!([]);
+                    }
+                    // A list that is not a list is the chart's bug: Kubernetes rejects it, and
+                    // guessing what was meant would hide it.
+                    let Some(cs) = slot.as_array_mut() else {
+                        continue;
+                    };
+                    if !cs.iter().any(|c| workload::container_name(c) == *name) {
+                        cs.push(caps_entry(name, &caps));
+                    }
+                }
             }
-            if let (Some(kind), false) = (cr, caps.is_empty()) {
-                ctx.report.note(
+            if let (Some(generated), true) = (&generated, caps.is_empty()) {
+                let names: Vec<&str> = generated
+                    .iter()
+                    .flat_map(|(_, n)| n.iter().copied())
+                    .collect();
+                ctx.report.note_code(
+                    Code::LeftAlone,
                     ctx.profile,
                     Some(id.to_string()),
                     format!(
-                        "addCapabilities reaches only the spec.containers entries written in the CR; \
-                         to give them to the operator's {} containers add entries with those names",
-                        kind.generated_containers().join("/")
+                        "the operator runs its {} containers with capabilities drop [ALL], so as root they still \
+                         cannot write files another user owns{}; \
+                         --set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER gives those containers the \
+                         capabilities, or use init-chown or shared-uid instead, which need no root in them",
+                        names.join("/"),
+                        before_uid.map_or(String::new(), |u| format!(" (those written before as uid {u})")),
                     ),
                 );
             }
@@ -175,6 +366,24 @@ impl Fix for RootRun {
                     );
                 }
             }
+        }
+        if let Some((kind, name, _)) = example {
+            let n = left_alone.len();
+            ctx.report.note_code(
+                Code::LeftAlone,
+                ctx.profile,
+                None,
+                format!(
+                    "left {n} workload{} as the chart made {}, because {} no volume ({}); \
+                     to make one root anyway, list every workload root-run should change with --only, \
+                     e.g. --only {} (then root-run changes exactly those)",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "it" } else { "them" },
+                    if n == 1 { "it writes" } else { "they write" },
+                    some_of(&left_alone),
+                    crate::shell::quote(&format!("root-run:kind={kind},name={name}")),
+                ),
+            );
         }
         Ok(())
     }
@@ -265,7 +474,7 @@ spec:
 
     #[test]
     fn pod_without_security_context_gets_root_and_seccomp() {
-        let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n";
+        let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    volumeMounts: [{name: d, mountPath: /d}]\n  volumes: [{name: d, emptyDir: {}}]\n";
         let out = process(input.as_bytes(), &plan(&[])).unwrap();
         let d = &docs(&out.stream)[0];
         assert_eq!(d["spec"]["securityContext"]["runAsUser"], 0);
@@ -277,7 +486,7 @@ spec:
 
     #[test]
     fn add_capabilities_reach_containers_that_drop_all() {
-        let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        securityContext:\n          capabilities:\n            drop:\n            - ALL\n      - name: b\n";
+        let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      volumes: [{name: v, emptyDir: {}}]\n      containers:\n      - name: a\n        volumeMounts: [{name: v, mountPath: /v}]\n        securityContext:\n          capabilities:\n            drop:\n            - ALL\n      - name: b\n";
         let out = process(
             input.as_bytes(),
             &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")]),
@@ -304,7 +513,7 @@ spec:
 
     #[test]
     fn restricted_namespace_warns_that_pods_will_be_rejected() {
-        let input = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: monitoring\nspec:\n  containers: []\n";
+        let input = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: monitoring\nspec:\n  volumes: [{name: v, emptyDir: {}}]\n  containers: [{name: a, volumeMounts: [{name: v, mountPath: /v}]}]\n";
         let out = process(input.as_bytes(), &plan(&[])).unwrap();
         assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
         assert!(
