@@ -519,7 +519,7 @@ spec:
             out.report
                 .messages
                 .iter()
-                .filter(|m| m.code == Code::PodSecurity)
+                .filter(|m| m.code == crate::report::Code::PodSecurity)
                 .count()
         };
         let out = process(input.as_bytes(), &plan(&[])).unwrap();
