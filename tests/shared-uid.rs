@@ -655,3 +655,38 @@ spec:
         65534
     );
 }
+
+#[test]
+fn sharing_root_uid_in_a_restricted_namespace_gets_a_pod_security_warning() {
+    // Pod Security "restricted" rejects uid 0: the pod shared-uid makes root would not be admitted.
+    let input = format!(
+        "---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: monitoring
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+{}",
+        SIDECAR_WITH_OWN_UID.replace("runAsUser: 65534", "runAsUser: 0")
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let object = "StatefulSet monitoring/prometheus";
+    let warnings: Vec<_> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.level == Level::Warning && m.object.as_deref() == Some(object))
+        .map(|m| (m.code, m.message.as_str()))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings[0].0, Code::MorePrivileged);
+    assert_eq!(warnings[1].0, Code::PodSecurity);
+    assert!(
+        warnings[1].1.contains("Pod Security \"restricted\""),
+        "{warnings:?}"
+    );
+    // A non-root uid of the user's choice: nothing to warn about.
+    let out = run(&input, &["shared-uid"], &[("shared-uid.uid", "1001")]);
+    assert_eq!(out.report.warnings(), 0, "{:?}", out.report.messages);
+}

@@ -349,6 +349,14 @@ impl Fix for SharedUid {
                 ));
             }
         }
+        // Pod Security "restricted" rejects runAsUser 0 (the "Running as Non-root user" control);
+        // "baseline" says nothing about uids.
+        let restricted: Vec<String> = docs
+            .pod_security_levels()
+            .into_iter()
+            .filter(|(_, level)| level == "restricted")
+            .map(|(ns, _)| ns)
+            .collect();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -425,6 +433,19 @@ impl Fix for SharedUid {
                         if now_root.len() == 1 { "s" } else { "" }
                     ),
                 );
+                if id
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| restricted.contains(ns))
+                {
+                    ctx.report.warn_code(
+                        Code::PodSecurity,
+                        ctx.profile,
+                        Some(object.clone()),
+                        "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
+                         uid 0: set --set shared-uid.uid=UID to a non-root uid",
+                    );
+                }
             }
             let what = describe(&shared, cr);
             let whose = if cr.is_some() {
