@@ -10,17 +10,38 @@ use serde_json::{Value, json};
 
 const P: &[&str] = &["init-chown"];
 
-fn chown_cmd(dir: &str, uid: u32, gid: u32) -> String {
-    format!(
-        r"find {dir} -xdev \( ! -user {uid} -o ! -group {gid} \) -exec chown -h {uid}:{gid} {{}} +"
-    )
+/// The script of `fixup-chown` for these mounts (path, uid, gid), written out here on its own so
+/// a change to the generated one shows up: per mount one `find` that changes only what is not
+/// yet owned, its messages captured (first 20 lines), printed under a header; one hint at the end.
+fn chown_script(mounts: &[(&str, u32, u32)]) -> String {
+    let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut parts = vec!["f=0".to_string()];
+    for (dir, uid, gid) in mounts {
+        parts.push(format!(
+            r#"m=$({{ find {} -xdev \( ! -user {uid} -o ! -group {gid} \) -exec chown -h {uid}:{gid} {{}} + || echo "find exited with status $?"; }} 2>&1 | sed -n '1,20p;21s/.*/(more not shown)/p')"#,
+            q(dir)
+        ));
+        parts.push(format!(
+            r#"[ -z "$m" ] || {{ printf '%s\n' {} "$m" >&2; f=1; }}"#,
+            q(&format!(
+                "fixup-chown: could not give every entry of {dir} to {uid}:{gid}:"
+            ))
+        ));
+    }
+    parts.push(format!(r#"[ "$f" = 0 ] || printf '%s\n' {} >&2"#, q(HINT)));
+    parts.join("; ")
 }
+
+const HINT: &str = "fixup-chown: some ownership was left as it is, and the pod starts anyway. If the volume is \
+an NFS export with root_squash (the default), root in this container is mapped to an anonymous user that may \
+not change ownership: give the exported directory and its contents their owner on the NFS server, export it with no_root_squash, or run the pod as the owner of the directory (helm-fixup: --set \
+shared-uid.uid=UID).";
 
 /// The container every test expects, with its mounts and script.
 fn expected(mounts: Value, script: &str) -> Value {
     json!({
         "name": "fixup-chown",
-        "image": "busybox:1.38.0",
+        "image": "docker.io/library/busybox:1.38.0",
         "command": ["sh", "-c", script],
         "securityContext": {
             "allowPrivilegeEscalation": false,
@@ -99,7 +120,7 @@ fn prometheus_can_write_root_owned_hostpath() {
         container(p, "initContainers", "fixup-chown"),
         &expected(
             json!([{"mountPath": "/fixup/data", "name": "data"}]),
-            &chown_cmd("'/fixup/data'", 1000, 1000)
+            &chown_script(&[("/fixup/data", 1000, 1000)])
         )
     );
     let object = "Deployment monitoring/prometheus";
@@ -129,7 +150,12 @@ fn restart_does_not_walk_an_owned_tsdb() {
         "fixup-chown",
     );
     let script = c["command"][2].as_str().unwrap();
-    assert!(script.starts_with("find "), "{script}");
+    assert_eq!(
+        script.matches(" -xdev ").count(),
+        1,
+        "one walk per mount, also when something was refused: {script}"
+    );
+    assert!(script.contains("find '/fixup/data' -xdev "), "{script}");
     assert!(
         script.contains(r"\( ! -user 1000 -o ! -group 1000 \)"),
         "{script}"
@@ -253,11 +279,7 @@ fn statefulset_claim_template_mount_keeps_subpath() {
     );
     assert_eq!(
         container(p, "initContainers", "fixup-chown")["command"][2],
-        format!(
-            "{} && {}",
-            chown_cmd("'/fixup/data/0'", 999, 999),
-            chown_cmd("'/fixup/data/1'", 999, 999)
-        )
+        chown_script(&[("/fixup/data/0", 999, 999), ("/fixup/data/1", 999, 999)])
     );
     assert_eq!(
         messages(&out, Level::Note, "StatefulSet data/db"),
@@ -365,7 +387,7 @@ fn prometheus_cr_chowns_the_operator_volume_after_its_own_init_containers() {
         &expected(
             json!([{"mountPath": "/fixup/prometheus-kps-prometheus-db",
                     "name": "prometheus-kps-prometheus-db", "subPath": "prometheus-db"}]),
-            &chown_cmd("'/fixup/prometheus-kps-prometheus-db'", 1000, 2000)
+            &chown_script(&[("/fixup/prometheus-kps-prometheus-db", 1000, 2000)])
         )
     );
     let named = doc(&d, "Prometheus", "tsdb-named");
@@ -387,7 +409,7 @@ fn alertmanager_cr_chowns_its_operator_volume_with_subpath() {
         json!([expected(
             json!([{"mountPath": "/fixup/alertmanager-kps-alertmanager-db",
                     "name": "alertmanager-kps-alertmanager-db", "subPath": "alertmanager-db"}]),
-            &chown_cmd("'/fixup/alertmanager-kps-alertmanager-db'", 1000, 2000)
+            &chown_script(&[("/fixup/alertmanager-kps-alertmanager-db", 1000, 2000)])
         )])
     );
     assert_eq!(
@@ -414,7 +436,7 @@ fn thanos_ruler_volume_has_no_subpath() {
     );
     assert_eq!(
         container(&cr["spec"], "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/thanos-ruler-ruler-data'", 1001, 1001)
+        chown_script(&[("/fixup/thanos-ruler-ruler-data", 1001, 1001)])
     );
 }
 
@@ -670,7 +692,7 @@ spec:
             "initContainers",
             "fixup-chown"
         )["command"][2],
-        chown_cmd("'/fixup/data'", 1000, 3000)
+        chown_script(&[("/fixup/data", 1000, 3000)])
     );
 }
 
@@ -687,7 +709,7 @@ fn odd_paths_are_shell_quoted() {
     );
     assert_eq!(
         c["command"][2],
-        chown_cmd(r"'/fixup/it'\''s $(data)'", 1000, 1000)
+        chown_script(&[("/fixup/it's $(data)", 1000, 1000)])
     );
     assert_eq!(c["volumeMounts"][0]["mountPath"], "/fixup/it's $(data)");
 }
@@ -785,12 +807,12 @@ fn shared_uid_init_chown_and_local_pv_work_together() {
     );
     assert_eq!(
         container(sts, "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/db'", 1001, 1001)
+        chown_script(&[("/fixup/db", 1001, 1001)])
     );
     let cr = doc(&d, "Prometheus", "k");
     assert_eq!(
         container(&cr["spec"], "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/prometheus-k-db'", 1000, 2000)
+        chown_script(&[("/fixup/prometheus-k-db", 1000, 2000)])
     );
 
     // local-pv: one PV per claim, pinned to the node.
@@ -920,7 +942,10 @@ fn subpathexpr_mount_is_chowned_with_the_same_expansion() {
         c["env"],
         json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
     );
-    assert_eq!(c["command"][2], chown_cmd("'/fixup/storage'", 10001, 10001));
+    assert_eq!(
+        c["command"][2],
+        chown_script(&[("/fixup/storage", 10001, 10001)])
+    );
     // A variable the container does not define in env cannot be expanded for our container.
     let w = messages(&out, Level::Warning, "StatefulSet mimir/store-gateway");
     assert!(
@@ -972,7 +997,7 @@ spec:
     assert_eq!(init_names(p), ["fixup-chown", "seed"]);
     assert_eq!(
         container(p, "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/data'", 1000, 1000)
+        chown_script(&[("/fixup/data", 1000, 1000)])
     );
     assert_idempotent(&out, P, &[]);
 }
@@ -1015,7 +1040,7 @@ spec:
     let p = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     assert_eq!(
         container(p, "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/backup'", 2002, 1001)
+        chown_script(&[("/fixup/backup", 2002, 1001)])
     );
     let w = messages(&out, Level::Warning, "CronJob web/backup");
     assert!(
@@ -1083,7 +1108,7 @@ spec:
     );
     assert_eq!(
         container(p, "initContainers", "fixup-chown")["command"][2],
-        chown_cmd("'/fixup/data'", 1001, 1001)
+        chown_script(&[("/fixup/data", 1001, 1001)])
     );
     assert_idempotent(&out, P, &[]);
     // With the helper first, it is trusted as before.
@@ -1100,4 +1125,325 @@ spec:
     );
     let out = run(&helper_first, P, &[]);
     assert_eq!(out.stream, helper_first.as_bytes());
+}
+
+/// A Deployment writing an NFS export as `uid`:`uid`: the shape of issue 11, item 7.
+fn nfs_pod(uid: u32) -> String {
+    format!(
+        "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: backup
+  namespace: web
+spec:
+  template:
+    spec:
+      securityContext: {{runAsUser: {uid}, fsGroup: {uid}}}
+      containers:
+        - name: backup
+          image: docker.io/library/alpine:3.20
+          volumeMounts:
+            - {{name: backup, mountPath: /backup}}
+      volumes:
+        - name: backup
+          nfs: {{server: nfs.example.com, path: /exports/backup}}
+"
+    )
+}
+
+/// A tree standing in for the export, owned by a non-root uid (chowned to 4242 first when the
+/// tests run as root, since a root-owned pod is not chowned at all), with `files` extra files.
+/// Returns the directory and its owner.
+fn export_tree(files: usize) -> (tempfile::TempDir, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a"), "").unwrap();
+    std::fs::write(dir.join("sub/b"), "").unwrap();
+    for i in 0..files {
+        std::fs::write(dir.join(format!("f{i}")), "").unwrap();
+    }
+    let mut owner = std::fs::metadata(&dir).unwrap().uid();
+    if owner == 0 {
+        owner = 4242;
+        let mut stack = vec![dir.clone()];
+        while let Some(p) = stack.pop() {
+            std::os::unix::fs::lchown(&p, Some(owner), Some(owner)).unwrap();
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+    }
+    assert_eq!(std::fs::metadata(dir.join("sub/b")).unwrap().gid(), owner);
+    (tmp, owner)
+}
+
+/// A `chown` that fails as on an export with root_squash: every path EPERM, exit 1.
+const EPERM_CHOWN: &str = "#!/bin/sh
+while [ $# -gt 0 ]; do case $1 in -*) shift ;; *) break ;; esac; done
+shift
+for p; do echo \"chown: $p: Operation not permitted\" >&2; done
+exit 1
+";
+
+/// A `chown` that works: it records its arguments in `$CHOWN_LOG` and exits 0.
+const RECORDING_CHOWN: &str = "#!/bin/sh
+echo \"$@\" >> \"$CHOWN_LOG\"
+";
+
+/// The generated `fixup-chown` script for `nfs_pod(uid)`, aimed at `dir` instead of the mount.
+fn nfs_script(uid: u32, dir: &std::path::Path) -> String {
+    let out = run(&nfs_pod(uid), P, &[]);
+    let d = docs(&out.stream);
+    let c = container(
+        pod(doc(&d, "Deployment", "backup")),
+        "initContainers",
+        "fixup-chown",
+    );
+    let script = c["command"][2].as_str().unwrap();
+    assert!(script.contains("'/fixup/backup'"), "{script}");
+    script.replace("/fixup/backup", dir.to_str().unwrap())
+}
+
+/// Run `script` with `shell -c` and a fake `chown` written to `bin`, first on PATH (`find` and
+/// `sed` are the system's). Returns the exit code and stdout + stderr.
+fn run_script(
+    shell: &std::path::Path,
+    script: &str,
+    chown: &str,
+    bin: &std::path::Path,
+    log: &std::path::Path,
+) -> (Option<i32>, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = bin.join("chown");
+    std::fs::write(&fake, chown).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(shell)
+        .arg("-c")
+        .arg(script)
+        .env("PATH", path)
+        .env("CHOWN_LOG", log)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+fn assert_reports_refusals(code: Option<i32>, text: &str, dir: &std::path::Path, uid: u32) {
+    let dir = dir.display();
+    assert_eq!(code, Some(0), "the pod must start:\n{text}");
+    assert!(
+        text.contains(&format!(
+            "fixup-chown: could not give every entry of {dir} to {uid}:{uid}:"
+        )),
+        "{text}"
+    );
+    for p in [format!("{dir}/sub/b"), format!("{dir}/a"), dir.to_string()] {
+        assert!(
+            text.contains(&format!("chown: {p}: Operation not permitted")),
+            "{p} not named:\n{text}"
+        );
+    }
+    assert!(text.contains("find exited with status 1"), "{text}");
+    assert!(
+        text.contains("root_squash")
+            && text.contains("no_root_squash")
+            && text.contains("shared-uid.uid="),
+        "the hint names the fixes:\n{text}"
+    );
+}
+
+#[test]
+fn init_chown_survives_root_squash_nfs() {
+    // chown refused (EPERM) must not fail the init container: it exits 0 and logs the paths.
+    let (tmp, owner) = export_tree(0);
+    let dir = tmp.path().join("export");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = nfs_script(owner + 1, &dir);
+    let log = tmp.path().join("log");
+    let (code, text) = run_script(
+        std::path::Path::new("/bin/sh"),
+        &script,
+        EPERM_CHOWN,
+        &bin,
+        &log,
+    );
+    assert_reports_refusals(code, &text, &dir, owner + 1);
+}
+
+#[test]
+fn init_chown_survives_root_squash_nfs_under_busybox() {
+    // The default image is busybox: its sh, find and sed must do the same. Runs where a busybox
+    // binary is on PATH (Debian's `busybox` package); says so and passes where none is.
+    let Some(busybox) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("busybox"))
+            .find(|b| b.is_file())
+    }) else {
+        eprintln!("no busybox on PATH: busybox run skipped");
+        return;
+    };
+    let (tmp, owner) = export_tree(0);
+    let dir = tmp.path().join("export");
+    // sh, find and sed from busybox and the fake chown, nothing else on PATH.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for applet in ["sh", "find", "sed"] {
+        std::os::unix::fs::symlink(&busybox, bin.join(applet)).unwrap();
+    }
+    let script = nfs_script(owner + 1, &dir);
+    let chown = EPERM_CHOWN.replace("#!/bin/sh", &format!("#!{}", bin.join("sh").display()));
+    let log = tmp.path().join("log");
+    use std::os::unix::fs::PermissionsExt;
+    let fake = bin.join("chown");
+    std::fs::write(&fake, chown).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(bin.join("sh"))
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_reports_refusals(out.status.code(), &text, &dir, owner + 1);
+    assert!(!log.exists());
+}
+
+#[test]
+fn root_squash_log_is_bounded() {
+    // Every entry of a large export is refused: the log shows the first 20 and says there are
+    // more, instead of one line per file at every start.
+    let (tmp, owner) = export_tree(40);
+    let dir = tmp.path().join("export");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = nfs_script(owner + 1, &dir);
+    let (code, text) = run_script(
+        std::path::Path::new("/bin/sh"),
+        &script,
+        EPERM_CHOWN,
+        &bin,
+        &tmp.path().join("log"),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text.matches("Operation not permitted").count(),
+        20,
+        "{text}"
+    );
+    assert!(text.contains("(more not shown)"), "{text}");
+}
+
+#[test]
+fn init_chown_is_quiet_when_chown_works() {
+    let (tmp, owner) = export_tree(0);
+    let dir = tmp.path().join("export");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = tmp.path().join("log");
+    let script = nfs_script(owner + 1, &dir);
+    let (code, text) = run_script(
+        std::path::Path::new("/bin/sh"),
+        &script,
+        RECORDING_CHOWN,
+        &bin,
+        &log,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(text, "", "nothing to report");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let d = dir.display();
+    // One chown for the four entries, none left out.
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    for p in [format!("{d}/sub/b"), format!("{d}/sub"), format!("{d}/a")] {
+        assert!(calls.contains(&p), "{p}: {calls}");
+    }
+    assert!(
+        calls.starts_with(&format!("-h {u}:{u} ", u = owner + 1)),
+        "{calls}"
+    );
+}
+
+#[test]
+fn init_chown_is_quiet_and_changes_nothing_when_everything_is_owned() {
+    // The restart case: a tree already owned is walked once and nothing runs chown.
+    let (tmp, owner) = export_tree(3);
+    let dir = tmp.path().join("export");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = tmp.path().join("log");
+    let script = nfs_script(owner, &dir);
+    for chown in [RECORDING_CHOWN, EPERM_CHOWN] {
+        let (code, text) = run_script(std::path::Path::new("/bin/sh"), &script, chown, &bin, &log);
+        assert_eq!(code, Some(0), "{text}");
+        assert_eq!(text, "");
+        assert!(!log.exists(), "chown ran on an owned tree");
+    }
+}
+
+#[test]
+fn nfs_volume_gets_a_root_squash_note() {
+    let out = run(&nfs_pod(1001), P, &[]);
+    let object = "Deployment web/backup";
+    let notes: Vec<_> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.object.as_deref() == Some(object) && m.message.contains("root_squash"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", out.report.messages);
+    assert_eq!(notes[0].level, Level::Note);
+    assert_eq!(notes[0].code, helm_fixup::report::Code::ClusterSetup);
+    assert!(
+        notes[0]
+            .message
+            .starts_with("volume backup is NFS: if the export squashes root"),
+        "{}",
+        notes[0].message
+    );
+    // A PVC is not known to be NFS: no such note for the hostPath/PVC pods.
+    let out = run(HOSTPATH, P, &[]);
+    assert!(
+        out.report
+            .messages
+            .iter()
+            .all(|m| !m.message.contains("root_squash")),
+        "{:?}",
+        out.report.messages
+    );
+}
+
+#[test]
+fn default_image_is_fully_qualified_for_cri_o_short_name_enforcement() {
+    let out = run(HOSTPATH, P, &[]);
+    let d = docs(&out.stream);
+    let c = container(
+        pod(doc(&d, "Deployment", "prometheus")),
+        "initContainers",
+        "fixup-chown",
+    );
+    assert_eq!(c["image"], "docker.io/library/busybox:1.38.0");
+    let def = helm_fixup::profile::ProfileDef::builtin("init-chown").unwrap();
+    let image = def.params.iter().find(|p| p.name == "image").unwrap();
+    assert_eq!(
+        image.default.as_deref(),
+        Some(helm_fixup::profile::init_chown::DEFAULT_IMAGE),
+        "the profile file and the code agree"
+    );
 }

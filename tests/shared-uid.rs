@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use helm_fixup::Error;
-use helm_fixup::report::Level;
+use helm_fixup::report::{Code, Level};
 use helm_fixup::select::Selector;
 use serde_json::json;
 
@@ -489,4 +489,204 @@ fn root_run_under_another_profile_name_still_conflicts() {
         ),
         "{e}"
     );
+}
+
+/// A minio-style post-install Job: two `mc` containers of one image, no uid anywhere, sharing a
+/// writable emptyDir for mc's config (the shape of issue 11, item 10; written for this test).
+const ONE_IMAGE_JOB: &str = "---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: minio-post-job
+  namespace: storage
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: minio-make-bucket
+          image: quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z
+          command: [/bin/sh, /config/initialize]
+          volumeMounts:
+            - {name: minio-configuration, mountPath: /config}
+            - {name: etc-path, mountPath: /etc/minio/mc}
+        - name: minio-make-user
+          image: quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z
+          command: [/bin/sh, /config/add-user]
+          volumeMounts:
+            - {name: minio-configuration, mountPath: /config}
+            - {name: etc-path, mountPath: /etc/minio/mc}
+      volumes:
+        - name: minio-configuration
+          projected:
+            sources:
+              - configMap: {name: minio}
+        - name: etc-path
+          emptyDir: {}
+";
+
+#[test]
+fn shared_uid_leaves_two_containers_of_one_image_alone() {
+    // Both run as the image's USER already: forcing 65534 on them could only break them.
+    let out = run(ONE_IMAGE_JOB, &["shared-uid"], &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stream), ONE_IMAGE_JOB);
+    assert!(out.report.changed.is_empty(), "{:?}", out.report.changed);
+    let object = "Job storage/minio-post-job";
+    assert_eq!(
+        messages(&out, Level::Note, object),
+        [
+            "containers minio-make-bucket, minio-make-user share volume etc-path: all run image \
+          quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z and no runAsUser is set, so all run as that image's \
+          user already; left alone (--set shared-uid.uid=UID gives them one uid anyway)"
+        ]
+    );
+    let note = out
+        .report
+        .messages
+        .iter()
+        .find(|m| m.object.as_deref() == Some(object))
+        .unwrap();
+    assert_eq!(note.code, Code::LeftAlone);
+}
+
+#[test]
+fn shared_uid_explicit_uid_still_applies_to_one_image_pod() {
+    let out = run(
+        ONE_IMAGE_JOB,
+        &["shared-uid"],
+        &[("shared-uid.uid", "1000")],
+    );
+    let d = docs(&out.stream);
+    assert_eq!(
+        pod(doc(&d, "Job", "minio-post-job"))["securityContext"],
+        json!({"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+               "fsGroupChangePolicy": "OnRootMismatch"})
+    );
+    assert_eq!(
+        messages(&out, Level::Note, "Job storage/minio-post-job"),
+        [
+            "containers minio-make-bucket, minio-make-user share volume etc-path: all now run as 1000:1000 \
+          (set by shared-uid.uid)"
+        ]
+    );
+    assert_idempotent(&out, &["shared-uid"], &[("shared-uid.uid", "1000")]);
+}
+
+#[test]
+fn one_image_pod_with_a_uid_on_one_container_is_still_shared() {
+    // One container names a uid, the other runs as the image's USER: they may differ.
+    let input = ONE_IMAGE_JOB.replacen(
+        "          command: [/bin/sh, /config/add-user]\n",
+        "          command: [/bin/sh, /config/add-user]\n          securityContext: {runAsUser: 1001}\n",
+        1,
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let d = docs(&out.stream);
+    assert_eq!(
+        pod(doc(&d, "Job", "minio-post-job"))["securityContext"]["runAsUser"],
+        1001
+    );
+    // Two images, no uid: the images' users may differ (seed 002), so the rule is unchanged.
+    let input = ONE_IMAGE_JOB.replacen(
+        "quay.io/minio/mc:RELEASE.2024-11-21T17-21-54Z",
+        "quay.io/minio/mc:RELEASE.2025-01-01T00-00-00Z",
+        1,
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let d = docs(&out.stream);
+    assert_eq!(
+        pod(doc(&d, "Job", "minio-post-job"))["securityContext"]["runAsUser"],
+        65534
+    );
+}
+
+#[test]
+fn containers_that_already_run_as_one_uid_are_left_alone() {
+    // The pod's uid and a container's equal uid: the shared files have one owner already, so
+    // no runAsGroup/fsGroup is added either (before, shared-uid added both).
+    let input = SIDECAR_WITH_OWN_UID
+        .replace("runAsUser: 1001", "runAsUser: 65534")
+        .replace("            runAsGroup: 1001\n", "");
+    let out = run(&input, &["shared-uid"], &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stream), input);
+    assert_eq!(
+        messages(&out, Level::Note, "StatefulSet monitoring/prometheus"),
+        [
+            "containers prometheus, thanos-sidecar share volume db: all run as uid 65534 already; left alone \
+          (--set shared-uid.uid=UID gives them one uid anyway)"
+        ]
+    );
+    // Two explicit groups that differ: not one user for the files, the rule applies as before.
+    let split = input.replace(
+        "        runAsNonRoot: true\n",
+        "        runAsNonRoot: true\n        runAsGroup: 3000\n",
+    );
+    let split = split.replace(
+        "            allowPrivilegeEscalation: false\n",
+        "            runAsGroup: 4000\n            allowPrivilegeEscalation: false\n",
+    );
+    let out = run(&split, &["shared-uid"], &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "StatefulSet", "prometheus"));
+    assert_eq!(p["securityContext"]["runAsGroup"], 3000);
+    assert_eq!(
+        container(p, "containers", "thanos-sidecar")["securityContext"],
+        json!({"runAsUser": 65534, "allowPrivilegeEscalation": false})
+    );
+}
+
+#[test]
+fn operator_cr_without_uids_keeps_getting_one() {
+    // The operator, not the CR, decides what its generated containers run as: the one-image rule
+    // is for plain pods only, and a CR naming no uid still gets the shared one.
+    let input = "---
+apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata:
+  name: a
+  namespace: monitoring
+spec:
+  replicas: 1
+";
+    let out = run(input, &["shared-uid"], &[]);
+    let d = docs(&out.stream);
+    assert_eq!(
+        doc(&d, "Alertmanager", "a")["spec"]["securityContext"]["runAsUser"],
+        65534
+    );
+}
+
+#[test]
+fn sharing_root_uid_in_a_restricted_namespace_gets_a_pod_security_warning() {
+    // Pod Security "restricted" rejects uid 0: the pod shared-uid makes root would not be admitted.
+    let input = format!(
+        "---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: monitoring
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+{}",
+        SIDECAR_WITH_OWN_UID.replace("runAsUser: 65534", "runAsUser: 0")
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let object = "StatefulSet monitoring/prometheus";
+    let warnings: Vec<_> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.level == Level::Warning && m.object.as_deref() == Some(object))
+        .map(|m| (m.code, m.message.as_str()))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings[0].0, Code::MorePrivileged);
+    assert_eq!(warnings[1].0, Code::PodSecurity);
+    assert!(
+        warnings[1].1.contains("Pod Security \"restricted\""),
+        "{warnings:?}"
+    );
+    // A non-root uid of the user's choice: nothing to warn about.
+    let out = run(&input, &["shared-uid"], &[("shared-uid.uid", "1001")]);
+    assert_eq!(out.report.warnings(), 0, "{:?}", out.report.messages);
 }

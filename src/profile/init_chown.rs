@@ -14,6 +14,10 @@
 //!   not rewrite the inode of every block of a 200 GB TSDB the way `chown -R` does;
 //! - it keeps `drop: [ALL]` and adds back only CHOWN, DAC_OVERRIDE and FOWNER, and has small
 //!   requests and limits so a namespace LimitRange or ResourceQuota admits it.
+//! - a refused change does not stop the pod: on an NFS export with `root_squash` no capability
+//!   helps (the server maps root to an anonymous user), so the script logs the refused paths and
+//!   how to fix the ownership on the server, and exits 0 (see [`script`]); pods with inline nfs
+//!   volumes get a summary note saying so.
 //!
 //! Left alone, with the reason in the summary: read-only mounts, volumes the kubelet creates for
 //! the pod (configMap, secret, projected, emptyDir, downwardAPI: fsGroup works there), system
@@ -38,6 +42,15 @@ pub struct InitChown;
 
 /// Name of the init container this profile adds.
 pub const NAME: &str = "fixup-chown";
+
+/// The image when `init-chown.image` is not set (the profile YAML holds the same default).
+/// Fully qualified: CRI-O 1.34 enforces short names (cri-o/cri-o#9401, "image pull: enforce
+/// shortnames"; `short-name-mode = "enforcing"` in containers-registries.conf(5),
+/// containers/image docs/containers-registries.conf.5.md), so a bare `busybox:1.38.0` fails to
+/// pull with "short name mode is enforcing, but image name ... returns ambiguous list" on a node
+/// with several unqualified-search registries. busybox 1.38.0 is the `latest` of
+/// docker-library/busybox (versions.json).
+pub const DEFAULT_IMAGE: &str = "docker.io/library/busybox:1.38.0";
 
 /// Where the added container mounts the volumes it chowns.
 const MOUNT_ROOT: &str = "/fixup";
@@ -209,6 +222,16 @@ fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind 
         }
     }
     VolumeKind::Other
+}
+
+/// Is pod volume `name` an inline NFS volume? Its server may squash root (`root_squash`, the
+/// exports(5) default), and then no capability lets the init container chown it.
+fn is_nfs(pod: &Map<String, Value>, name: &str) -> bool {
+    pod.get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|v| v.get("name").and_then(Value::as_str) == Some(name) && v.get("nfs").is_some())
 }
 
 fn mounts(c: &Value) -> impl Iterator<Item = &Value> {
@@ -540,21 +563,59 @@ fn mount_paths(targets: &[Target]) -> Vec<String> {
         .collect()
 }
 
+/// Lines of refusals shown per mount: a root-squashed export refuses every entry, and a TSDB
+/// has thousands, so the log shows the first ones and says there are more.
+const SHOWN_REFUSALS: usize = 20;
+
+/// What the log says once when an ownership change was refused. On NFS the server decides:
+/// with `root_squash` (exports(5): the default) root in the pod is mapped to the anonymous
+/// user, which may not chown, whatever capabilities the container has.
+const REFUSED_HINT: &str = "fixup-chown: some ownership was left as it is, and the pod starts anyway. \
+If the volume is an NFS export with root_squash (the default), root in this container is mapped to an \
+anonymous user that may not change ownership: give the exported directory and its contents their owner on the NFS \
+server, export it with no_root_squash, or run the pod as the owner of the directory \
+(helm-fixup: --set shared-uid.uid=UID).";
+
 /// The shell script: for each mount, change only entries not yet owned by uid:gid.
+///
+/// A refused change must not fail the pod (issue 11, item 7): on an NFS export with
+/// `root_squash` chown gets EPERM, `find` then exits 1 (busybox `find`: `flush_exec_plus` ORs
+/// a failed `-exec ... {} +` into the exit status, findutils/find.c) and the pod would sit in
+/// `Init:CrashLoopBackOff`. So each mount's `find` runs with its messages (chown's own, one per
+/// refused path, and find's, e.g. a directory root may not read) and a line naming a non-zero
+/// exit captured through `sed`, which keeps the first [`SHOWN_REFUSALS`] lines and reads the
+/// rest (`head` would close the pipe and kill the walk with SIGPIPE). Anything captured is
+/// printed to stderr under a header naming the mount and the owner, the hint follows once, and
+/// the script still exits 0. A restart over an owned tree runs one walk that changes and prints
+/// nothing. Only POSIX sh, find, chown -h and sed are used: `-xdev`, `!`, `\( \)`, `-user`,
+/// `-group` and `-exec {} +` are busybox defconfig features (FEATURE_FIND_XDEV, _NOT, _PAREN,
+/// _USER, _GROUP, _EXEC_PLUS, all `default y`), and docker-library/busybox builds from
+/// defconfig. No `pipefail` (dash has none), no `set -e`.
 fn script(targets: &[Target], paths: &[String]) -> String {
-    targets
-        .iter()
-        .zip(paths)
-        .map(|(t, p)| {
-            format!(
-                "find {} -xdev \\( ! -user {u} -o ! -group {g} \\) -exec chown -h {u}:{g} {{}} +",
-                sh_quote(p),
-                u = t.uid,
-                g = t.gid
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" && ")
+    let more = SHOWN_REFUSALS + 1;
+    let mut parts = vec!["f=0".to_string()];
+    for (t, p) in targets.iter().zip(paths) {
+        let header = format!(
+            "fixup-chown: could not give every entry of {p} to {}:{}:",
+            t.uid, t.gid
+        );
+        parts.push(format!(
+            "m=$({{ find {} -xdev \\( ! -user {u} -o ! -group {g} \\) -exec chown -h {u}:{g} {{}} + \
+             || echo \"find exited with status $?\"; }} 2>&1 | sed -n '1,{SHOWN_REFUSALS}p;{more}s/.*/(more not shown)/p')",
+            sh_quote(p),
+            u = t.uid,
+            g = t.gid
+        ));
+        parts.push(format!(
+            "[ -z \"$m\" ] || {{ printf '%s\\n' {} \"$m\" >&2; f=1; }}",
+            sh_quote(&header)
+        ));
+    }
+    parts.push(format!(
+        "[ \"$f\" = 0 ] || printf '%s\\n' {} >&2",
+        sh_quote(REFUSED_HINT)
+    ));
+    parts.join("; ")
 }
 
 /// The init container, built with the Kubernetes types and turned into a value with `name` first.
@@ -669,11 +730,7 @@ impl Fix for InitChown {
     }
 
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let image = ctx
-            .params
-            .str("image")
-            .unwrap_or("busybox:1.38.0")
-            .to_string();
+        let image = ctx.params.str("image").unwrap_or(DEFAULT_IMAGE).to_string();
         if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(format!(
                 "init-chown.image={image:?}: an image reference has no spaces"
@@ -762,6 +819,21 @@ impl Fix for InitChown {
                 }
                 continue;
             }
+            let mut nfs: Vec<&str> = Vec::new();
+            for t in plan.targets.iter().filter(|t| is_nfs(pod, &t.volume)) {
+                if !nfs.contains(&t.volume.as_str()) {
+                    nfs.push(&t.volume);
+                }
+            }
+            let nfs_note = (!nfs.is_empty()).then(|| {
+                format!(
+                    "volume {} is NFS: if the export squashes root (root_squash, the NFS default), {NAME} cannot \
+                     change ownership there; it then logs what it could not change and the pod starts anyway. Set \
+                     the owner on the NFS server, export with no_root_squash, or give the pod the owner's uid with \
+                     shared-uid",
+                    nfs.join(", ")
+                )
+            });
             let wanted = container(&settings.image, &plan.targets);
             let before = doc.clone();
             let value = docs.edit(i);
@@ -789,6 +861,10 @@ impl Fix for InitChown {
                 Some(object.clone()),
                 format!("{NAME} chowns {}", what.join(", ")),
             );
+            if let Some(n) = nfs_note {
+                ctx.report
+                    .note_code(Code::ClusterSetup, ctx.profile, Some(object.clone()), n);
+            }
             if id
                 .namespace
                 .as_ref()
@@ -812,7 +888,7 @@ mod tests {
 
     fn settings() -> Settings {
         Settings {
-            image: "busybox:1.38.0".into(),
+            image: DEFAULT_IMAGE.into(),
             uid: None,
             gid: None,
         }
@@ -942,9 +1018,16 @@ mod tests {
             c["resources"],
             json!({"limits": {"cpu": "100m", "memory": "64Mi"}, "requests": {"cpu": "10m", "memory": "16Mi"}})
         );
-        assert_eq!(
-            c["command"][2],
-            r"find '/fixup/v' -xdev \( ! -user 1000 -o ! -group 2000 \) -exec chown -h 1000:2000 {} +"
+        let script = c["command"][2].as_str().unwrap();
+        assert!(
+            script.contains(
+                r"find '/fixup/v' -xdev \( ! -user 1000 -o ! -group 2000 \) -exec chown -h 1000:2000 {} +"
+            ),
+            "{script}"
+        );
+        assert!(
+            !script.contains("set -e") && !script.contains("pipefail"),
+            "{script}"
         );
     }
 }

@@ -14,6 +14,11 @@
 //! that asked for another uid become root: the object is then reported as more privileged, with a
 //! warning naming those containers, exactly as root-run's objects are.
 //!
+//! A pod whose sharing containers already run as one user is left alone with a note (see
+//! [`already_shared`]): all with the same known uid, or all of one image with no uid at all
+//! (minio's post-job: forcing 65534 on its `mc` containers fixes nothing and can break them).
+//! `shared-uid.uid` still applies to such pods: explicit is explicit.
+//!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
 //! bitnami's `init-chmod-data`, our `fixup-chown`): giving them the shared uid would stop them
 //! working, so they are reported and left alone.
@@ -137,6 +142,86 @@ fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<Strin
         out.push((db, vec![main, "thanos-sidecar".to_string()]));
     }
     out
+}
+
+/// Why a pod whose containers already share a user is left alone, or `None` when it needs the
+/// change. Only for plain pods with no `shared-uid.uid` (explicit is explicit; operator CRs keep
+/// their rule: the operator, not the CR's containers list, decides what its generated containers
+/// run as). The containers considered are those mounting a shared writable volume, or every
+/// sharing container when the pod was selected without one.
+///
+/// - Every one's effective uid (container, else pod `runAsUser`) is known and the same: the
+///   files they write have one owner already, so nothing is shared by changing them.
+/// - None has a uid (neither the pod nor a container sets `runAsUser`) and all run one image:
+///   each runs as that image's USER (kubelet `determineEffectiveSecurityContext`,
+///   pkg/kubelet/kuberuntime/security_context.go: with no `runAsUser` it passes the image's uid
+///   or user name to the runtime), so they are one user too. Forcing 65534 on
+///   them (minio's post-job: two `mc` containers, one image, no uid) can only break them.
+///
+/// Either way their explicit `runAsGroup`s must not differ: with one owner, group bits do not
+/// decide access to the shared files, but two named groups are a pod the chart split on
+/// purpose, which shared-uid's own rule (container values that differ are removed) then judges.
+fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) -> Option<String> {
+    let names: Vec<&str> = shared
+        .iter()
+        .flat_map(|(_, cs)| cs.iter().map(String::as_str))
+        .collect();
+    let sharers: Vec<&Value> = sharing(pod)
+        .filter(|c| names.is_empty() || names.contains(&workload::container_name(c)))
+        .collect();
+    if sharers.is_empty() {
+        return None;
+    }
+    let mut gids: Vec<i64> = sharers
+        .iter()
+        .filter_map(|c| {
+            workload::sc_int(c.get("securityContext"), "runAsGroup")
+                .or_else(|| workload::sc_int(pod.get("securityContext"), "runAsGroup"))
+        })
+        .collect();
+    gids.sort_unstable();
+    gids.dedup();
+    if gids.len() > 1 {
+        return None;
+    }
+    let uids: Vec<Option<i64>> = sharers
+        .iter()
+        .map(|c| workload::effective_uid(pod, c))
+        .collect();
+    if let Some(Some(first)) = uids.first()
+        && uids.iter().all(|u| *u == Some(*first))
+    {
+        return Some(format!("all run as uid {first} already"));
+    }
+    if uids.iter().all(Option::is_none) {
+        fn image(c: &Value) -> Option<&str> {
+            c.get("image")
+                .and_then(Value::as_str)
+                .filter(|i| !i.is_empty())
+        }
+        let first = image(sharers.first()?)?;
+        if sharers.iter().all(|c| image(c) == Some(first)) {
+            return Some(format!(
+                "all run image {first} and no runAsUser is set, so all run as that image's user already"
+            ));
+        }
+    }
+    None
+}
+
+/// What the containers of the pod share, for the summary.
+fn describe(shared: &[(String, Vec<String>)], cr: Option<CrKind>) -> String {
+    if let (true, Some(kind)) = (shared.is_empty(), cr) {
+        format!("{} run in one pod", kind.generated_containers().join(", "))
+    } else if shared.is_empty() {
+        "selected (no shared writable volume)".to_string()
+    } else {
+        shared
+            .iter()
+            .map(|(v, cs)| format!("{} share volume {v}", cs.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// The shared uid and gid, and where the uid came from (for the summary).
@@ -264,6 +349,14 @@ impl Fix for SharedUid {
                 ));
             }
         }
+        // Pod Security "restricted" rejects runAsUser 0 (the "Running as Non-root user" control);
+        // "baseline" says nothing about uids.
+        let restricted: Vec<String> = docs
+            .pod_security_levels()
+            .into_iter()
+            .filter(|(_, level)| level == "restricted")
+            .map(|(ns, _)| ns)
+            .collect();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
@@ -285,6 +378,20 @@ impl Fix for SharedUid {
                      (e.g. --skip shared-uid:name={})",
                     id.name
                 ));
+            }
+            if uid_param.is_none()
+                && cr.is_none()
+                && let Some(why) = already_shared(pod, &shared)
+            {
+                ctx.report.note(
+                    ctx.profile,
+                    Some(object),
+                    format!(
+                        "containers {}: {why}; left alone (--set shared-uid.uid=UID gives them one uid anyway)",
+                        describe(&shared, cr)
+                    ),
+                );
+                continue;
             }
             let (uid, gid, source) = choose(pod, uid_param, gid_param);
             let non_root_before = non_root_containers(pod);
@@ -326,18 +433,21 @@ impl Fix for SharedUid {
                         if now_root.len() == 1 { "s" } else { "" }
                     ),
                 );
+                if id
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| restricted.contains(ns))
+                {
+                    ctx.report.warn_code(
+                        Code::PodSecurity,
+                        ctx.profile,
+                        Some(object.clone()),
+                        "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
+                         uid 0: set --set shared-uid.uid=UID to a non-root uid",
+                    );
+                }
             }
-            let what = if let (true, Some(kind)) = (shared.is_empty(), cr) {
-                format!("{} run in one pod", kind.generated_containers().join(", "))
-            } else if shared.is_empty() {
-                "selected (no shared writable volume)".to_string()
-            } else {
-                shared
-                    .iter()
-                    .map(|(v, cs)| format!("{} share volume {v}", cs.join(", ")))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
+            let what = describe(&shared, cr);
             let whose = if cr.is_some() {
                 "the operator's containers "
             } else {
