@@ -434,3 +434,27 @@ fn selector_that_matches_nothing_warns() {
         "{m}"
     );
 }
+
+#[test]
+fn config_file_pins_claims_and_names_the_live_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("pv.yaml");
+    std::fs::write(&live, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
+    let cfg = dir.path().join("fixup.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "profiles: [local-pv]\nparams:\n  local-pv:\n    nodes: [a, b]\n    pin: [\"mon/data=node-z\"]\n    existing: {}\n",
+            live.display()
+        ),
+    )
+    .unwrap();
+    let o = fixup(&["-c", cfg.to_str().unwrap()], &[], CLAIM);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    assert!(o.stdout.contains("- node-z"), "{}", o.stdout);
+    assert!(
+        o.summary.contains("0 volume(s) exist already"),
+        "{}",
+        o.summary
+    );
+}
