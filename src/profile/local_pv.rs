@@ -297,11 +297,14 @@ fn ids(pod: &Map<String, Value>, container: Option<&Value>) -> (Option<i64>, Opt
 
 type Ids = (Option<i64>, Option<i64>);
 
-/// uid/gid of the first pod in the stream that mounts each `(namespace, claimName)`, for PVC
-/// documents (computed once: a stream of many claims and pods stays linear).
-fn claim_users(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Ids> {
-    let mut users = BTreeMap::new();
-    for d in docs.iter() {
+/// The pod specs of the stream that mount each `(namespace, claimName)`, with the volume name
+/// they mount it as, in stream order (computed once: a stream of many claims and pods stays
+/// linear).
+type Mounts = BTreeMap<(String, String), Vec<(usize, String)>>;
+
+fn claim_mounts(docs: &Docs, cfg: &Config) -> Mounts {
+    let mut out: Mounts = BTreeMap::new();
+    for (i, d) in docs.iter().enumerate() {
         let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
             continue;
         };
@@ -320,12 +323,26 @@ fn claim_users(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Ids> {
             let (Some(claim), Some(vname)) = (claim, v.get("name").and_then(Value::as_str)) else {
                 continue;
             };
-            users
-                .entry((ns.to_string(), claim.to_string()))
-                .or_insert_with(|| ids(pod, mounting(pod, vname)));
+            let e = out.entry((ns.to_string(), claim.to_string())).or_default();
+            if !e.iter().any(|(j, _)| *j == i) {
+                e.push((i, vname.to_string()));
+            }
         }
     }
-    users
+    out
+}
+
+/// uid/gid of the first pod in the stream that mounts each claim, for PVC documents.
+fn claim_users(docs: &Docs, mounts: &Mounts) -> BTreeMap<(String, String), Ids> {
+    mounts
+        .iter()
+        .filter_map(|(key, pods)| {
+            let (i, vname) = pods.first()?;
+            let d = docs.get(*i);
+            let pod = workload::pod_spec(&d.id, &d.value)?;
+            Some((key.clone(), ids(pod, mounting(pod, vname))))
+        })
+        .collect()
 }
 
 /// For PVC documents that one pod mounts together: the claim whose node they all take (the
@@ -633,9 +650,9 @@ impl Fix for LocalPv {
         let cfg = Config::from(ctx.params)?;
         let live = Live::index(ctx.live_pvs);
         let mut bound = bound_in_stream(docs, &cfg);
-        let users = claim_users(docs, &cfg);
+        let mounts = claim_mounts(docs, &cfg);
+        let users = claim_users(docs, &mounts);
         let anchors = pod_anchors(docs, &cfg);
-        let using = pods_using(docs, &cfg);
         let prebound = bound.len();
         let class_in_stream = docs.iter().any(|d| {
             d.id.kind == "StorageClass"
@@ -832,8 +849,13 @@ impl Fix for LocalPv {
                     bound.insert(key.clone());
                     set_class = true;
                     templates_bound |= !id.hook;
-                    for &p in using.get(&key).map(Vec::as_slice).unwrap_or(&[i]) {
-                        check_fit(docs, p, &cfg, &pv, &node, ctx);
+                    match mounts.get(&key) {
+                        Some(pods) => {
+                            for (p, _) in pods {
+                                check_fit(docs, *p, &cfg, &pv, &node, ctx);
+                            }
+                        }
+                        None => check_fit(docs, i, &cfg, &pv, &node, ctx),
                     }
                     pvs.push(pv);
                     let (uid, gid) = owner(docs, i, claim, &ns, &users);
@@ -1086,36 +1108,6 @@ fn check_spread(docs: &Docs, i: usize, cfg: &Config, placed: &[(String, String)]
             ),
         );
     }
-}
-
-/// Pod specs of the stream that mount each `(namespace, claimName)`.
-fn pods_using(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), Vec<usize>> {
-    let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, d) in docs.iter().enumerate() {
-        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
-            continue;
-        };
-        let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
-            continue;
-        };
-        for v in pod
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(c) = v
-                .at("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str)
-            {
-                let e = out.entry((ns.to_string(), c.to_string())).or_default();
-                if !e.contains(&i) {
-                    e.push(i);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// What the cluster has for one claim.
