@@ -777,6 +777,8 @@ fn helm4_second_upgrade_does_not_conflict_on_claim_ref() {
     let live_pvs = parse_pvs(&live, "live").unwrap().items;
     let again = run_live(&input, &[("nodes", "node-a,node-b")], &live);
     assert!(codes(&again, Code::SsaClaimref).is_empty());
+    // Their directories exist: no node preparation to repeat.
+    assert!(again.report.node_preparation.is_empty());
     let out = pvs_by_name(&docs(&again.stream));
     assert_eq!(out.len(), live_pvs.len());
     for lv in &live_pvs {

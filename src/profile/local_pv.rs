@@ -767,7 +767,9 @@ impl Fix for LocalPv {
                     }
                     let name = wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string);
                     let size = request(&claim.spec).unwrap_or_default();
-                    let pv = match live.of(&ns, &claim.name, &name) {
+                    let found = live.of(&ns, &claim.name, &name);
+                    let is_live = matches!(found, LiveMatch::Ours(_));
+                    let pv = match found {
                         LiveMatch::Ours(lv) => {
                             kept_live += 1;
                             let node = node_of(lv).unwrap_or_default();
@@ -858,12 +860,15 @@ impl Fix for LocalPv {
                         None => check_fit(docs, i, &cfg, &pv, &node, ctx),
                     }
                     pvs.push(pv);
-                    let (uid, gid) = owner(docs, i, claim, &ns, &users);
-                    prep.entry(node).or_default().insert(prepare(
-                        &cfg.dir(&ns, &claim.name),
-                        uid,
-                        gid,
-                    ));
+                    // A volume that exists has its directory already (and maybe another path).
+                    if !is_live {
+                        let (uid, gid) = owner(docs, i, claim, &ns, &users);
+                        prep.entry(node).or_default().insert(prepare(
+                            &cfg.dir(&ns, &claim.name),
+                            uid,
+                            gid,
+                        ));
+                    }
                 }
                 check_spread(docs, i, &cfg, &placed, ctx);
                 if set_class
