@@ -114,7 +114,13 @@ pub struct Report {
 impl Report {
     /// A note: something left alone, and why (code `left-alone`).
     pub fn note(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
-        self.push(Level::Note, Code::LeftAlone, profile, object, message.into());
+        self.push(
+            Level::Note,
+            Code::LeftAlone,
+            profile,
+            object,
+            message.into(),
+        );
     }
 
     /// A warning with no more specific code (`other`).
