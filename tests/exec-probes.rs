@@ -644,8 +644,10 @@ fn operator_version_unknown_warns_with_the_choices() {
     // Operator installed by another release: not in the stream.
     let out = run(PROMETHEUS_ONLY, &[]);
     assert_eq!(out.stream, PROMETHEUS_ONLY.as_bytes());
-    assert_eq!(out.report.warnings(), 1);
+    // One for the config-reloader, one for the Prometheus image nobody named.
+    assert_eq!(out.report.warnings(), 2, "{}", out.report.text());
     let text = out.report.text();
+    assert!(text.contains("Set spec.image"), "{text}");
     for choice in [
         "exec-probes.operatorVersion=X.Y.Z",
         "prometheusOperator.prometheusConfigReloader.enableProbe=false",
@@ -670,7 +672,13 @@ fn operator_version_unknown_warns_with_the_choices() {
 #[test]
 fn operator_version_param_decides() {
     let out = run(PROMETHEUS_ONLY, &[("operatorVersion", "v0.80.0")]);
-    assert_eq!(out.report.warnings(), 0);
+    // What remains is the Prometheus image, which the operator version does not tell.
+    assert_eq!(out.report.warnings(), 1, "{}", out.report.text());
+    assert!(
+        out.report
+            .text()
+            .contains("cannot tell the prometheus container's image")
+    );
     assert!(
         out.report
             .text()
@@ -685,7 +693,7 @@ fn operator_version_param_decides() {
     assert_eq!(operator_args(&out).as_array().unwrap().len(), 2);
     // 0.65-0.74 but the operator is elsewhere: nothing to change here, say what to do.
     let out = run(PROMETHEUS_ONLY, &[("operatorVersion", "0.70")]);
-    assert_eq!(out.report.warnings(), 1);
+    assert_eq!(out.report.warnings(), 2, "{}", out.report.text());
     assert!(
         out.report
             .text()
@@ -746,6 +754,493 @@ fn without_listen_local_the_operator_is_left_alone() {
     let out = run(&input, &[]);
     assert_eq!(out.stream, input.as_bytes());
     assert!(out.report.messages.is_empty(), "{}", out.report.text());
+}
+
+// ---------------------------------------------------------------------------------------------
+// listenLocal on images without a shell (kube-prometheus-stack >= 85 defaults to
+// `prometheus:vX-distroless`, prometheus-operator#8605).
+
+const OPERATOR_0931: &str = "quay.io/prometheus-operator/prometheus-operator:v0.93.1";
+
+/// An operator Deployment with extra args, then one CR with the given spec lines.
+fn cr_stream(operator_args: &[&str], kind: &str, spec: &str) -> String {
+    let mut s = String::new();
+    if !operator_args.is_empty() {
+        s.push_str(&format!(
+            "---
+# Source: kps/templates/prometheus-operator/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kps-operator
+  namespace: monitoring
+spec:
+  template:
+    spec:
+      containers:
+        - name: kube-prometheus-stack
+          image: \"{OPERATOR_0931}\"
+          args:
+{}
+",
+            operator_args
+                .iter()
+                .map(|a| format!("            - {a}\n"))
+                .collect::<String>()
+                .trim_end()
+        ));
+    }
+    s.push_str(&format!(
+        "---
+# Source: kps/templates/prometheus/prometheus.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: {kind}
+metadata:
+  name: kps-prometheus
+  namespace: monitoring
+spec:
+  listenLocal: true
+{spec}"
+    ));
+    s
+}
+
+const DISTROLESS: &str = "  image: \"quay.io/prometheus/prometheus:v3.14.0-distroless\"
+  version: \"v3.14.0-distroless\"
+  routePrefix: \"/\"
+";
+
+fn cr_of(out: &Output) -> Value {
+    docs(&out.stream)
+        .into_iter()
+        .find(|d| {
+            d["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("Prometheus"))
+        })
+        .unwrap()
+}
+
+/// The `spec.containers` entries named `prometheus` of the CR.
+fn main_entries(out: &Output) -> Vec<Value> {
+    cr_of(out)["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["name"] == "prometheus")
+        .cloned()
+        .collect()
+}
+
+fn promtool(check: &str, url: &str) -> Value {
+    json!({"command": ["/bin/promtool", "check", check, format!("--url={url}")]})
+}
+
+/// The operator's strategic merge of a `spec.containers` entry into a generated container, for
+/// the fields involved here: mappings merge key by key, lists without a merge key (`command`)
+/// and scalars are replaced, null deletes (prometheus-operator `pkg/k8s/merge.go`).
+fn strategic_merge(base: &Value, patch: &Value) -> Value {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            let mut out = b.clone();
+            for (k, v) in p {
+                if v.is_null() {
+                    out.remove(k);
+                } else {
+                    let merged = match b.get(k) {
+                        Some(old) => strategic_merge(old, v),
+                        None => v.clone(),
+                    };
+                    out.insert(k.clone(), merged);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => patch.clone(),
+    }
+}
+
+/// The `prometheus` container prometheus-operator v0.93.0 generates under listenLocal
+/// (`BuildProbes`: its `sh -c` curl/wget exec probes and their timings).
+fn operator_prometheus_container() -> Value {
+    let sh = |path: &str| {
+        json!({"command": ["sh", "-c", format!(
+            "if [ -x \"$(command -v curl)\" ]; then exec curl --fail http://localhost:9090{path}; elif [ -x \"$(command -v wget)\" ]; then exec wget -q -O /dev/null http://localhost:9090{path}; else exit 1; fi")]})
+    };
+    json!({
+        "name": "prometheus",
+        "image": "quay.io/prometheus/prometheus:v3.14.0-distroless",
+        "args": ["--web.listen-address=127.0.0.1:9090"],
+        "startupProbe": {"exec": sh("/-/ready"), "timeoutSeconds": 3, "periodSeconds": 15, "failureThreshold": 60},
+        "readinessProbe": {"exec": sh("/-/ready"), "timeoutSeconds": 3, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"exec": sh("/-/healthy"), "timeoutSeconds": 3, "periodSeconds": 5, "failureThreshold": 6},
+    })
+}
+
+#[test]
+fn distroless_prometheus_with_listen_local_becomes_ready() {
+    let input = cr_stream(
+        &["--kubelet-service=kube-system/kps-kubelet"],
+        "Prometheus",
+        DISTROLESS,
+    );
+    let out = run(&input, &[]);
+    let entries = main_entries(&out);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let url = "http://127.0.0.1:9090";
+    assert_eq!(
+        entries[0],
+        json!({
+            "name": "prometheus",
+            "livenessProbe": {"exec": promtool("healthy", url)},
+            "readinessProbe": {"exec": promtool("ready", url)},
+            "startupProbe": {"exec": promtool("ready", url)},
+        })
+    );
+    // What the operator makes of it: one exec handler per probe, no shell, its timings kept.
+    let merged = strategic_merge(&operator_prometheus_container(), &entries[0]);
+    let generated = operator_prometheus_container();
+    for (probe, check) in [
+        ("livenessProbe", "healthy"),
+        ("readinessProbe", "ready"),
+        ("startupProbe", "ready"),
+    ] {
+        let p = &merged[probe];
+        assert_eq!(p["exec"], promtool(check, url), "{probe}");
+        assert!(p.get("httpGet").is_none() && p.get("tcpSocket").is_none());
+        for timing in ["timeoutSeconds", "periodSeconds", "failureThreshold"] {
+            assert_eq!(p[timing], generated[probe][timing], "{probe} {timing}");
+        }
+    }
+    let text = out.report.text();
+    assert!(text.contains("v3.14.0-distroless has no shell"), "{text}");
+    assert_eq!(out.report.warnings(), 0, "{text}");
+    common::assert_idempotent(&out, &["exec-probes"], &[]);
+}
+
+#[test]
+fn exec_probes_keeps_existing_container_patch_entry() {
+    let spec = format!(
+        "{DISTROLESS}  containers:
+    - name: oauth-proxy
+      image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0
+      args: [--upstream=http://127.0.0.1:9090]
+    - name: prometheus
+      resources:
+        requests: {{memory: 2Gi}}
+      readinessProbe:
+        periodSeconds: 10
+"
+    );
+    let input = cr_stream(
+        &["--kubelet-service=kube-system/kps-kubelet"],
+        "Prometheus",
+        &spec,
+    );
+    let out = run(&input, &[]);
+    let cr = cr_of(&out);
+    let list = cr["spec"]["containers"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "no entry added: {list:?}");
+    assert_eq!(list[0]["name"], "oauth-proxy");
+    assert!(
+        list[0].get("readinessProbe").is_none(),
+        "sidecar left alone"
+    );
+    let entry = &list[1];
+    assert_eq!(entry["resources"], json!({"requests": {"memory": "2Gi"}}));
+    assert_eq!(
+        entry["readinessProbe"],
+        json!({"exec": promtool("ready", "http://127.0.0.1:9090"), "periodSeconds": 10})
+    );
+    assert_eq!(
+        entry["livenessProbe"],
+        json!({"exec": promtool("healthy", "http://127.0.0.1:9090")})
+    );
+    // The chart's own lines are still there as they were written.
+    let text = String::from_utf8_lossy(&out.stream);
+    assert!(
+        text.contains("args: [--upstream=http://127.0.0.1:9090]"),
+        "{text}"
+    );
+    common::assert_idempotent(&out, &["exec-probes"], &[]);
+}
+
+#[test]
+fn route_prefix_reaches_the_promtool_url_and_dollar_survives_the_kubelet() {
+    let spec = DISTROLESS.replace("routePrefix: \"/\"", "routePrefix: \"/prom/$x/../ui/\"");
+    let out = run(&cr_stream(&["--x"], "Prometheus", &spec), &[]);
+    let entry = &main_entries(&out)[0];
+    // path.Clean, no trailing slash (promtool appends /-/healthy), `$` doubled for the kubelet.
+    assert_eq!(
+        entry["livenessProbe"]["exec"],
+        promtool("healthy", "http://127.0.0.1:9090/prom/ui")
+    );
+    let spec = DISTROLESS.replace("routePrefix: \"/\"", "routePrefix: \"/a$b\"");
+    let out = run(&cr_stream(&["--x"], "Prometheus", &spec), &[]);
+    assert_eq!(
+        main_entries(&out)[0]["readinessProbe"]["exec"],
+        promtool("ready", "http://127.0.0.1:9090/a$$b")
+    );
+}
+
+#[test]
+fn distroless_image_built_from_base_image_and_version_is_recognised() {
+    // spec.baseImage + spec.version, as the operator's BuildImagePath joins them.
+    let spec = "  baseImage: quay.io/prometheus/prometheus\n  version: v3.14.0-distroless\n";
+    let out = run(&cr_stream(&["--x"], "Prometheus", spec), &[]);
+    assert_eq!(main_entries(&out).len(), 1, "{}", out.report.text());
+    // The operator's --prometheus-default-base-image, untagged, + spec.tag.
+    let spec = "  tag: v3.14.0-distroless\n  version: v3.14.0\n";
+    let out = run(
+        &cr_stream(
+            &["--prometheus-default-base-image=registry.local:5000/prometheus/prometheus"],
+            "Prometheus",
+            spec,
+        ),
+        &[],
+    );
+    assert_eq!(main_entries(&out).len(), 1, "{}", out.report.text());
+    assert!(
+        out.report
+            .text()
+            .contains("registry.local:5000/prometheus/prometheus:v3.14.0-distroless has no shell")
+    );
+    // A tagged default base image is used as it is, whatever the version says.
+    let out = run(
+        &cr_stream(
+            &[
+                "--prometheus-default-base-image",
+                "quay.io/prometheus/prometheus:v3.14.0-distroless",
+            ],
+            "Prometheus",
+            "  version: v3.14.0\n",
+        ),
+        &[],
+    );
+    assert_eq!(main_entries(&out).len(), 1, "{}", out.report.text());
+    // The operator's own default base image has a shell.
+    let out = run(
+        &cr_stream(&["--x"], "Prometheus", "  version: v3.14.0\n"),
+        &[],
+    );
+    assert!(main_entries(&out).is_empty());
+}
+
+#[test]
+fn busybox_prometheus_image_with_listen_local_is_left_alone() {
+    let spec = DISTROLESS.replace("-distroless", "");
+    let input = cr_stream(&["--x"], "Prometheus", &spec);
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report.text().contains("does not look distroless"),
+        "{}",
+        out.report.text()
+    );
+}
+
+#[test]
+fn unknown_prometheus_image_warns_and_names_what_to_set() {
+    // No spec.image and no operator Deployment: its --prometheus-default-base-image decides.
+    let input = cr_stream(&[], "Prometheus", "  version: v3.14.0\n");
+    let out = run(&input, &[("operatorVersion", "0.93.1")]);
+    assert_eq!(out.stream, input.as_bytes());
+    let warnings = common::messages(
+        &out,
+        helm_fixup::report::Level::Warning,
+        "Prometheus monitoring/kps-prometheus",
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    for want in [
+        "--prometheus-default-base-image",
+        "spec.image",
+        "prometheus.prometheusSpec.image",
+    ] {
+        assert!(warnings[0].contains(want), "{want}: {}", warnings[0]);
+    }
+}
+
+#[test]
+fn operator_before_053_gets_only_the_readiness_probe_it_generates() {
+    // A startup or liveness probe the operator does not generate would run with Kubernetes'
+    // default timings (3 x 10 s) and kill a Prometheus replaying its WAL.
+    let input = cr_stream(&[], "Prometheus", DISTROLESS);
+    let out = run(&input, &[("operatorVersion", "0.50.0")]);
+    let entry = &main_entries(&out)[0];
+    assert!(entry.get("readinessProbe").is_some(), "{entry}");
+    assert!(entry.get("livenessProbe").is_none() && entry.get("startupProbe").is_none());
+}
+
+#[test]
+fn unknown_operator_version_and_no_prometheus_3_version_warns_instead_of_guessing_probes() {
+    let spec = "  image: quay.io/prometheus/prometheus:v3.14.0-distroless\n";
+    let input = cr_stream(&[], "Prometheus", spec);
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let text = out.report.text();
+    assert!(
+        text.contains("exec-probes.operatorVersion=X.Y.Z (or spec.version)"),
+        "{text}"
+    );
+    // A Prometheus 3 spec.version tells: operators before 0.77 refuse it.
+    let out = run(&cr_stream(&[], "Prometheus", DISTROLESS), &[]);
+    assert_eq!(
+        main_entries(&out)[0].as_object().unwrap().len(),
+        4,
+        "name + three probes"
+    );
+}
+
+#[test]
+fn chart_probe_with_another_handler_is_left_alone_with_a_warning() {
+    let spec = format!(
+        "{DISTROLESS}  containers:
+    - name: prometheus
+      readinessProbe:
+        tcpSocket: {{port: 9090}}
+"
+    );
+    let out = run(&cr_stream(&["--x"], "Prometheus", &spec), &[]);
+    let entry = &main_entries(&out)[0];
+    assert_eq!(
+        entry["readinessProbe"],
+        json!({"tcpSocket": {"port": 9090}})
+    );
+    assert!(entry["livenessProbe"]["exec"].is_object());
+    assert!(entry["startupProbe"]["exec"].is_object());
+    let text = out.report.text();
+    assert_eq!(out.report.warnings(), 1, "{text}");
+    assert!(
+        text.contains("readinessProbe sets its own tcpSocket handler"),
+        "{text}"
+    );
+    common::assert_idempotent(&out, &["exec-probes"], &[]);
+}
+
+#[test]
+fn shell_exec_probe_in_the_chart_entry_is_replaced_keeping_its_timings() {
+    let spec = format!(
+        "{DISTROLESS}  containers:
+    - name: prometheus
+      livenessProbe:
+        exec:
+          command: [sh, -c, \"wget -q -O- http://localhost:9090/-/healthy\"]
+        failureThreshold: 20
+"
+    );
+    let out = run(&cr_stream(&["--x"], "Prometheus", &spec), &[]);
+    assert_eq!(
+        main_entries(&out)[0]["livenessProbe"],
+        json!({"exec": promtool("healthy", "http://127.0.0.1:9090"), "failureThreshold": 20})
+    );
+    assert_eq!(out.report.warnings(), 0, "{}", out.report.text());
+}
+
+#[test]
+fn distroless_image_without_a_known_tool_warns_naming_image_and_container() {
+    let spec = "  image: registry.local/custom/prom-static:v3-distroless\n  version: v3.14.0\n";
+    let input = cr_stream(&["--x"], "Prometheus", spec);
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let text = out.report.text();
+    assert!(
+        text.contains("image registry.local/custom/prom-static:v3-distroless has no shell")
+            && text.contains("prometheus container")
+            && text.contains("no probe tool is known"),
+        "{text}"
+    );
+}
+
+#[test]
+fn containers_that_are_not_a_list_are_warned_not_replaced() {
+    for bad in ["  containers: oops\n", "  containers: {prometheus: {}}\n"] {
+        let input = cr_stream(&["--x"], "Prometheus", &format!("{DISTROLESS}{bad}"));
+        let out = run(&input, &[]);
+        assert_eq!(out.stream, input.as_bytes());
+        assert!(
+            out.report.text().contains("spec.containers is not a list"),
+            "{}",
+            out.report.text()
+        );
+    }
+    // null is "no entries yet".
+    let input = cr_stream(
+        &["--x"],
+        "Prometheus",
+        &format!("{DISTROLESS}  containers: null\n"),
+    );
+    assert_eq!(main_entries(&run(&input, &[])).len(), 1);
+}
+
+#[test]
+fn prometheus_agent_with_distroless_image_gets_promtool_probes_too() {
+    let out = run(&cr_stream(&["--x"], "PrometheusAgent", DISTROLESS), &[]);
+    assert_eq!(main_entries(&out).len(), 1, "{}", out.report.text());
+}
+
+#[test]
+fn alertmanager_with_listen_local_has_no_probes_to_replace() {
+    let input = cr_stream(
+        &["--x"],
+        "Alertmanager",
+        "  image: quay.io/prometheus/alertmanager:v0.34.0-distroless\n",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+}
+
+#[test]
+fn distroless_config_reloader_with_probes_warns_naming_its_image() {
+    let input = cr_stream(
+        &[
+            "--enable-config-reloader-probes=true",
+            "--prometheus-config-reloader=registry.local/config-reloader:v0.93.1-distroless",
+        ],
+        "Prometheus",
+        "  image: quay.io/prometheus/prometheus:v3.14.0\n",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let text = out.report.text();
+    assert!(
+        text.contains(
+            "config-reloader runs image registry.local/config-reloader:v0.93.1-distroless"
+        ),
+        "{text}"
+    );
+    // The default reloader image is busybox-based: no warning.
+    let out = run(
+        &cr_stream(
+            &["--enable-config-reloader-probes=true"],
+            "Prometheus",
+            "  image: quay.io/prometheus/prometheus:v3.14.0\n",
+        ),
+        &[],
+    );
+    assert_eq!(out.report.warnings(), 0, "{}", out.report.text());
+}
+
+#[test]
+fn unselected_distroless_prometheus_is_warned_not_patched() {
+    let input = cr_stream(&["--x"], "Prometheus", DISTROLESS);
+    let out = process(
+        input.as_bytes(),
+        &plan(&[], &["exec-probes:kind=Deployment"], &[]),
+    )
+    .unwrap();
+    assert_eq!(out.stream, input.as_bytes());
+    assert!(
+        out.report.text().contains("not selected"),
+        "{}",
+        out.report.text()
+    );
+    // Selecting the generated container by name reaches the CR, which has no entry for it yet.
+    let out = process(
+        input.as_bytes(),
+        &plan(&[], &["exec-probes:container=prometheus"], &[]),
+    )
+    .unwrap();
+    assert_eq!(main_entries(&out).len(), 1, "{}", out.report.text());
 }
 
 // ---------------------------------------------------------------------------------------------
