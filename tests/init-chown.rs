@@ -1292,6 +1292,11 @@ fn init_chown_survives_root_squash_nfs_under_busybox() {
             .map(|d| d.join("busybox"))
             .find(|b| b.is_file())
     }) else {
+        // CI installs busybox (.ci/run): there a missing one is a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "busybox is missing on PATH (CI is set)"
+        );
         eprintln!("no busybox on PATH: busybox run skipped");
         return;
     };
