@@ -762,6 +762,8 @@ impl Fix for InitChown {
             let Some(pod) = workload::pod_spec(&id, doc) else {
                 continue;
             };
+            // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
+            workload::warn_bad_numbers(ctx.report, &id, doc);
             let mut plan = match cr {
                 Some(kind) if ctx.sel.container(kind.main_container()) => {
                     plan_cr(kind, &id, doc, pod, &settings)

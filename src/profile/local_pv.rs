@@ -676,6 +676,8 @@ impl Fix for LocalPv {
             if !allowed {
                 continue;
             }
+            // A `replicas: 2.5` counts as one, a `fsGroup: "x"` as unset: say so.
+            workload::warn_bad_numbers(ctx.report, &id, &docs.get(i).value);
             // Claims of one spec share its verdict and its storageClassName.
             let mut pointers: Vec<&str> = claims.iter().map(|c| c.spec_pointer.as_str()).collect();
             pointers.dedup();
