@@ -1047,3 +1047,36 @@ fn statefulset_with_float_replicas_gets_a_volume_per_replica() {
         "{w:?}"
     );
 }
+
+/// `local-pv.path=/a/../../etc` put every volume, and the node preparation's `mkdir` and `chown`
+/// run as root, under `/etc`. A base that is not absolute and normalised is a usage error (exit
+/// 3), found before stdin is read.
+#[test]
+fn local_pv_path_with_dot_dot_is_refused() {
+    for bad in ["/a/../../etc", "/srv//disks", "/srv/./disks", "srv/disks"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+            .args(["-p", "local-pv", "--set", "local-pv.node=n1", "--set"])
+            .arg(format!("local-pv.path={bad}"))
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{bad}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("local-pv.path=") && err.contains("without . or .. parts"),
+            "{err}"
+        );
+    }
+    let out = run(
+        &statefulset("pg", 1),
+        &[("node", "n1"), ("path", "/srv/disks/")],
+    );
+    let d = docs(&out.stream);
+    assert_eq!(
+        pv_for(&d, "data-pg-0")["spec"]["local"]["path"],
+        "/srv/disks/db/data-pg-0"
+    );
+}
