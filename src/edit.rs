@@ -296,10 +296,19 @@ impl Editor<'_> {
         old: &Map<String, Value>,
         new: &Map<String, Value>,
     ) -> Result<(), Fallback> {
+        // A key the chart repeats (a `duplicate-key` warning) has the value of its last entry,
+        // as Kubernetes reads it: a change goes there, and the earlier copies stay as they were.
         let find = |key: &str| {
             entries
                 .iter()
-                .position(|(k, _)| scalar_text(self.text, k).as_deref() == Some(key))
+                .rposition(|(k, _)| scalar_text(self.text, k).as_deref() == Some(key))
+        };
+        // A removed key loses every copy, or an earlier one would become the value.
+        let text = self.text;
+        let all = |key: &str| -> Vec<usize> {
+            (0..entries.len())
+                .filter(|&i| scalar_text(text, &entries[i].0).as_deref() == Some(key))
+                .collect()
         };
         let mut added = Map::new();
         for (key, nv) in new {
@@ -316,18 +325,23 @@ impl Editor<'_> {
             }
         }
         for key in old.keys().filter(|k| !new.contains_key(*k)) {
-            let i = find(key).ok_or(Fallback)?;
-            let (k, v) = &entries[i];
-            if self.only_blanks_before(k.span.start) {
-                let start = self.line_start(k.span.start);
-                self.edits
-                    .push((start..self.after_line(v.content_end()), String::new()));
-            } else if let Some((next, _)) = entries.get(i + 1) {
-                // First key of a `- ` item: pull the next key up onto the dash line.
-                self.edits
-                    .push((k.span.start..next.span.start, String::new()));
-            } else {
+            let copies = all(key);
+            if copies.is_empty() {
                 return Err(Fallback);
+            }
+            for i in copies {
+                let (k, v) = &entries[i];
+                if self.only_blanks_before(k.span.start) {
+                    let start = self.line_start(k.span.start);
+                    self.edits
+                        .push((start..self.after_line(v.content_end()), String::new()));
+                } else if let Some((next, _)) = entries.get(i + 1) {
+                    // First key of a `- ` item: pull the next key up onto the dash line.
+                    self.edits
+                        .push((k.span.start..next.span.start, String::new()));
+                } else {
+                    return Err(Fallback);
+                }
             }
         }
         if !added.is_empty() {
@@ -523,6 +537,30 @@ mod tests {
         assert_eq!(apply(text, &root, &old, &new, "\n"), Err(Fallback));
         let out = rerender(text, root.span.start, &new, "\n");
         assert_eq!(parse_value(&out).unwrap(), new);
+    }
+
+    #[test]
+    fn edit_lands_on_the_last_of_two_duplicate_keys() {
+        let text = "spec:\n  securityContext:\n    runAsUser: 5\n  x: 1\n  securityContext:\n    runAsUser: 7 # wins\n";
+        let out = edit(text, |v| {
+            v["spec"]["securityContext"]["runAsUser"] = json!(0)
+        });
+        assert_eq!(out, text.replace("7 # wins", "0 # wins"));
+        // Added under the last copy too, and the first keeps its bytes.
+        let out = edit(text, |v| v["spec"]["securityContext"]["fsGroup"] = json!(2));
+        assert_eq!(
+            out,
+            text.replace("7 # wins\n", "7 # wins\n    fsGroup: 2\n")
+        );
+    }
+
+    #[test]
+    fn removing_a_duplicate_key_removes_every_copy() {
+        let text = "spec:\n  a: 1\n  b: 2\n  a: 3\n  c: 4\n";
+        let out = edit(text, |v| {
+            v["spec"].as_object_mut().unwrap().remove("a");
+        });
+        assert_eq!(out, "spec:\n  b: 2\n  c: 4\n");
     }
 
     #[test]

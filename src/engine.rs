@@ -182,22 +182,75 @@ fn skippable(body: &str, plan: &Plan) -> bool {
     yaml::scan(body).is_ok_and(|s| s.kind == kind)
 }
 
+/// A document read: its checked value and the keys its mappings repeat.
+type Read = (Value, Vec<yaml::DuplicateKey>);
+
 /// Read one document: `None` when it is only validated and copied through (see [`skippable`]),
-/// its checked value otherwise.
-fn read_one(text: &str, n: usize, seg: &Segment, plan: &Plan) -> Result<Option<Value>, Error> {
+/// its checked value otherwise. A document that repeats a key is never skipped (the validators
+/// hand it on), so every repeated key is named (see [`duplicate_key_warnings`]).
+fn read_one(text: &str, n: usize, seg: &Segment, plan: &Plan) -> Result<Option<Read>, Error> {
     let raw = &text[seg.span.clone()];
     let body = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     if skippable(body, plan) {
         return Ok(None);
     }
-    let value = yaml::parse_value(body).map_err(|e| Error::Input {
+    let (value, dups) = yaml::read_value(body).map_err(|e| Error::Input {
         doc: n + 1,
         line: seg.first_line + e.line - 1,
         column: e.column,
         reason: e.message.clone(),
     })?;
     validate(&value, n + 1, seg, body)?;
-    Ok(Some(value))
+    Ok(Some((value, dups)))
+}
+
+/// One `duplicate-key` warning per key a document repeats. Kubernetes keeps the last value (see
+/// [`yaml::DuplicateKey`]) and so does every reader here, but the chart almost certainly meant
+/// one of them, so the user hears which key and where. `first_line` is the document's first line
+/// in the stream; a `kind: List` names the item the key is in.
+fn duplicate_key_warnings(
+    report: &mut Report,
+    value: &Value,
+    dups: &[yaml::DuplicateKey],
+    first_line: usize,
+) {
+    for d in dups {
+        let item = match d.path.as_slice() {
+            [yaml::PathStep::Key(items), yaml::PathStep::Index(i), ..]
+                if items == "items" && is_list(value) =>
+            {
+                value["items"].get(*i)
+            }
+            _ => None,
+        };
+        let (object, key) = match item {
+            Some(item) => (Identity::of(item), d.dotted(2)),
+            None => (Identity::of(value), d.dotted(0)),
+        };
+        let lines: Vec<String> = d
+            .lines
+            .iter()
+            .map(|l| (first_line + l - 1).to_string())
+            .collect();
+        let (times, at) = match lines.as_slice() {
+            // Keys serde-saphyr alone finds equal (`11` and `0xB`): only the repeat's line.
+            [a] => ("more than once".to_string(), format!("line {a}")),
+            [a, b] => ("twice".to_string(), format!("lines {a} and {b}")),
+            [rest @ .., last] => (
+                format!("{} times", lines.len()),
+                format!("lines {} and {last}", rest.join(", ")),
+            ),
+            [] => continue,
+        };
+        report.warn_code(
+            Code::DuplicateKey,
+            "",
+            Some(object.to_string()),
+            format!(
+                "chart bug: key {key} appears {times}, at {at}; Kubernetes uses the last value"
+            ),
+        );
+    }
 }
 
 /// Streams smaller than this are handled on the calling thread.
@@ -206,7 +259,7 @@ const PARALLEL_FROM: usize = 256 * 1024;
 /// [`read_one`] for every segment, in order. Documents are independent until the fixes run, so a
 /// large stream is read on all cores; the first error in stream order is the one reported, as if
 /// read one by one.
-fn read_all(text: &str, segs: &[Segment], plan: &Plan) -> Vec<Result<Option<Value>, Error>> {
+fn read_all(text: &str, segs: &[Segment], plan: &Plan) -> Vec<Result<Option<Read>, Error>> {
     in_parallel(
         segs,
         text.len(),
@@ -277,13 +330,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut skipped_templates = false;
     let split = stream::split(input);
     let read = read_all(text, &split, plan);
+    // The keys documents repeat, with the document's value and first line.
+    let mut repeated = Report::default();
     for (seg, read) in split.into_iter().zip(read) {
         let raw = &text[seg.span.clone()];
         let (bom, body) = match raw.strip_prefix('\u{feff}') {
             Some(b) => (3, b),
             None => (0, raw),
         };
-        let Some(value) = read? else {
+        let Some((value, dups)) = read? else {
             skipped += 1;
             // Only the hook annotation tells a hook; a skipped document without it is a template.
             skipped_templates |= memchr::memmem::find(body.as_bytes(), b"helm.sh/hook").is_none();
@@ -295,6 +350,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             });
             continue;
         };
+        duplicate_key_warnings(&mut repeated, &value, &dups, seg.first_line);
         let role = if is_list(&value) {
             let first = items.len();
             for item in value["items"].as_array().into_iter().flatten() {
@@ -326,7 +382,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut report = Report {
         profiles: plan.profiles.iter().map(|(d, _)| d.name.clone()).collect(),
         documents: docs.len() + skipped,
-        ..Report::default()
+        ..repeated
     };
     unmatched_selectors(&docs, plan, &mut report);
     let mut added: Vec<(String, Value)> = Vec::new();

@@ -809,7 +809,8 @@ impl Flow<'_, '_> {
 }
 
 /// A mapping sized to its entries: every value read is held until the stream is written, and a
-/// map grown one insert at a time keeps up to twice the room it needs. A repeated key bails.
+/// map grown one insert at a time keeps up to twice the room it needs. A repeated key bails: it
+/// is valid (the last value wins), and the full parse reads it and names it in a warning.
 fn exact_map(pairs: Vec<(String, Value)>) -> R<Map<String, Value>> {
     let mut map = Map::with_capacity(pairs.len());
     for (k, v) in pairs {

@@ -25,7 +25,9 @@ enum Block {
 struct Level<'a> {
     indent: usize,
     block: Block,
-    /// Keys seen in this mapping (plain keys only, so the text is the key).
+    /// Keys seen in this mapping (plain keys only, so the text is the key). A repeated key is
+    /// valid (the last value wins) but "not sure": the full parse reads the document, so the
+    /// key is named in a `duplicate-key` warning and a profile's edit finds its last copy.
     keys: Vec<&'a str>,
     key_set: Option<HashSet<&'a str>>,
 }

@@ -64,6 +64,8 @@ pub enum Code {
     LeftAlone,
     /// A value in the stream that looks like a chart bug or that the fix cannot use.
     Input,
+    /// A mapping repeats a key: Kubernetes, and helm-fixup, use the last value.
+    DuplicateKey,
     /// Anything else.
     Other,
 }

@@ -183,12 +183,120 @@ pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
 /// The largest uid/gid Kubernetes accepts in a securityContext.
 pub const MAX_ID: i64 = i32::MAX as i64;
 
-/// An id field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`). A value Kubernetes
-/// would reject (not an integer, negative, above [`MAX_ID`]) says nothing and reads as absent.
+/// A whole number as Kubernetes reads it: an integer, or a float with no fraction (`2.0`, `1e3`).
+///
+/// Helm and kubectl send each object as JSON made by `sigs.k8s.io/yaml`'s `YAMLToJSON`, which
+/// keeps a YAML float a Go float64 (kubernetes-sigs/yaml v1.6.0 `yaml_test.go`, "float into
+/// interface": `3.0` reads as `float64(3)`), and Go's `encoding/json` writes a float64 with no
+/// fraction without one (`floatEncoder`: `strconv.AppendFloat(.., 'f', -1, 64)` below 1e21), so
+/// the API server decodes `replicas: 2.0` as the int32 2. A fraction (`2.5`) fails that decode.
+pub fn whole_number(v: &Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let f = v.as_f64()?;
+    // i64's range, exactly: 2^63 is a float, and `as` would saturate past it.
+    let limit = 2f64.powi(63);
+    (f.is_finite() && f.fract() == 0.0 && (-limit..limit).contains(&f)).then_some(f as i64)
+}
+
+/// A uid or gid value as Kubernetes reads it (see [`whole_number`]), when it is one Kubernetes
+/// accepts: from 0 to [`MAX_ID`].
+pub fn id_value(v: &Value) -> Option<i64> {
+    whole_number(v).filter(|v| (0..=MAX_ID).contains(v))
+}
+
+/// An id field of a securityContext (`runAsUser`, `runAsGroup`, `fsGroup`), as
+/// [`id_value`] reads it. A value Kubernetes would reject (not a whole number, negative, above
+/// [`MAX_ID`]) reads as absent; [`bad_numbers`] names it so the user hears of it.
 pub fn sc_int(sc: Option<&Value>, field: &str) -> Option<i64> {
-    sc?.get(field)?
-        .as_i64()
-        .filter(|v| (0..=MAX_ID).contains(v))
+    id_value(sc?.get(field)?)
+}
+
+/// The id fields of securityContexts the profiles read: the pod's, then every container's.
+const POD_IDS: [&str; 3] = ["runAsUser", "runAsGroup", "fsGroup"];
+const CONTAINER_IDS: [&str; 2] = ["runAsUser", "runAsGroup"];
+
+/// Every integer field of a document the profiles read that holds something Kubernetes refuses
+/// (a fraction, a string, a boolean, a number out of range), as messages for an `input`
+/// warning: the uids and gids of the pod and its containers, and the `replicas` and `shards`
+/// [`claims`] counts. Such a field reads as unset here (a count as 1): without a word, a pod
+/// would get another uid or a StatefulSet fewer volumes for no visible reason.
+pub fn bad_numbers(id: &Identity, doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let refused = |what: String, v: &Value, range: &str, reads: &str| {
+        format!(
+            "{what} is {v}, which Kubernetes refuses (it wants a whole number from {range}); \
+             helm-fixup reads it as {reads}"
+        )
+    };
+    let max = MAX_ID.to_string();
+    if let (Some(ptr), Some(pod)) = (pod_spec_pointer(id), pod_spec(id, doc)) {
+        let at = ptr.trim_start_matches('/').replace('/', ".");
+        if let Some(sc) = pod.get("securityContext") {
+            for f in POD_IDS {
+                if let Some(v) = sc.get(f).filter(|v| !v.is_null() && id_value(v).is_none()) {
+                    out.push(refused(
+                        format!("{at}.securityContext.{f}"),
+                        v,
+                        &format!("0 to {max}"),
+                        "unset",
+                    ));
+                }
+            }
+        }
+        for c in containers(pod) {
+            let Some(sc) = c.get("securityContext") else {
+                continue;
+            };
+            for f in CONTAINER_IDS {
+                if let Some(v) = sc.get(f).filter(|v| !v.is_null() && id_value(v).is_none()) {
+                    out.push(refused(
+                        format!("container {}: securityContext.{f}", container_name(c)),
+                        v,
+                        &format!("0 to {max}"),
+                        "unset",
+                    ));
+                }
+            }
+        }
+    }
+    let counts: &[&str] = match CrKind::of(id) {
+        Some(CrKind::Prometheus | CrKind::PrometheusAgent) => &["replicas", "shards"],
+        Some(_) => &["replicas"],
+        None if id.kind == "StatefulSet" => &["replicas"],
+        None => &[],
+    };
+    for f in counts {
+        if let Some(v) = doc.at(&format!("/spec/{f}")).filter(|v| !v.is_null())
+            && replica_count(v).is_none()
+        {
+            out.push(refused(
+                format!("spec.{f}"),
+                v,
+                &format!("0 to {}", i32::MAX),
+                "1",
+            ));
+        }
+    }
+    out
+}
+
+/// [`bad_numbers`] as `input` warnings. No profile is named: a profile that reads these fields
+/// calls this for each object it looks at, and the report keeps one copy of each message however
+/// many of them do.
+pub fn warn_bad_numbers(report: &mut crate::report::Report, id: &Identity, doc: &Value) {
+    for m in bad_numbers(id, doc) {
+        report.warn_code(crate::report::Code::Input, "", Some(id.to_string()), m);
+    }
+}
+
+/// A `replicas` or `shards` value as Kubernetes reads it (an int32 from 0, see
+/// [`whole_number`]).
+fn replica_count(v: &Value) -> Option<u64> {
+    whole_number(v)
+        .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 /// The uid a container runs as: its own `runAsUser`, else the pod's. `None` when neither says
@@ -238,11 +346,13 @@ pub fn cr_storage(kind: CrKind, name: &str, doc: &Value) -> Option<CrStorage> {
     })
 }
 
-/// How many of something a spec field asks for (`replicas`, `shards`), default 1.
+/// How many of something a spec field asks for (`replicas`, `shards`), default 1. `2.0` is 2,
+/// as for Kubernetes ([`whole_number`]); a value Kubernetes refuses counts as 1 and
+/// [`bad_numbers`] names it.
 fn count(spec: Option<&Value>, field: &str) -> u64 {
     match spec.and_then(|s| s.get(field)) {
         None | Some(Value::Null) => 1,
-        Some(v) => v.as_u64().unwrap_or(1),
+        Some(v) => replica_count(v).unwrap_or(1),
     }
 }
 
@@ -394,6 +504,36 @@ mod tests {
         assert_eq!(pod_spec_pointer(&id(&cm)), None);
         let other = json!({"apiVersion": "example.com/v1", "kind": "Prometheus", "metadata": {"name": "x"}});
         assert_eq!(pod_spec_pointer(&id(&other)), None);
+    }
+
+    #[test]
+    fn floats_with_no_fraction_are_whole_numbers() {
+        let v = crate::yaml::parse_value("a: 2.0\nb: 1e3\nc: 1000.0\nd: 2.5\ne: '2'\nf: 1e30\n")
+            .unwrap();
+        assert_eq!(whole_number(&v["a"]), Some(2));
+        assert_eq!(whole_number(&v["b"]), Some(1000));
+        assert_eq!(id_value(&v["c"]), Some(1000));
+        assert_eq!(whole_number(&v["d"]), None);
+        assert_eq!(whole_number(&v["e"]), None);
+        assert_eq!(whole_number(&v["f"]), None);
+        let sts = crate::yaml::parse_value(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec:\n  replicas: 2.5\n  template:\n    spec:\n      securityContext: {runAsUser: 1e3, fsGroup: x}\n      containers:\n      - {name: c, securityContext: {runAsGroup: -1}}\n",
+        )
+        .unwrap();
+        let bad = bad_numbers(&id(&sts), &sts);
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(
+            bad[0].starts_with("spec.template.spec.securityContext.fsGroup is \"x\""),
+            "{bad:?}"
+        );
+        assert!(
+            bad[1].starts_with("container c: securityContext.runAsGroup is -1"),
+            "{bad:?}"
+        );
+        assert!(
+            bad[2].starts_with("spec.replicas is 2.5") && bad[2].ends_with("reads it as 1"),
+            "{bad:?}"
+        );
     }
 
     #[test]

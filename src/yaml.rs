@@ -35,8 +35,12 @@ fn event_options() -> granit_parser::Options {
     o
 }
 
-fn options() -> serde_saphyr::Options {
+/// serde-saphyr's options. `dups` is its duplicate-key policy: [`parse_value_full`] asks with
+/// `Error` first (a duplicate is rare and this way costs nothing when absent) and, only when a
+/// mapping repeats a key, again with `LastWins`, Kubernetes' meaning (see [`DuplicateKey`]).
+fn options(dups: serde_saphyr::DuplicateKeyPolicy) -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
+    o.duplicate_keys = dups;
     o.legacy_octal_numbers = true;
     o.with_snippet = false;
     // Values need no comments; emitting them costs a quarter of the parse.
@@ -74,19 +78,184 @@ pub fn parse_value(text: &str) -> Result<Value, ParseError> {
 
 /// [`parse_value`] by serde-saphyr alone.
 pub fn parse_value_full(text: &str) -> Result<Value, ParseError> {
-    if is_blank(text) {
-        return Ok(Value::Null);
-    }
-    serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-        ParseError {
-            line: line.max(1),
-            column: column.max(1),
-            message: first_line(&e.to_string()),
+    full(text, false).map(|(v, _)| v)
+}
+
+/// A key one mapping of a document repeats. Kubernetes reads the last value: Helm and kubectl
+/// turn each rendered document into JSON with `sigs.k8s.io/yaml`'s non-strict `YAMLToJSON`
+/// (go-yaml v2 `Unmarshal`, which overwrites a repeated key; see `TestUnmarshalStrictFails` in
+/// kubernetes-sigs/yaml v1.6.0, whose non-strict cases keep the last value), through
+/// apimachinery's `YAMLToJSONDecoder` (v0.36.1 `pkg/util/yaml/decoder.go`) in cli-runtime's
+/// `StreamVisitor.Visit`, which Helm 4.2's `kube.Client.Build` uses. kubectl's client-side
+/// `NoDoubleKeySchema` (kubectl v0.36.1 `pkg/validation/schema.go`) looks only at labels and
+/// annotations of that already converted JSON, so nothing on the way refuses the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// Where the mapping sits, from the root (empty for the top level).
+    pub path: Vec<PathStep>,
+    /// The key, unquoted.
+    pub key: String,
+    /// The 1-based line of every occurrence in the document, in order; the last one wins.
+    pub lines: Vec<usize>,
+}
+
+/// One step of a [`DuplicateKey`]'s path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+impl DuplicateKey {
+    /// The key with its path, as a person reads it: `spec.affinity.podAntiAffinity`,
+    /// `spec.containers[0].image`.
+    pub fn dotted(&self, from: usize) -> String {
+        let mut out = String::new();
+        for step in self.path.iter().skip(from) {
+            match step {
+                PathStep::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                PathStep::Index(i) => out.push_str(&format!("[{i}]")),
+            }
         }
-    })
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&self.key);
+        out
+    }
+}
+
+/// The value of one document and the keys its mappings repeat (each mapping keeps the last
+/// value of a repeated key, as Kubernetes does: see [`DuplicateKey`]).
+pub fn read_value(text: &str) -> Result<(Value, Vec<DuplicateKey>), ParseError> {
+    // The fast reader hands every document with a repeated key on, so it never has any.
+    if let Some(v) = crate::fastyaml::value(text) {
+        #[cfg(debug_assertions)]
+        assert_fast_agrees(text);
+        return Ok((v, Vec::new()));
+    }
+    full(text, true)
+}
+
+/// serde-saphyr's value, and with `want_dups` the repeated keys when there are any.
+fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), ParseError> {
+    use serde_saphyr::{DuplicateKeyPolicy, Error};
+    if is_blank(text) {
+        return Ok((Value::Null, Vec::new()));
+    }
+    let e = match serde_saphyr::from_str_with_options::<Value>(
+        text,
+        options(DuplicateKeyPolicy::Error),
+    ) {
+        Ok(v) => return Ok((v, Vec::new())),
+        Err(e) => e,
+    };
+    let Error::DuplicateMappingKey { key, location } = e.without_snippet() else {
+        return Err(parse_error(&e));
+    };
+    let v =
+        serde_saphyr::from_str_with_options::<Value>(text, options(DuplicateKeyPolicy::LastWins))
+            .map_err(|e| parse_error(&e))?;
+    if !want_dups {
+        return Ok((v, Vec::new()));
+    }
+    let mut dups = parse_tree_full(text)
+        .ok()
+        .flatten()
+        .map(|root| duplicate_keys(text, &root))
+        .unwrap_or_default();
+    if dups.is_empty() {
+        // Keys serde-saphyr finds equal that differ in text (`11` and `0xB`).
+        dups.push(DuplicateKey {
+            path: Vec::new(),
+            key: key.clone().unwrap_or_else(|| "(a complex key)".into()),
+            lines: vec![(location.line() as usize).max(1)],
+        });
+    }
+    Ok((v, dups))
+}
+
+fn parse_error(e: &serde_saphyr::Error) -> ParseError {
+    let (line, column) = e
+        .location()
+        .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    ParseError {
+        line: line.max(1),
+        column: column.max(1),
+        message: first_line(&e.to_string()),
+    }
+}
+
+/// Every key a mapping of the span tree repeats, in document order. Keys compare by their
+/// unquoted text, as the value's mapping does (`name` and `"name"` are one key); merge keys
+/// (`<<`) are not keys of the mapping.
+pub fn duplicate_keys(text: &str, root: &Node) -> Vec<DuplicateKey> {
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+        .collect();
+    let line_of = |at: usize| line_starts.partition_point(|&s| s <= at).max(1);
+    walk_dups(text, root, &mut path, &mut out, &line_of);
+    out.sort_by_key(|d| d.lines.last().copied());
+    out
+}
+
+fn walk_dups(
+    text: &str,
+    n: &Node,
+    path: &mut Vec<PathStep>,
+    out: &mut Vec<DuplicateKey>,
+    line_of: &dyn Fn(usize) -> usize,
+) {
+    match &n.kind {
+        NodeKind::Map { entries, .. } => {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            let mut found: Vec<DuplicateKey> = Vec::new();
+            for (k, v) in entries {
+                let key = scalar_text(text, k);
+                if let Some(key) = &key
+                    && !(key == "<<"
+                        && matches!(
+                            k.kind,
+                            NodeKind::Scalar {
+                                style: ScalarStyle::Plain
+                            }
+                        ))
+                {
+                    let line = line_of(k.span.start);
+                    match seen.get(key) {
+                        Some(&i) => found[i].lines.push(line),
+                        None => {
+                            seen.insert(key.clone(), found.len());
+                            found.push(DuplicateKey {
+                                path: path.clone(),
+                                key: key.clone(),
+                                lines: vec![line],
+                            });
+                        }
+                    }
+                }
+                path.push(PathStep::Key(key.unwrap_or_else(|| "?".into())));
+                walk_dups(text, v, path, out, line_of);
+                path.pop();
+            }
+            out.extend(found.into_iter().filter(|d| d.lines.len() > 1));
+        }
+        NodeKind::Seq { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(PathStep::Index(i));
+                walk_dups(text, item, path, out, line_of);
+                path.pop();
+            }
+        }
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
 }
 
 fn first_line(msg: &str) -> String {
@@ -117,7 +286,7 @@ fn first_line(msg: &str) -> String {
     if line.starts_with("budget breached") {
         return format!("the document is larger than the limit of {MAX_NODES} nodes");
     }
-    line.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+    line.to_string()
 }
 
 /// What a cheap pass over a document found: its top-level `kind`, when the document is one clean
@@ -150,7 +319,8 @@ struct Frame<'a> {
     map: bool,
     /// For mappings: whether the next node is a key.
     want_key: bool,
-    /// For mappings: the scalar keys seen, to reject duplicates as the full parse does.
+    /// For mappings: the scalar keys seen. A repeated key makes the document `Unusual`, so the
+    /// full parse reads it (last value wins) and names the key in a `duplicate-key` warning.
     keys: Vec<Cow<'a, str>>,
     /// The same keys once there are many (linear search stays for the usual small mappings).
     key_set: Option<HashSet<Cow<'a, str>>>,
@@ -197,8 +367,10 @@ fn plain_string(s: &str) -> bool {
 
 /// Validate one document by driving the event parser, without building any value: syntax,
 /// nesting depth, node count, alias expansion (an alias bomb costs only the events it would
-/// replay, counted, never performed) and duplicate keys. Used for documents no profile reads, so
-/// they are checked at a fraction of the cost of a full parse and copied through byte for byte.
+/// replay, counted, never performed). A repeated key is not an error (see [`DuplicateKey`]) but
+/// is `Unusual`: the full parse then reads the document and reports the key. Used for documents
+/// no profile reads, so they are checked at a fraction of the cost of a full parse and copied
+/// through byte for byte.
 pub fn scan(text: &str) -> Result<Scanned, Unsure> {
     if let Some(kind) = crate::quickscan::scan(text) {
         return Ok(Scanned { kind });
@@ -375,12 +547,13 @@ impl Node {
             }
     }
 
-    /// Child of a mapping by key text (only plain or quoted string keys are looked up).
+    /// Child of a mapping by key text (only plain or quoted string keys are looked up). The last
+    /// entry with that key when the mapping repeats it: that is the value Kubernetes reads.
     pub fn get<'a>(&'a self, text: &str, key: &str) -> Option<(&'a Node, &'a Node)> {
         match &self.kind {
             NodeKind::Map { entries, .. } => entries
                 .iter()
-                .find(|(k, _)| scalar_text(text, k).as_deref() == Some(key))
+                .rfind(|(k, _)| scalar_text(text, k).as_deref() == Some(key))
                 .map(|(k, v)| (k, v)),
             _ => None,
         }
@@ -592,8 +765,34 @@ mod tests {
     fn errors_carry_a_position() {
         let e = parse_value("a: 1\nb: [\n").unwrap_err();
         assert!(e.line >= 2, "{e:?}");
-        let e = parse_value("a: 1\na: 2\n").unwrap_err();
-        assert!(e.message.contains("duplicate"), "{e:?}");
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_and_is_named_with_its_lines() {
+        let text = "a: 1\nspec:\n  l:\n  - x: 1\n    \"x\": 2\n    x: 3\n  b: {c: 1, c: 2}\na: 4\n";
+        let (v, dups) = read_value(text).unwrap();
+        assert_eq!(v["a"], 4);
+        assert_eq!(v["spec"]["l"][0]["x"], 3);
+        assert_eq!(v["spec"]["b"]["c"], 2);
+        let named: Vec<(String, Vec<usize>)> = dups
+            .iter()
+            .map(|d| (d.dotted(0), d.lines.clone()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("spec.l[0].x".to_string(), vec![4, 5, 6]),
+                ("spec.b.c".to_string(), vec![7, 7]),
+                ("a".to_string(), vec![1, 8]),
+            ]
+        );
+        assert_eq!(parse_value(text).unwrap(), v);
+        let root = parse_tree(text).unwrap().unwrap();
+        let (_, a) = root.get(text, "a").unwrap();
+        assert_eq!(&text[a.span.clone()], "4");
+        // A merge key is not a repeated key, and neither are the keys it merges.
+        let (_, none) = read_value("b: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n").unwrap();
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]

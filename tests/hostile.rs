@@ -2,9 +2,9 @@
 //! `document N (line L, column C): reason` and leaves stdout empty; every odd but valid stream
 //! passes with untouched documents byte for byte.
 //!
-//! Duplicate keys are an error (exit 2), in every kind of document: Helm and `kubectl` reject
-//! them too (`key "x" already set in map`), and a post-renderer that picked one of the two values
-//! could fix a field the cluster never reads.
+//! A mapping that repeats a key is not bad input: Helm and `kubectl` install it with the last
+//! value (sigs.k8s.io/yaml's non-strict `YAMLToJSON`), and so does helm-fixup, with a
+//! `duplicate-key` warning; a profile's edit lands on that last copy.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -211,14 +211,196 @@ fn crlf_streams_keep_crlf_in_edits() {
     assert!(out.ends_with("---\r\nkind: ConfigMap\r\ndata:\r\n  a: \"0644\"\r\n"));
 }
 
+/// The `duplicate-key` warnings of a run's JSON summary: (object, message).
+fn duplicate_key_warnings(args: &[&str], input: &str) -> (Out, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("s.json");
+    let mut all: Vec<&str> = args.to_vec();
+    let path = sum.to_str().unwrap().to_string();
+    all.extend(["--summary-format", "json", "--summary-file", &path]);
+    let o = run(&all, input.as_bytes());
+    assert_eq!(o.code, Some(0), "{args:?}: {}", o.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sum).unwrap()).unwrap();
+    let found = summary["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["code"] == "duplicate-key")
+        .map(|m| {
+            assert_eq!(m["level"], "warning", "{m}");
+            (
+                m["object"].as_str().unwrap().to_string(),
+                m["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (o, found)
+}
+
+/// Charts rendered with their own CI values repeat keys (`podAntiAffinity` twice in an affinity
+/// block, `logFormat` twice in a Prometheus). Helm and kubectl install them with the last value
+/// (sigs.k8s.io/yaml's non-strict YAMLToJSON); exiting 2 left the user no way to install at all.
 #[test]
-fn duplicate_keys_are_an_error_in_every_kind() {
-    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n";
-    rejected(input.as_bytes(), 1, Some(5), "duplicate mapping key: name");
-    let input = DEPLOY.replace("  name: web\n", "  name: web\n  name: web2\n");
-    rejected(input.as_bytes(), 1, Some(5), "duplicate mapping key: name");
-    let input = format!("{DEPLOY}kind: Deployment\n");
-    rejected(input.as_bytes(), 1, Some(13), "duplicate mapping key: kind");
+fn duplicate_key_chart_installs_with_the_last_value() {
+    let deploy = DEPLOY.replace(
+        "      containers:\n",
+        "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution: []\n        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n          - weight: 1\n            podAffinityTerm: {topologyKey: kubernetes.io/hostname}\n      containers:\n",
+    );
+    let prom = "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: k\nspec:\n  logFormat: logfmt\n  replicas: 1\n  logFormat: json\n";
+    let input = format!(
+        "---\n# Source: c/templates/web.yaml\n{deploy}---\n# Source: c/templates/p.yaml\n{prom}"
+    );
+    for args in [
+        &["-p", "root-run"][..],
+        &[],
+        &["-p", "root-run,exec-probes"],
+    ] {
+        let (o, warned) = duplicate_key_warnings(args, &input);
+        let out = String::from_utf8(o.stdout).unwrap();
+        let segs = helm_fixup::stream::split(out.as_bytes());
+        let values: Vec<serde_json::Value> = segs
+            .iter()
+            .map(|s| helm_fixup::yaml::parse_value(&out[s.span.clone()]).unwrap())
+            .collect();
+        let pod = &values[0]["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["affinity"]["podAntiAffinity"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["preferredDuringSchedulingIgnoredDuringExecution"],
+            "{args:?}: {out}"
+        );
+        assert_eq!(values[1]["spec"]["logFormat"], "json", "{args:?}");
+        if !args.is_empty() {
+            assert_eq!(pod["securityContext"]["runAsUser"], 0, "{args:?}: {out}");
+        }
+        assert_eq!(
+            warned,
+            [
+                (
+                    "Deployment web".to_string(),
+                    "chart bug: key spec.template.spec.affinity.podAntiAffinity appears twice, at lines 13 and 15; Kubernetes uses the last value".to_string()
+                ),
+                (
+                    "Prometheus k".to_string(),
+                    "chart bug: key spec.logFormat appears twice, at lines 29 and 31; Kubernetes uses the last value".to_string()
+                ),
+            ],
+            "{args:?}"
+        );
+        let lines: Vec<&str> = input.lines().collect();
+        assert!(lines[14].trim() == "podAntiAffinity:" && lines[30].contains("logFormat: json"));
+    }
+}
+
+/// With no profile, or with profiles that read none of its kinds, a document that repeats a key
+/// is copied through as it came: its bytes are the chart's, and Kubernetes reads them as it would
+/// without helm-fixup.
+#[test]
+fn duplicate_key_passes_through_byte_for_byte_without_profiles() {
+    let input = format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b # last\ndata:\n  'x': \"1\"\n  x: \"2\"\n---\n{}---\napiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  metadata: {{name: c, name: d}}\n",
+        DEPLOY.replace(
+            "        runAsUser: 1000\n",
+            "        runAsUser: 1000\n        runAsUser: 1001\n"
+        )
+    );
+    let (o, warned) = duplicate_key_warnings(&[], &input);
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), input);
+    let objects: Vec<&str> = warned.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(
+        objects,
+        [
+            "ConfigMap b",
+            "ConfigMap b",
+            "Deployment web",
+            "ConfigMap d"
+        ]
+    );
+    assert!(
+        warned[0]
+            .1
+            .contains("key metadata.name appears twice, at lines 5 and 6"),
+        "{warned:?}"
+    );
+    assert!(
+        warned[1]
+            .1
+            .contains("key data.x appears twice, at lines 8 and 9"),
+        "{warned:?}"
+    );
+    assert!(
+        warned[2].1.contains(
+            "key spec.template.spec.securityContext.runAsUser appears twice, at lines 19 and 20"
+        ),
+        "{warned:?}"
+    );
+    // In a List, the item is named, and the key's path starts in it.
+    assert!(
+        warned[3]
+            .1
+            .contains("key metadata.name appears twice, at lines 29 and 29"),
+        "{warned:?}"
+    );
+    // A profile that reads none of these kinds leaves them as they came too.
+    let only_cm = input.split("---\napiVersion: apps/v1").next().unwrap();
+    let (o, warned) = duplicate_key_warnings(&["-p", "root-run,exec-probes"], only_cm);
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), only_cm);
+    assert_eq!(warned.len(), 2, "{warned:?}");
+}
+
+/// The line-level readers see the first `kind:`; Kubernetes reads the last. A document must not
+/// be skipped as a ConfigMap when it is a Deployment.
+#[test]
+fn a_repeated_kind_is_read_as_its_last_value() {
+    let input = format!(
+        "{}kind: Deployment\n",
+        DEPLOY.replace("kind: Deployment", "kind: ConfigMap")
+    );
+    let (o, warned) = duplicate_key_warnings(&["-p", "root-run"], &input);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert_eq!(warned[0].0, "Deployment web");
+    assert!(
+        warned[0]
+            .1
+            .contains("key kind appears twice, at lines 2 and 13"),
+        "{warned:?}"
+    );
+}
+
+/// A profile that changes a repeated key changes the copy Kubernetes reads (the last), and
+/// leaves the earlier one as it was: editing the copy that is thrown away would change nothing.
+#[test]
+fn root_run_edits_the_last_of_two_duplicate_security_contexts() {
+    let input = DEPLOY.replace(
+        "      containers:\n",
+        "      securityContext:\n        runAsUser: 2000 # the one Kubernetes reads\n      containers:\n",
+    );
+    let (o, warned) = duplicate_key_warnings(&["-p", "root-run"], &input);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let want = input.replace("2000 # the one", "0 # the one");
+    assert!(
+        out.starts_with(&want[..want.find("      containers:").unwrap()]),
+        "{out}"
+    );
+    assert!(out.contains("        runAsUser: 1000\n"), "{out}");
+    let v = helm_fixup::yaml::parse_value(&out).unwrap();
+    assert_eq!(
+        v["spec"]["template"]["spec"]["securityContext"]["runAsUser"],
+        0
+    );
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0]
+            .1
+            .contains("securityContext appears twice, at lines 8 and 10"),
+        "{warned:?}"
+    );
 }
 
 #[test]

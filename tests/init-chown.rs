@@ -707,11 +707,84 @@ fn odd_paths_are_shell_quoted() {
         "initContainers",
         "fixup-chown",
     );
+    // Every `$` is doubled for the kubelet (see `init_chown_paths_survive_kubelet_expansion`).
     assert_eq!(
         c["command"][2],
-        chown_script(&[("/fixup/it's $(data)", 1000, 1000)])
+        chown_script(&[("/fixup/it's $(data)", 1000, 1000)]).replace('$', "$$")
     );
     assert_eq!(c["volumeMounts"][0]["mountPath"], "/fixup/it's $(data)");
+}
+
+/// The kubelet's `$(VAR)` expansion of a container's command (Kubernetes'
+/// `third_party/forked/golang/expansion/expand.go`): `$$` gives `$`, `$(NAME)` the variable
+/// when the container defines it, anything else stays as written.
+fn kubelet_expand(input: &str, env: &[(&str, &str)]) -> String {
+    let b = input.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'$' => {
+                    out.push('$');
+                    i += 2;
+                }
+                b'(' => match input[i + 2..].find(')') {
+                    Some(end) => {
+                        let name = &input[i + 2..i + 2 + end];
+                        match env.iter().find(|(n, _)| *n == name) {
+                            Some((_, v)) => out.push_str(v),
+                            None => out.push_str(&format!("$({name})")),
+                        }
+                        i += end + 3;
+                    }
+                    None => {
+                        out.push_str("$(");
+                        i += 2;
+                    }
+                },
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
+            }
+        } else {
+            let c = input[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// A `$(NAME)` in a path of the chown script must reach the shell as written: the kubelet would
+/// otherwise put the container's variable there (the init container copies env entries for
+/// `subPathExpr`), and `find` would walk another directory.
+#[test]
+fn init_chown_paths_survive_kubelet_expansion() {
+    let input = HOSTPATH.replace("name: data", "name: \"$(POD_NAME)$$x\"");
+    let out = run(&input, P, &[]);
+    let d = docs(&out.stream);
+    let c = container(
+        pod(doc(&d, "Deployment", "prometheus")),
+        "initContainers",
+        "fixup-chown",
+    );
+    let command = c["command"][2].as_str().unwrap();
+    let seen = kubelet_expand(command, &[("POD_NAME", "other"), ("x", "y")]);
+    assert_eq!(
+        seen,
+        chown_script(&[("/fixup/$(POD_NAME)$$x", 1000, 1000)]),
+        "{command}"
+    );
+    // And a script with no `$` in its paths is what it always was.
+    assert_eq!(
+        kubelet_expand(
+            &chown_script(&[("/fixup/data", 1, 2)]),
+            &[("POD_NAME", "p")]
+        ),
+        chown_script(&[("/fixup/data", 1, 2)])
+    );
 }
 
 #[test]

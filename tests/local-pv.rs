@@ -1010,3 +1010,75 @@ fn adopting_local_pv_on_an_installed_statefulset_warns_immutable_field() {
     );
     assert!(codes(&run(&named, &[("node", "n1")]), Code::ImmutableField).is_empty());
 }
+
+/// `replicas: 2.0` is 2 to Kubernetes (sigs.k8s.io/yaml keeps a float64, Go's JSON writes `2`):
+/// the StatefulSet runs two pods, and the second one waited forever for a volume that was
+/// never made because the count read as the default 1.
+#[test]
+fn statefulset_with_float_replicas_gets_a_volume_per_replica() {
+    for replicas in ["2.0", "2e0"] {
+        let input = statefulset("pg", 3).replace("replicas: 3", &format!("replicas: {replicas}"));
+        let out = run(&input, &[("node", "n1")]);
+        let d = docs(&out.stream);
+        let pvs = of_kind(&d, "PersistentVolume");
+        assert_eq!(pvs.len(), 2, "{replicas}");
+        pv_for(&d, "data-pg-0");
+        pv_for(&d, "data-pg-1");
+        assert!(
+            !out.report.messages.iter().any(|m| m.code == Code::Input),
+            "{:?}",
+            out.report.messages
+        );
+    }
+    // A count Kubernetes refuses reads as 1, with a warning instead of silence.
+    let out = run(
+        &statefulset("pg", 3).replace("replicas: 3", "replicas: 2.5"),
+        &[("node", "n1")],
+    );
+    assert_eq!(of_kind(&docs(&out.stream), "PersistentVolume").len(), 1);
+    let w: Vec<&str> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.code == Code::Input && m.level == Level::Warning)
+        .map(|m| m.message.as_str())
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", out.report.messages);
+    assert!(
+        w[0].starts_with("spec.replicas is 2.5, which Kubernetes refuses"),
+        "{w:?}"
+    );
+}
+
+/// `local-pv.path=/a/../../etc` put every volume, and the node preparation's `mkdir` and `chown`
+/// run as root, under `/etc`. A base that is not absolute and normalised is a usage error (exit
+/// 3), found before stdin is read.
+#[test]
+fn local_pv_path_with_dot_dot_is_refused() {
+    for bad in ["/a/../../etc", "/srv//disks", "/srv/./disks", "srv/disks"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+            .args(["-p", "local-pv", "--set", "local-pv.node=n1", "--set"])
+            .arg(format!("local-pv.path={bad}"))
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{bad}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("local-pv.path=") && err.contains("without . or .. parts"),
+            "{err}"
+        );
+    }
+    let out = run(
+        &statefulset("pg", 1),
+        &[("node", "n1"), ("path", "/srv/disks/")],
+    );
+    let d = docs(&out.stream);
+    assert_eq!(
+        pv_for(&d, "data-pg-0")["spec"]["local"]["path"],
+        "/srv/disks/db/data-pg-0"
+    );
+}

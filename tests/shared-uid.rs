@@ -690,3 +690,68 @@ metadata:
     let out = run(&input, &["shared-uid"], &[("shared-uid.uid", "1001")]);
     assert_eq!(out.report.warnings(), 0, "{:?}", out.report.messages);
 }
+
+/// `runAsUser: 1000.0` (or `1e3`) is the integer 1000 to Kubernetes (sigs.k8s.io/yaml keeps it a
+/// float64 and Go's JSON writes it as `1000`). Read as absent, the pod got the sidecar's uid and
+/// prometheus lost access to its own files.
+#[test]
+fn float_run_as_user_is_the_pods_uid() {
+    for uid in ["1000.0", "1e3"] {
+        let input = SEED_002
+            .replace(
+                "    spec:\n      containers:\n",
+                &format!("    spec:\n      securityContext:\n        runAsUser: {uid}\n      containers:\n"),
+            )
+            .replace(
+                "          args: [sidecar",
+                "          securityContext: {runAsUser: 1001}\n          args: [sidecar",
+            );
+        let out = run(&input, &["shared-uid"], &[]);
+        let d = docs(&out.stream);
+        let p = pod(doc(&d, "Deployment", "prometheus-deploy"));
+        assert_eq!(
+            p["securityContext"]["runAsUser"].as_f64(),
+            Some(1000.0),
+            "{uid}"
+        );
+        assert_eq!(p["securityContext"]["runAsGroup"], 1000, "{uid}");
+        // The sidecar runs as the pod's uid now, not the other way round.
+        assert!(
+            container(p, "containers", "thanos")
+                .get("securityContext")
+                .is_none(),
+            "{uid}: {p}"
+        );
+        assert_eq!(out.report.warnings(), 0, "{:?}", out.report.messages);
+        let text = String::from_utf8(out.stream.clone()).unwrap();
+        assert!(text.contains(&format!("runAsUser: {uid}\n")), "{text}");
+        assert_idempotent(&out, &["shared-uid"], &[]);
+    }
+}
+
+/// A uid Kubernetes refuses (`1000.5`, `"1000"`) cannot be the pod's uid, and reading it as
+/// unset without a word left the user guessing why the pod got another one.
+#[test]
+fn run_as_user_kubernetes_refuses_gets_an_input_warning() {
+    let input = SEED_002.replace(
+        "    spec:\n      containers:\n",
+        "    spec:\n      securityContext:\n        runAsUser: 1000.5\n      containers:\n",
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let w: Vec<&helm_fixup::report::Message> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.code == Code::Input)
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", out.report.messages);
+    assert_eq!(w[0].level, Level::Warning);
+    assert_eq!(w[0].object.as_deref(), Some(DEPLOY));
+    assert!(
+        w[0].message.starts_with(
+            "spec.template.spec.securityContext.runAsUser is 1000.5, which Kubernetes refuses"
+        ),
+        "{}",
+        w[0].message
+    );
+}

@@ -27,6 +27,7 @@
 
 use super::{Ctx, Docs, Fix};
 use crate::manifest::Identity;
+use crate::profile::exec_probes::kubelet_escape;
 use crate::report::Code;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
@@ -591,7 +592,27 @@ server, export it with no_root_squash, or run the pod as the owner of the direct
 /// `-group` and `-exec {} +` are busybox defconfig features (FEATURE_FIND_XDEV, _NOT, _PAREN,
 /// _USER, _GROUP, _EXEC_PLUS, all `default y`), and docker-library/busybox builds from
 /// defconfig. No `pipefail` (dash has none), no `set -e`.
+///
+/// The kubelet expands `$(VAR)` in a container's command and turns `$$` into `$` before the
+/// shell sees it (k8s.io/api v0.36.1 `core/v1/types.go`, `Container.Command`: "Double $$ are
+/// reduced to a single $"; an unresolved reference stays as written). A path with a `$` would
+/// reach `find` changed, so then the whole script goes through [`kubelet_escape`], as
+/// exec-probes' values do: escaping only the path is not enough, because the kubelet reads the
+/// script's own `$({ find '...` as a reference up to the path's first `)` and leaves a `$$`
+/// inside it doubled. Mount paths are `/fixup/<volume>` and volume names cannot hold a `$`, so
+/// the script of every valid pod is unchanged (no restart of its pods on upgrade): its own
+/// `$m`, `$?` and `$(` name no variable the init container has.
 fn script(targets: &[Target], paths: &[String]) -> String {
+    let text = script_text(targets, paths);
+    if paths.iter().any(|p| p.contains('$')) {
+        kubelet_escape(&text)
+    } else {
+        text
+    }
+}
+
+/// [`script`] as the shell must see it.
+fn script_text(targets: &[Target], paths: &[String]) -> String {
     let more = SHOWN_REFUSALS + 1;
     let mut parts = vec!["f=0".to_string()];
     for (t, p) in targets.iter().zip(paths) {
@@ -762,6 +783,8 @@ impl Fix for InitChown {
             let Some(pod) = workload::pod_spec(&id, doc) else {
                 continue;
             };
+            // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
+            workload::warn_bad_numbers(ctx.report, &id, doc);
             let mut plan = match cr {
                 Some(kind) if ctx.sel.container(kind.main_container()) => {
                     plan_cr(kind, &id, doc, pod, &settings)

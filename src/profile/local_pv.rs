@@ -98,9 +98,10 @@ impl Config {
             ));
         }
         let path = params.str("path").unwrap_or("/mnt/disks");
-        if !path.starts_with('/') || path.chars().any(char::is_control) {
+        if !normalised_absolute(path) {
             return Err(format!(
-                "local-pv.path={path:?}: expected an absolute directory"
+                "local-pv.path={path:?}: expected an absolute directory written plainly: starting \
+                 with /, without . or .. parts and without //"
             ));
         }
         let class = params
@@ -201,6 +202,20 @@ fn is_subdomain(s: &str) -> bool {
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
+}
+
+/// Whether `path` is an absolute directory in its plain form: it starts with `/`, and no part is
+/// `.`, `..` or empty (`//`); one trailing `/` is allowed. Every PV's `local.path` and every
+/// `mkdir`/`chown` of the node preparation is `<path>/<namespace>/<claim>`, so
+/// `/a/../../etc` would put volumes, and ownership changes run as root, under `/etc`; and two
+/// spellings of one directory would give one volume two paths across upgrades.
+fn normalised_absolute(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    !path.chars().any(char::is_control)
+        && (rest.is_empty() || rest.split('/').all(|p| !matches!(p, "" | "." | "..")))
 }
 
 fn is_label_value(s: &str) -> bool {
@@ -693,6 +708,8 @@ impl Fix for LocalPv {
             if !allowed {
                 continue;
             }
+            // A `replicas: 2.5` counts as one, a `fsGroup: "x"` as unset: say so.
+            workload::warn_bad_numbers(ctx.report, &id, &docs.get(i).value);
             // Claims of one spec share its verdict and its storageClassName.
             let mut pointers: Vec<&str> = claims.iter().map(|c| c.spec_pointer.as_str()).collect();
             pointers.dedup();
@@ -1259,6 +1276,25 @@ mod tests {
             prepare("/d", Some(5), None),
             "mkdir -p '/d' && chown 5 '/d'"
         );
+    }
+
+    #[test]
+    fn local_pv_path_must_be_absolute_and_normalised() {
+        for bad in [
+            "/a/../../etc",
+            "/a/..",
+            "/./a",
+            "/a/.",
+            "//a",
+            "/a//b",
+            "a/b",
+            "/a\nb",
+        ] {
+            assert!(cfg(&[("node", "a"), ("path", bad)]).is_err(), "{bad:?}");
+        }
+        for good in ["/", "/mnt/disks", "/mnt/disks/", "/srv/..data/.x"] {
+            assert!(cfg(&[("node", "a"), ("path", good)]).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

@@ -69,7 +69,10 @@ fn obj(v: &mut Value) -> &mut Map<String, Value> {
 fn root_pod(pod: &mut Map<String, Value>) {
     let sc = obj(pod.entry("securityContext").or_insert(Value::Null));
     for k in ["runAsUser", "runAsGroup", "fsGroup"] {
-        sc.insert(k.into(), json!(0));
+        // `0.0` is already 0 to Kubernetes (see `workload::whole_number`): no edit.
+        if sc.get(k).and_then(workload::whole_number) != Some(0) {
+            sc.insert(k.into(), json!(0));
+        }
     }
     sc.insert("runAsNonRoot".into(), json!(false));
     if !sc.get("seccompProfile").is_some_and(Value::is_object) {
@@ -85,7 +88,10 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
             sc.insert("runAsNonRoot".into(), json!(false));
         }
         for k in ["runAsUser", "runAsGroup"] {
-            if sc.get(k).is_some_and(|v| v != &json!(0)) {
+            if sc
+                .get(k)
+                .is_some_and(|v| workload::whole_number(v) != Some(0))
+            {
                 sc.insert(k.into(), json!(0));
             }
         }
@@ -278,6 +284,8 @@ impl Fix for RootRun {
                     continue;
                 }
             }
+            // The chart's uid (`before_uid`) reads as unset when Kubernetes would refuse it.
+            workload::warn_bad_numbers(ctx.report, &id, &docs.get(i).value);
             let generated = cr.map(|kind| generated(kind, &docs.get(i).value));
             // The uid the chart ran the CR's pods as: files it wrote before belong to it.
             let before_uid = workload::pod_spec(&id, &docs.get(i).value)

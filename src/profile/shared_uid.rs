@@ -263,10 +263,7 @@ fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gi
     let Some(sc) = sc.as_object_mut() else { return };
     let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
         // An id Kubernetes would reject counts as unset (see `workload::sc_int`).
-        let valid = sc
-            .get(key)
-            .and_then(Value::as_i64)
-            .is_some_and(|v| (0..=workload::MAX_ID).contains(&v));
+        let valid = sc.get(key).and_then(workload::id_value).is_some();
         let set = (force || !valid) && sc.get(key) != Some(&json!(v));
         if set {
             sc.insert(key.to_string(), json!(v));
@@ -302,10 +299,17 @@ fn clear_containers(
                 continue;
             };
             let before = sc.len();
-            if sc.get("runAsUser").is_some_and(|v| v != &json!(uid)) {
+            // `1000.0` is 1000 to Kubernetes (see `workload::whole_number`).
+            if sc
+                .get("runAsUser")
+                .is_some_and(|v| workload::whole_number(v) != Some(uid))
+            {
                 sc.remove("runAsUser");
             }
-            if sc.get("runAsGroup").is_some_and(|v| v != &json!(gid)) {
+            if sc
+                .get("runAsGroup")
+                .is_some_and(|v| workload::whole_number(v) != Some(gid))
+            {
                 sc.remove("runAsGroup");
             }
             // A context we emptied says nothing any more: drop it rather than leave `{}`.
@@ -371,6 +375,8 @@ impl Fix for SharedUid {
             if shared.is_empty() && cr.is_none() && !ctx.sel.explicit() {
                 continue;
             }
+            // An id Kubernetes refuses reads as unset in `choose`: say so.
+            workload::warn_bad_numbers(ctx.report, &id, doc);
             let object = id.to_string();
             if root_run_changed(ctx.report, &object) {
                 return Err(format!(
