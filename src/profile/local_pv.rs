@@ -10,10 +10,18 @@
 //! the claim's size, modes and selector labels, and `Retain` (local volumes have no deleter).
 //!
 //! Choices that matter on upgrade, where Helm re-renders and `nodeAffinity`/`local.path` of an
-//! existing PV are immutable:
-//! - the node of a claim depends only on the claim itself (hash of its replica group plus its
-//!   ordinal, or of its namespace/name), never on other documents or list positions of claims;
-//!   the `nodes` list is sorted and de-duplicated, so its order does not matter either;
+//! existing PV are immutable (docs/day2.md has the sources):
+//! - volumes that exist (`existing`, read by the caller into `ctx.live_pvs`) are sent back with
+//!   the cluster's node, path, size, class, modes and the `claimRef` the PersistentVolume
+//!   controller completed: re-applying a value equal to the live one is no server-side apply
+//!   conflict, and Helm 3's three-way merge finds nothing to change. A claim bound to a volume
+//!   no Helm release manages is left exactly as it is;
+//! - a new claim's node depends only on the claim and the node set, by rendezvous hashing
+//!   (`placement`): adding a node moves claims only to it, and no other document or list order
+//!   moves a volume; `pin` overrides it;
+//! - the StorageClass is not emitted unless asked (a cluster-wide object one release owns makes
+//!   the next fail Helm's ownership check), and `keep` is on, since the claims of StatefulSets
+//!   and operator resources outlive scale-down and uninstall;
 //! - the PV name is `<namespace>.<claim>`: a namespace cannot contain a dot, so the name is
 //!   unique cluster-wide (PVs are cluster-scoped; `<namespace>-<claim>` would let `a-b`/`c` and
 //!   `a`/`b-c` collide). We allow the full 253 characters of a DNS-1123 subdomain so that the
@@ -22,9 +30,10 @@
 //!   unique and stable.
 //!
 //! Idempotence and the Helm 4.2 split run: a claim already pre-bound by a PV in the stream is
-//! left alone (so the tool adds nothing to its own output), and the StorageClass is emitted only
-//! when a claim got a new PV in a run that holds templates (not only hooks) and the stream does
-//! not hold it already, so a run that only sees hooks cannot add a second one.
+//! left alone (so the tool adds nothing to its own output), and the StorageClass (when asked
+//! for) is emitted only when a claim got a new PV in a run that holds templates (not only
+//! hooks) and the stream does not hold it already, so a run that only sees hooks cannot add a
+//! second one.
 
 mod fit;
 mod placement;
