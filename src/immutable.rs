@@ -11,8 +11,8 @@
 //! The rules follow the API server's update validation (kubernetes `pkg/apis/apps/validation`
 //! `ValidateStatefulSetUpdate`, `pkg/apis/core/validation` `ValidatePersistentVolumeClaimUpdate`,
 //! `ValidatePersistentVolumeUpdate`, `ValidatePodUpdate`, `pkg/apis/batch/validation`
-//! `ValidateJobUpdate`; see docs/day2.md for the citations). Helm hooks are left out: Helm
-//! deletes and recreates a hook object by default (`before-hook-creation`), so it is never
+//! `ValidateJobUpdate`; see docs/day2.md for the citations). Hook Jobs and Pods are left out:
+//! Helm deletes and recreates them by default (`before-hook-creation`), so they are never
 //! updated in place.
 
 use crate::manifest::Identity;
@@ -53,7 +53,11 @@ const PV_IMMUTABLE: &[&str] = &[
 /// Dotted paths (`spec.volumeClaimTemplates`) of the immutable fields that differ between two
 /// versions of one object; empty when an existing object would take the change.
 pub fn changes(id: &Identity, before: &Value, after: &Value) -> Vec<String> {
-    if id.hook {
+    // Hook Jobs and Pods (tests, migrations) are deleted and recreated on every run by Helm's
+    // default `before-hook-creation` policy. Other hook objects, a hook claim above all, may well
+    // outlive their hook (a `pre-install` claim is never recreated on upgrade), so they are
+    // judged like any object.
+    if id.hook && matches!(id.kind.as_str(), "Job" | "Pod") {
         return Vec::new();
     }
     let empty = serde_json::Map::new();
@@ -220,6 +224,16 @@ mod tests {
         assert!(changes(&id(&a), &a, &b).is_empty());
         b["spec"]["storageClassName"] = json!("local-storage");
         assert_eq!(changes(&id(&a), &a, &b), ["spec.storageClassName"]);
+    }
+
+    #[test]
+    fn hook_claims_outlive_their_hook_but_hook_jobs_are_recreated() {
+        let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "scratch", "annotations": {"helm.sh/hook": "pre-install"}},
+            "spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+        let mut c = claim.clone();
+        c["spec"]["storageClassName"] = json!("local-storage");
+        assert_eq!(changes(&id(&claim), &claim, &c), ["spec.storageClassName"]);
     }
 
     #[test]
