@@ -601,20 +601,21 @@ fn one_image_pod_with_a_uid_on_one_container_is_still_shared() {
 }
 
 #[test]
-fn containers_that_already_run_as_one_uid_are_left_alone() {
-    // The pod's uid and a container's equal uid: the shared files have one owner already, so
-    // no runAsGroup/fsGroup is added either (before, shared-uid added both).
+fn containers_that_already_run_as_one_uid_keep_it_and_get_its_group() {
+    // The pod's uid and a container's equal uid: that uid stays everyone's, and the pod gets the
+    // group and fsGroup that go with it, so the kubelet gives the volume that group.
     let input = SIDECAR_WITH_OWN_UID
         .replace("runAsUser: 1001", "runAsUser: 65534")
         .replace("            runAsGroup: 1001\n", "");
     let out = run(&input, &["shared-uid"], &[]);
-    assert_eq!(String::from_utf8_lossy(&out.stream), input);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "StatefulSet", "prometheus"));
+    assert_eq!(p["securityContext"]["runAsUser"], 65534);
+    assert_eq!(p["securityContext"]["runAsGroup"], 65534);
+    assert_eq!(p["securityContext"]["fsGroup"], 65534);
     assert_eq!(
-        messages(&out, Level::Note, "StatefulSet monitoring/prometheus"),
-        [
-            "containers prometheus, thanos-sidecar share volume db: all run as uid 65534 already; left alone \
-          (--set shared-uid.uid=UID gives them one uid anyway)"
-        ]
+        container(p, "containers", "thanos-sidecar")["securityContext"]["runAsUser"],
+        65534
     );
     // Two explicit groups that differ: not one user for the files, the rule applies as before.
     let split = input.replace(

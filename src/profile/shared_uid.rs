@@ -14,9 +14,10 @@
 //! that asked for another uid become root: the object is then reported as more privileged, with a
 //! warning naming those containers, exactly as root-run's objects are.
 //!
-//! A pod whose sharing containers already run as one user is left alone with a note (see
-//! [`already_shared`]): all with the same known uid, or all of one image with no uid at all
-//! (minio's post-job: forcing 65534 on its `mc` containers fixes nothing and can break them).
+//! A pod whose sharing containers already run as one user nobody names is left alone with a note
+//! (see [`already_shared`]): all of one image with no uid at all (minio's post-job: forcing 65534
+//! on its `mc` containers fixes nothing and can break them). Containers that all name one uid
+//! keep it, and the pod gets it at pod level with its group and fsGroup.
 //! `shared-uid.uid` still applies to such pods: explicit is explicit.
 //!
 //! Init containers that explicitly run as uid 0 are chown helpers (grafana's `init-chown-data`,
@@ -150,15 +151,13 @@ fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<Strin
 /// run as). The containers considered are those mounting a shared writable volume, or every
 /// sharing container when the pod was selected without one.
 ///
-/// - Every one's effective uid (container, else pod `runAsUser`) is known and the same: the
-///   files they write have one owner already, so nothing is shared by changing them.
 /// - None has a uid (neither the pod nor a container sets `runAsUser`) and all run one image:
 ///   each runs as that image's USER (kubelet `determineEffectiveSecurityContext`,
 ///   pkg/kubelet/kuberuntime/security_context.go: with no `runAsUser` it passes the image's uid
 ///   or user name to the runtime), so they are one user too. Forcing 65534 on
 ///   them (minio's post-job: two `mc` containers, one image, no uid) can only break them.
 ///
-/// Either way their explicit `runAsGroup`s must not differ: with one owner, group bits do not
+/// Their explicit `runAsGroup`s must not differ: with one owner, group bits do not
 /// decide access to the shared files, but two named groups are a pod the chart split on
 /// purpose, which shared-uid's own rule (container values that differ are removed) then judges.
 fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) -> Option<String> {
@@ -184,15 +183,13 @@ fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) ->
     if gids.len() > 1 {
         return None;
     }
+    // Containers that all name one uid are not skipped: the pod still gets that uid at pod level
+    // with its group and fsGroup, which costs nothing and lets the kubelet give the volume the
+    // group (the sharing rule the acceptance checks hold every targeted pod to).
     let uids: Vec<Option<i64>> = sharers
         .iter()
         .map(|c| workload::effective_uid(pod, c))
         .collect();
-    if let Some(Some(first)) = uids.first()
-        && uids.iter().all(|u| *u == Some(*first))
-    {
-        return Some(format!("all run as uid {first} already"));
-    }
     if uids.iter().all(Option::is_none) {
         fn image(c: &Value) -> Option<&str> {
             c.get("image")
