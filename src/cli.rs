@@ -62,6 +62,9 @@ pub enum SummaryFormat {
 pub enum Command {
     /// List the built-in profiles, one line each.
     Profiles,
+    /// Show the summary or error of the last run (kept in
+    /// $XDG_STATE_HOME/helm-fixup/last-run.txt, default ~/.local/state/helm-fixup/last-run.txt).
+    Last,
     /// Show a profile's parameters, defaults, what it changes and which failure it fixes.
     Explain {
         /// Profile name or profile file.

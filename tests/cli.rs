@@ -20,7 +20,10 @@ fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
         .env_clear()
         .env("HELM_FIXUP_TTY", "0")
         .current_dir(dir.path());
-    if !args.iter().any(|a| *a == "profiles" || *a == "explain") {
+    if !args
+        .iter()
+        .any(|a| *a == "profiles" || *a == "explain" || *a == "last")
+    {
         cmd.arg("--summary-file").arg(&sum);
     }
     for (k, v) in env {
@@ -457,4 +460,113 @@ fn config_file_pins_claims_and_names_the_live_volumes() {
         "{}",
         o.summary
     );
+}
+
+/// Exit 2 means bad input in the README's table; clap's own default for argument errors is 2,
+/// so a typo in a flag looked like a broken chart.
+#[test]
+fn argument_errors_exit_3_not_the_bad_input_code() {
+    for (args, needle) in [
+        (&["--bogus"][..], "--bogus"),
+        (&["-p"][..], "a value is required"),
+        (&["-p", "root-run", "--summary-format", "xml"][..], "xml"),
+        (&["explain"][..], "<PROFILE>"),
+        (&["version"][..], "helm-fixup --version"),
+    ] {
+        let o = fixup(args, &[], DEPLOY);
+        assert_eq!(
+            (o.code, o.stdout.as_str()),
+            (3, ""),
+            "{args:?}: {}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"][..],
+        &["explain", "--help"][..],
+    ] {
+        let o = fixup(args, &[], "");
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        assert!(o.stdout.contains("helm-fixup"), "{args:?}: {}", o.stdout);
+    }
+}
+
+/// A summary file that cannot be written used to lose the summary and exit 0 after all the work.
+#[test]
+fn unwritable_summary_file_is_a_usage_error_before_stdin_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/summary.txt");
+    for (path, needle) in [
+        (missing.to_str().unwrap(), "does not exist"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
+        // stdin stays open and empty-handed: the run must not wait for it.
+        let o = cmd
+            .args(["-p", "root-run", "--summary-file", path])
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{path}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{path}: {err}");
+    }
+}
+
+#[test]
+fn stdin_that_is_a_directory_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+        .args(["-p", "root-run"])
+        .env_clear()
+        .env("HELM_FIXUP_TTY", "0")
+        .stdin(std::fs::File::open(dir.path()).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stdin is a directory"), "{err}");
+    assert!(err.contains("< manifests.yaml"), "{err}");
+}
+
+/// Helm 4 discards the post-renderer's stderr: the last-run file is where the error survives.
+#[test]
+fn last_shows_the_error_or_summary_of_the_previous_run() {
+    let state = tempfile::tempdir().unwrap();
+    let xdg = state.path().to_str().unwrap();
+    let env = [("XDG_STATE_HOME", xdg)];
+    let o = fixup(&["last"], &env, "");
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("no run recorded yet"), "{}", o.stdout);
+
+    let o = fixup(&["-p", "root-runn"], &env, DEPLOY);
+    assert_eq!(o.code, 3);
+    let file = state.path().join("helm-fixup/last-run.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("(exit 3)"), "{text}");
+    assert!(text.contains("unknown profile \"root-runn\""), "{text}");
+    let o = fixup(&["last"], &env, "");
+    assert!(
+        o.stdout.contains("unknown profile \"root-runn\""),
+        "{}",
+        o.stdout
+    );
+
+    // A clap error is recorded too, and a success replaces the error with the summary.
+    let o = fixup(&["--bogus"], &env, "");
+    assert_eq!(o.code, 3);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("--bogus"));
+    let o = fixup(&["-p", "root-run"], &env, DEPLOY);
+    assert_eq!(o.code, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("(exit 0)") && text.contains("helm-fixup: profiles"),
+        "{text}"
+    );
+    assert!(!text.contains("root-runn"), "{text}");
 }

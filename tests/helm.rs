@@ -88,8 +88,10 @@ impl Helm {
             .env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_CACHE_HOME", home.join("cache"))
             .env("HELM_PLUGINS", self.data_home().join("plugins"))
-            // Keep the summary off the developer's terminal.
+            // Keep the summary off the developer's terminal, and the last-run record out of
+            // the developer's ~/.local/state.
             .env("HELM_FIXUP_TTY", "0")
+            .env("XDG_STATE_HOME", home.join("state"))
             .current_dir(repo());
         cmd
     }
@@ -618,6 +620,46 @@ fn helm4_unknown_profile_fails_and_summary_file_lists_valid_profiles() {
     let summary = read(&summary);
     assert!(summary.contains("no-such-profile"), "{summary}");
     assert_lists_profiles(&summary);
+}
+
+/// Helm 4 discards a post-renderer plugin's stderr, and in CI there is no terminal: the error
+/// text must still be in the last-run file the README points at (`helm-fixup last`).
+#[test]
+fn helm4_without_a_terminal_leaves_the_error_in_the_last_run_file() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = Command::new("setsid");
+    let inner = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    // A terminal would be opened through /dev/tty: allow it, so only setsid keeps it away.
+    cmd.env_remove("HELM_FIXUP_TTY")
+        .current_dir(repo())
+        .stdin(std::process::Stdio::null())
+        .args(h4_args(&["-p", "root-runn"]));
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "a misspelled profile must fail");
+    let err = stderr(&out);
+    assert!(
+        !err.contains("root-runn"),
+        "Helm 4 started showing the plugin's stderr; the README can say so:\n{err}"
+    );
+    let file = helm.home.path().join("state/helm-fixup/last-run.txt");
+    let text = read(&file);
+    assert!(text.contains("unknown profile \"root-runn\""), "{text}");
+    assert!(text.contains("(exit 3)"), "{text}");
+    // `helm-fixup last` shows the same record.
+    let last = Command::new(FIXUP)
+        .arg("last")
+        .env("XDG_STATE_HOME", helm.home.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(stdout(&last).contains("unknown profile \"root-runn\""));
 }
 
 #[test]
