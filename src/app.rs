@@ -376,7 +376,7 @@ pub fn explain(name: &str) -> Result<String, String> {
     };
     let mut out = format!(
         "{} — {}\n\nFixes: {}\n\nWhat it changes:\n",
-        def.name, def.description, def.seed
+        def.name, def.description, def.fixes
     );
     for line in def.changes.lines() {
         out.push_str(&format!("  {line}\n"));
@@ -388,17 +388,15 @@ pub fn explain(name: &str) -> Result<String, String> {
         out.push_str("  none\n");
     }
     for p in &def.params {
-        let default = match &p.default {
-            Some(d) if d.is_empty() => "(empty)".to_string(),
-            Some(d) => d.clone(),
+        let default = match (&p.required, &p.default) {
+            (Some(when), _) => format!("required ({when})"),
+            (None, Some(d)) if d.is_empty() => "default (empty)".to_string(),
+            (None, Some(d)) => format!("default {d}"),
             // The help says how an unset value is derived, when it is ("Default: the pod's ...").
-            None if p.help.contains("Default:") => "(see below)".to_string(),
-            None => "none".to_string(),
+            (None, None) if p.help.contains("Default:") => "default (see below)".to_string(),
+            (None, None) => "default none".to_string(),
         };
-        out.push_str(&format!(
-            "  {:<20} default {default}\n      {}\n",
-            p.name, p.help
-        ));
+        out.push_str(&format!("  {:<20} {default}\n      {}\n", p.name, p.help));
     }
     if !def.targets.is_empty() {
         out.push_str(&format!("\nTargets: {}\n", def.targets.join("; ")));

@@ -103,7 +103,7 @@ fn profiles_lists_every_builtin_profile() {
 }
 
 #[test]
-fn explain_shows_params_defaults_and_seed() {
+fn explain_shows_params_defaults_required_and_the_failure_fixed() {
     let o = fixup(&["explain", "local-pv"], &[], "");
     assert_eq!(o.code, 0);
     assert!(
@@ -111,7 +111,24 @@ fn explain_shows_params_defaults_and_seed() {
         "{}",
         o.stdout
     );
-    assert!(o.stdout.contains("Fixes: 003"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Fixes: PVC stays Pending"),
+        "{}",
+        o.stdout
+    );
+    for line in ["node", "nodes", "namespace"] {
+        assert!(
+            o.stdout.lines().any(
+                |l| l.trim_start().starts_with(&format!("{line} ")) && l.contains("required (")
+            ),
+            "{line} not marked required:\n{}",
+            o.stdout
+        );
+    }
+    // Internal numbers never reach the user.
+    for n in ["000", "001", "002", "003", "004"] {
+        assert!(!o.stdout.contains(n), "{n} in:\n{}", o.stdout);
+    }
     let o = fixup(&["explain", "nope"], &[], "");
     assert_eq!(o.code, 3);
     assert!(o.stderr.contains("valid: root-run"), "{}", o.stderr);
@@ -569,4 +586,23 @@ fn last_shows_the_error_or_summary_of_the_previous_run() {
         "{text}"
     );
     assert!(!text.contains("root-runn"), "{text}");
+}
+
+/// Profile files written before `seed:` became `fixes:` still load.
+#[test]
+fn old_profile_file_with_seed_key_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    std::fs::write(
+        &file,
+        "name: mine\nfix: root-run\ndescription: d\nseed: \"permission denied\"\n",
+    )
+    .unwrap();
+    let o = fixup(&["explain", file.to_str().unwrap()], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("Fixes: permission denied"),
+        "{}",
+        o.stdout
+    );
 }
