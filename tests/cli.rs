@@ -606,3 +606,89 @@ fn old_profile_file_with_seed_key_still_loads() {
         o.stdout
     );
 }
+
+/// Split a shell command line into words: double and single quotes group, backslash-newline
+/// joins lines. Enough for the README's examples.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The README's Helm 3 calls, each as the helm-fixup arguments Helm 3 would pass: Helm 3 hands
+/// every `--post-renderer-args` value over as one argument, so `"-p shared-uid"` reached the
+/// binary as the single word `-p shared-uid` and failed.
+fn readme_helm3_calls() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let joined = readme.replace("\\\n", " ");
+    let mut calls = Vec::new();
+    for line in joined.lines() {
+        let line = line.split(" # ").next().unwrap_or(line);
+        if !line.contains("--post-renderer helm-fixup") {
+            continue;
+        }
+        let words = shell_words(line);
+        let mut args = Vec::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            if w == "--post-renderer-args" {
+                args.push(it.next().cloned().unwrap_or_default());
+            } else if let Some(v) = w.strip_prefix("--post-renderer-args=") {
+                args.push(v.to_string());
+            }
+        }
+        calls.push(args);
+    }
+    calls
+}
+
+#[test]
+fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
+    let calls = readme_helm3_calls();
+    assert!(calls.len() >= 6, "found only {} Helm 3 examples", calls.len());
+    let stream = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/streams/demo.yaml"
+    ))
+    .unwrap();
+    for args in calls {
+        for a in &args {
+            assert!(
+                !a.contains(char::is_whitespace),
+                "README Helm 3 example passes {a:?} as one argument: {args:?}"
+            );
+        }
+        if args.iter().any(|a| a.contains("$PWD") || a.contains("...")) {
+            continue;
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = fixup(&argv, &[], &stream);
+        assert_eq!(o.code, 0, "README Helm 3 example {args:?}: {}", o.stderr);
+    }
+}
