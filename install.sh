@@ -238,14 +238,16 @@ if [[ "${helm_major}" == "4" ]]; then
   fi
   # Helm 4 links plugins/<name of the directory given> to this checkout, but `helm plugin
   # update` looks for plugins/<last part of the git remote URL> (Helm 4.1.4 base.Path with the
-  # source from existingVCSRepo): give it a directory of that name (a link to this checkout).
+  # source from existingVCSRepo): give it a directory of that name, a link to this checkout.
+  # The link lives outside the checkout: Helm's update removes files git does not track.
   source_dir="${here}"
   remote="$(git -C "${here}" config --get remote.origin.url 2>/dev/null || true)"
   link_name="$(basename "${remote:-${here}}")"
   if [[ -n "${remote}" && "${link_name}" != "$(basename "${here}")" ]]; then
-    mkdir -p "${here}/.plugin-link"
-    ln -sfn "${here}" "${here}/.plugin-link/${link_name}"
-    source_dir="${here}/.plugin-link/${link_name}"
+    link_dir="${XDG_STATE_HOME:-${HOME}/.local/state}/helm-fixup/plugin-source"
+    mkdir -p "${link_dir}"
+    ln -sfn "${here}" "${link_dir}/${link_name}"
+    source_dir="${link_dir}/${link_name}"
   fi
   # The install hook (this script) finds the same binary and does nothing more.
   HELM_FIXUP_BINARY="${here}/bin/${bin_name}" "${helm_bin}" plugin install "${source_dir}" >&2

@@ -671,7 +671,11 @@ fn readme_helm3_calls() -> Vec<Vec<String>> {
 #[test]
 fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
     let calls = readme_helm3_calls();
-    assert!(calls.len() >= 6, "found only {} Helm 3 examples", calls.len());
+    assert!(
+        calls.len() >= 6,
+        "found only {} Helm 3 examples",
+        calls.len()
+    );
     let stream = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/streams/demo.yaml"
