@@ -861,6 +861,94 @@ fn packaged_plugin_installs_and_runs_with_no_cargo_and_no_network() {
     assert_prometheus_root(&success(&mut cmd));
 }
 
+/// `helm plugin install` verifies a tarball against its `.prov` (Helm 4's default): the tarball
+/// release.sh signs with a throwaway key installs with that key's public keyring, and the same
+/// tarball with one byte changed is refused.
+#[test]
+fn signed_plugin_verifies_and_a_tampered_one_is_refused() {
+    let helm = helm_or_skip!(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let gnupg = tmp.path().join("gnupg");
+    fs::create_dir_all(&gnupg).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        let out = output(
+            Command::new("gpg")
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args)
+                .env("GNUPGHOME", &gnupg),
+        );
+        assert!(out.status.success(), "gpg {args:?}: {}", stderr(&out));
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "helm-fixup test <test@example.com>",
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let public = tmp.path().join("pubring.gpg");
+    let secret = tmp.path().join("secring.gpg");
+    fs::write(&public, gpg(&["--export"])).unwrap();
+    fs::write(&secret, gpg(&["--export-secret-keys"])).unwrap();
+
+    let target = helm.home.path().join("cargo-target");
+    fs::create_dir_all(target.join("release")).unwrap();
+    fs::copy(FIXUP, target.join("release/helm-fixup")).unwrap();
+    let dist = tmp.path().join("dist");
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("scripts/release.sh"))
+        .arg("--out")
+        .arg(&dist)
+        .args(["--key", "helm-fixup test", "--keyring"])
+        .arg(&secret)
+        .env("CARGO", "true")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("HELM_BIN", &helm.bin)
+        .current_dir(repo());
+    success(&mut cmd);
+    let name = format!("fixup-{}.tgz", plugin_version());
+    let platform = archive_name("V")
+        .trim_start_matches("helm-fixup-V-")
+        .trim_end_matches(".tar.gz")
+        .to_string();
+    let tgz = dist.join(&platform).join(&name);
+    assert!(dist.join(&platform).join(format!("{name}.prov")).is_file());
+
+    let tampered_dir = tmp.path().join("tampered");
+    fs::create_dir_all(&tampered_dir).unwrap();
+    let mut bytes = fs::read(&tgz).unwrap();
+    bytes.push(0);
+    fs::write(tampered_dir.join(&name), bytes).unwrap();
+    fs::copy(
+        dist.join(&platform).join(format!("{name}.prov")),
+        tampered_dir.join(format!("{name}.prov")),
+    )
+    .unwrap();
+    let mut cmd = helm.cmd();
+    cmd.args(["plugin", "install", "--keyring"])
+        .arg(&public)
+        .arg(tampered_dir.join(&name));
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "a tampered tarball was installed");
+    assert!(
+        stderr(&out).contains("sha256 sum does not match"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut cmd = helm.cmd();
+    cmd.args(["plugin", "install", "--keyring"])
+        .arg(&public)
+        .arg(&tgz);
+    let out = success(&mut cmd);
+    assert!(out.contains("Installed plugin: fixup"), "{out}");
+}
+
 /// A local HTTP server for `dir` on 127.0.0.1 (python3 -m http.server), killed on drop.
 struct Server(std::process::Child, u16);
 
