@@ -40,6 +40,17 @@ pub fn run(args: Args) -> ExitCode {
     match &args.command {
         Some(Command::Profiles) => return print_out(&profiles_text()),
         Some(Command::Last) => return show_last_run(),
+        Some(Command::Completions { shell }) => return print_out(&completions(*shell)),
+        Some(Command::Man) => {
+            return match man_page() {
+                Ok(page) => print_out(&page),
+                Err(e) => fail(
+                    &format!("helm-fixup: man page: {e}"),
+                    None,
+                    ExitCode::Internal,
+                ),
+            };
+        }
         Some(Command::Explain { profile }) => {
             return match explain(profile) {
                 Ok(t) => print_out(&t),
@@ -347,6 +358,24 @@ fn utc_now() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// `helm-fixup completions SHELL`: the completion script clap_complete generates from the same
+/// clap definition the binary parses with, so it never lags behind the flags.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "helm-fixup", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `helm-fixup man`: the man page (section 1) from the clap definition, with clap_mangen.
+pub fn man_page() -> std::io::Result<String> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Args::command()).render(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `helm-fixup profiles`: one line per built-in profile.

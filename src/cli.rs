@@ -65,6 +65,14 @@ pub enum Command {
     /// Show the summary or error of the last run (kept in
     /// $XDG_STATE_HOME/helm-fixup/last-run.txt, default ~/.local/state/helm-fixup/last-run.txt).
     Last,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `helm-fixup completions bash > ~/.local/share/bash-completion/completions/helm-fixup`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `helm-fixup man > ~/.local/share/man/man1/helm-fixup.1`.
+    Man,
     /// Show a profile's parameters, defaults, what it changes and which failure it fixes.
     Explain {
         /// Profile name or profile file.

@@ -22,7 +22,7 @@ fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
         .current_dir(dir.path());
     if !args
         .iter()
-        .any(|a| *a == "profiles" || *a == "explain" || *a == "last")
+        .any(|a| ["profiles", "explain", "last", "completions", "man"].contains(a))
     {
         cmd.arg("--summary-file").arg(&sum);
     }
@@ -694,5 +694,30 @@ fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = fixup(&argv, &[], &stream);
         assert_eq!(o.code, 0, "README Helm 3 example {args:?}: {}", o.stderr);
+    }
+}
+
+/// Completions and the man page come from the clap definition: they know every flag and
+/// subcommand, and an unknown shell is a usage error.
+#[test]
+fn completions_and_man_page_know_every_flag() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = fixup(&["completions", shell], &[], "");
+        assert_eq!(o.code, 0, "{shell}: {}", o.stderr);
+        for flag in ["summary-file", "dry-run", "explain", "last"] {
+            assert!(o.stdout.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+    let o = fixup(&["completions", "tcsh"], &[], "");
+    assert_eq!(o.code, 3);
+    let o = fixup(&["man"], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains(".TH helm-fixup 1"), "{}", o.stdout);
+    for flag in ["summary\\-file", "dry\\-run"] {
+        assert!(
+            o.stdout.contains(flag),
+            "man page lacks {flag}:\n{}",
+            o.stdout
+        );
     }
 }
