@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the release files of helm-fixup for one target (default: this machine).
 #
-#   bash scripts/release.sh [--target TRIPLE] [--out DIR] [--source-url URL]
+#   bash scripts/release.sh [--target TRIPLE [--binary FILE]] [--out DIR] [--source-url URL]
 #                           [--key NAME [--keyring FILE] [--passphrase-file FILE]] [--plugin-only]
 #
 # Writes into DIR (default dist/):
@@ -10,6 +10,12 @@
 #   OS-ARCH/fixup-VERSION.tgz                 the Helm 4 plugin with that binary inside (made by
 #                                             `helm plugin package`), installable with no Rust and
 #                                             no network; with --key also fixup-VERSION.tgz.prov
+#   fixup-VERSION-OS-ARCH.plugin.tar          both of those in one file, for a release page (every
+#                                             platform's plugin tarball is named fixup-VERSION.tgz,
+#                                             and the .prov names the file it signs)
+# --binary FILE packages FILE as the TRIPLE binary instead of building it (the release workflow
+# builds on each platform and packages in one place); the man page and completions then come
+# from HELM_FIXUP_HOST_BIN, a helm-fixup that runs here (default: cargo build for the host).
 # With --plugin-only: only DIR/fixup-VERSION.tgz, the plugin without a binary, whose install hook
 # downloads the release archive for the user's OS and arch from --source-url's releases.
 #
@@ -24,10 +30,11 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo_root}"
 
-target="" out="dist" source_url="" key="" keyring="" passphrase_file="" plugin_only=0
+target="" binary="" out="dist" source_url="" key="" keyring="" passphrase_file="" plugin_only=0
 while (($# > 0)); do
   case "$1" in
     --target) target="$2"; shift 2 ;;
+    --binary) binary="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --source-url) source_url="$2"; shift 2 ;;
     --key) key="$2"; shift 2 ;;
@@ -130,7 +137,10 @@ if [[ "${plugin_only}" == 1 ]]; then
 fi
 
 build_args=(build --release --locked)
-if [[ -n "${target}" ]]; then
+if [[ -n "${binary}" ]]; then
+  [[ -n "${target}" ]] || die "--binary needs --target"
+  bin="${binary}"
+elif [[ -n "${target}" ]]; then
   build_args+=(--target "${target}")
   bin="${CARGO_TARGET_DIR:-target}/${target}/release/helm-fixup"
 else
@@ -138,12 +148,14 @@ else
   bin="${CARGO_TARGET_DIR:-target}/release/helm-fixup"
 fi
 platform="$(goos_goarch "${target}")"
-say "building ${target} (${platform})"
-"${cargo_bin}" "${build_args[@]}" >&2
-[[ -x "${bin}" ]] || die "${bin} was not built"
+if [[ -z "${binary}" ]]; then
+  say "building ${target} (${platform})"
+  "${cargo_bin}" "${build_args[@]}" >&2
+fi
+[[ -x "${bin}" ]] || die "${bin} is not an executable file"
 
-# The man page and completions come from the host binary (the same clap definition).
-host_bin="${bin}"
+# The man page and completions come from a binary that runs here (the same clap definition).
+host_bin="${HELM_FIXUP_HOST_BIN:-${bin}}"
 if ! "${host_bin}" --version >/dev/null 2>&1; then
   "${cargo_bin}" build --release --locked >&2
   host_bin="${CARGO_TARGET_DIR:-target}/release/helm-fixup"
@@ -153,15 +165,18 @@ name="helm-fixup-${version}-${platform}"
 mkdir -p "${stage}/${name}/completions"
 cp "${bin}" "${stage}/${name}/helm-fixup"
 cp LICENSE README.md "${stage}/${name}/"
-if "${host_bin}" man >/dev/null 2>&1; then
-  "${host_bin}" man >"${stage}/${name}/helm-fixup.1"
-  "${host_bin}" completions bash >"${stage}/${name}/completions/helm-fixup.bash"
-  "${host_bin}" completions zsh >"${stage}/${name}/completions/_helm-fixup"
-  "${host_bin}" completions fish >"${stage}/${name}/completions/helm-fixup.fish"
-fi
+"${host_bin}" man >"${stage}/${name}/helm-fixup.1" ||
+  die "${host_bin} man failed: is it older than this checkout?"
+"${host_bin}" completions bash >"${stage}/${name}/completions/helm-fixup.bash"
+"${host_bin}" completions zsh >"${stage}/${name}/completions/_helm-fixup"
+"${host_bin}" completions fish >"${stage}/${name}/completions/helm-fixup.fish"
 tar -C "${stage}" -czf "${out}/${name}.tar.gz" "${name}"
 sha256_line "${out}/${name}.tar.gz" >"${out}/${name}.tar.gz.sha256"
 say "archive: ${out}/${name}.tar.gz (+ .sha256)"
 
 stage_plugin "${stage}/plugin/fixup" "${bin}"
 package "${stage}/plugin/fixup" "${out}/${platform}"
+bundle=(-C "${out}/${platform}" "fixup-${version}.tgz")
+[[ -z "${key}" ]] || bundle+=("fixup-${version}.tgz.prov")
+tar -cf "${out}/fixup-${version}-${platform}.plugin.tar" "${bundle[@]}"
+say "plugin bundle: ${out}/fixup-${version}-${platform}.plugin.tar"
