@@ -7,7 +7,8 @@ use std::path::PathBuf;
 ///
 /// Reads the rendered manifests on stdin, applies the selected fix profiles and writes the
 /// whole stream to stdout. The change summary goes to stderr, to /dev/tty when stderr is not a
-/// terminal (Helm hides a post-renderer's stderr), and to --summary-file.
+/// terminal (Helm hides a post-renderer's stderr), to --summary-file, and to the last-run file
+/// that `helm-fixup last` shows.
 #[derive(Debug, Parser, Default)]
 #[command(name = "helm-fixup", version, args_conflicts_with_subcommands = true)]
 pub struct Args {
