@@ -10,14 +10,19 @@
 #   helm install ... --post-renderer helm-fixup --post-renderer-args -p --post-renderer-args root-run
 #
 # Environment:
-#   HELM_BIN            helm binary to use (default: `helm` on PATH)
-#   HELM_FIXUP_BINARY   use this prebuilt helm-fixup instead of running cargo (offline installs)
-#   HELM_FIXUP_BIN_DIR  where the binary goes for Helm 3 (default ~/.local/bin)
+#   HELM_BIN                helm binary to use (default: `helm` on PATH)
+#   HELM_FIXUP_BINARY       use this prebuilt helm-fixup instead of running cargo (offline installs)
+#   HELM_FIXUP_BIN_DIR      where the binary goes for Helm 3 (default ~/.local/bin)
+# Plugin hook only:
+#   HELM_FIXUP_ARCHIVE      a release archive helm-fixup-VERSION-OS-ARCH.tar.gz (.sha256 beside it)
+#   HELM_FIXUP_RELEASE_URL  where to download the release archive from
+#                           (default: <sourceURL in plugin.yaml>/releases/download/vVERSION)
+#   HELM_FIXUP_OFFLINE=1    never download
 #
 # The same script is the Helm 4 plugin install/update hook. Helm runs it with HELM_PLUGIN_DIR
-# set (and no arguments, HELM_BIN unset); then it only puts the binary into
-# $HELM_PLUGIN_DIR/bin/ (building it when this is a source checkout and cargo exists) and
-# never calls helm itself.
+# set (no arguments on install, --update on update, HELM_BIN unset); then it only puts the
+# binary into $HELM_PLUGIN_DIR/bin/ (see "Hook mode" below for where it comes from) and never
+# calls helm itself.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

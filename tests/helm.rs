@@ -1032,6 +1032,29 @@ fn install_hook_downloads_the_release_archive_and_refuses_a_wrong_checksum() {
         fs::read(FIXUP).unwrap()
     );
 
+    // A local archive (HELM_FIXUP_ARCHIVE) is used, and checked the same way, with no network.
+    let dir = tmp.path().join("plugin-archive");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(repo().join("plugin.yaml"), dir.join("plugin.yaml")).unwrap();
+    let out = output(
+        Command::new("bash")
+            .arg(repo().join("install.sh"))
+            .env_clear()
+            .env("PATH", NO_CARGO_PATH)
+            .env("HELM_FIXUP_OFFLINE", "1")
+            .env("HELM_PLUGIN_DIR", &dir)
+            .env("HELM_FIXUP_ARCHIVE", serve.join(&name)),
+    );
+    assert!(
+        out.status.success(),
+        "archive hook failed:\n{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read(dir.join("bin/helm-fixup")).unwrap(),
+        fs::read(FIXUP).unwrap()
+    );
+
     let bad = format!("{}  {name}\n", "0".repeat(64));
     fs::write(serve.join(format!("{name}.sha256")), bad).unwrap();
     let plugin = tmp.path().join("plugin-bad");
