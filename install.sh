@@ -248,7 +248,8 @@ if [[ "${helm_major}" == "4" ]]; then
   source_dir="${here}"
   remote="$(git -C "${here}" config --get remote.origin.url 2>/dev/null || true)"
   link_name="$(basename "${remote:-${here}}")"
-  if [[ -n "${remote}" && "${link_name}" != "$(basename "${here}")" ]]; then
+  if [[ -n "${remote}" && "${link_name}" != "$(basename "${here}")" &&
+    "${link_name}" != "." && "${link_name}" != ".." ]]; then
     link_dir="${XDG_STATE_HOME:-${HOME}/.local/state}/helm-fixup/plugin-source"
     mkdir -p "${link_dir}"
     ln -sfn "${here}" "${link_dir}/${link_name}"
