@@ -338,7 +338,7 @@ fn helm3_root_run_by_path_with_summary_file() {
     assert_eq!(hook, document(&plain, "Job", "demo-preflight"));
 }
 
-/// shared-uid gave the seed-002 pod one uid; init-chown chowned each operator volume with its
+/// shared-uid gave the prometheus + thanos-sidecar pod one uid; init-chown chowned each operator volume with its
 /// subPath and the StatefulSet's claim-template subPath.
 fn assert_shared_uid_and_init_chown(stream: &str) {
     let thanos = document(stream, "Deployment", "demo-thanos");
