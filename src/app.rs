@@ -15,9 +15,42 @@ use std::io::{IsTerminal, Read, Write};
 /// Set to `0` to keep the summary off `/dev/tty`.
 pub const ENV_TTY: &str = "HELM_FIXUP_TTY";
 
+/// A command-line error from clap. The README reserves exit 2 for bad input, so every argument
+/// error (unknown flag, missing value, bad `--summary-format`, unknown subcommand) exits 3
+/// (`BadUsage`); clap's own `--help` and `--version` still print to stdout and exit 0. The
+/// error also goes to the last-run file: under Helm 4 with no terminal it is seen nowhere else.
+pub fn arg_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::Success
+        }
+        _ => {
+            let mut msg = e.render().to_string();
+            if std::env::args().nth(1).as_deref() == Some("version") {
+                msg.push_str("(the version is `helm-fixup --version`)\n");
+            }
+            fail(&msg, None, ExitCode::BadUsage)
+        }
+    }
+}
+
 pub fn run(args: Args) -> ExitCode {
     match &args.command {
         Some(Command::Profiles) => return print_out(&profiles_text()),
+        Some(Command::Last) => return show_last_run(),
+        Some(Command::Completions { shell }) => return print_out(&completions(*shell)),
+        Some(Command::Man) => {
+            return match man_page() {
+                Ok(page) => print_out(&page),
+                Err(e) => fail(
+                    &format!("helm-fixup: man page: {e}"),
+                    None,
+                    ExitCode::Internal,
+                ),
+            };
+        }
         Some(Command::Explain { profile }) => {
             return match explain(profile) {
                 Ok(t) => print_out(&t),
@@ -49,8 +82,23 @@ pub fn run(args: Args) -> ExitCode {
         .summary_file
         .as_ref()
         .map(|p| p.to_string_lossy().into_owned());
+    if let Some(path) = &cfg.summary_file
+        && let Err(e) = check_summary_file(path)
+    {
+        return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage);
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
+        if e.kind() == std::io::ErrorKind::IsADirectory {
+            return fail(
+                "helm-fixup: stdin is a directory, not a manifest stream: pipe the rendered \
+                 manifests in (helm template RELEASE CHART | helm-fixup -p PROFILE), redirect a \
+                 file (helm-fixup -p PROFILE < manifests.yaml), or use it as Helm's \
+                 --post-renderer",
+                summary_file.as_deref(),
+                ExitCode::BadUsage,
+            );
+        }
         return fail(
             &format!("helm-fixup: reading stdin: {e}"),
             summary_file.as_deref(),
@@ -67,7 +115,7 @@ pub fn run(args: Args) -> ExitCode {
                     ExitCode::Internal,
                 );
             }
-            tell(&summary, summary_file.as_deref());
+            tell(&summary, summary_file.as_deref(), ExitCode::Success);
             ExitCode::Success
         }
         Err(e) => {
@@ -149,8 +197,9 @@ fn print_out(text: &str) -> ExitCode {
     }
 }
 
-/// Send a message to every place a person might see it.
-fn tell(msg: &str, file: Option<&str>) {
+/// Send a message to every place a person might see it: stderr, `/dev/tty` when stderr is not
+/// a terminal, `--summary-file`, and the last-run file (`helm-fixup last`).
+fn tell(msg: &str, file: Option<&str>, code: ExitCode) {
     let mut msg = msg.to_string();
     if !msg.ends_with('\n') {
         msg.push('\n');
@@ -171,11 +220,162 @@ fn tell(msg: &str, file: Option<&str>) {
             "helm-fixup: writing summary file {path}: {e}"
         );
     }
+    record_last_run(&msg, code);
 }
 
 fn fail(msg: &str, file: Option<&str>, code: ExitCode) -> ExitCode {
-    tell(msg, file);
+    tell(msg, file, code);
     code
+}
+
+/// A `--summary-file` that cannot be written would lose the summary after the work is done (and
+/// used to exit 0): find it before stdin is read. Opening without truncating creates the file
+/// when it is missing and leaves an old one as it is until the run writes it.
+fn check_summary_file(path: &std::path::Path) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!(
+            "--summary-file {shown} is a directory: give a file path"
+        ));
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "--summary-file {shown}: directory {} does not exist",
+            parent.display()
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("--summary-file {shown} cannot be written: {e}"))
+}
+
+/// Set to a file path to move the last-run record, or to `0` to turn it off.
+pub const ENV_LAST_RUN: &str = "HELM_FIXUP_LAST_RUN";
+
+/// Where every run leaves its summary or error: `$HELM_FIXUP_LAST_RUN`, else
+/// `$XDG_STATE_HOME/helm-fixup/last-run.txt`, else `~/.local/state/helm-fixup/last-run.txt`
+/// (the XDG base directory spec's state directory). Helm 4 discards a post-renderer plugin's
+/// stderr (checked with Helm 4.1.4: `--debug` shows `stderr=""`), and with no terminal (CI)
+/// `/dev/tty` cannot be opened either, so this file is the one place the error text survives.
+pub fn last_run_path() -> Option<std::path::PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(p) = var(ENV_LAST_RUN) {
+        if p == "0" {
+            return None;
+        }
+        return Some(p.into());
+    }
+    let base = match var("XDG_STATE_HOME") {
+        Some(d) if std::path::Path::new(&d).is_absolute() => std::path::PathBuf::from(d),
+        _ => std::path::PathBuf::from(var("HOME")?).join(".local/state"),
+    };
+    Some(base.join("helm-fixup").join("last-run.txt"))
+}
+
+/// Write the last-run file: when, how it was called, the exit code, then the message. Written to
+/// a temporary file and renamed, so a concurrent run never leaves half of two records. Failing to
+/// write it is not worth failing the run for.
+fn record_last_run(msg: &str, code: ExitCode) {
+    let Some(path) = last_run_path() else {
+        return;
+    };
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| crate::shell::quote(&a.to_string_lossy()))
+        .collect();
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let text = format!(
+        "helm-fixup run at {} (exit {}), in {cwd}\nargs: {}\n\n{msg}",
+        utc_now(),
+        code as u8,
+        args.join(" ")
+    );
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = dir.join(format!(".last-run.{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, text.as_bytes()).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// `helm-fixup last`: the record of the last run, for after Helm says `exited with error`.
+fn show_last_run() -> ExitCode {
+    let Some(path) = last_run_path() else {
+        return fail(
+            &format!(
+                "helm-fixup: no last-run file: {ENV_LAST_RUN}=0, or neither XDG_STATE_HOME nor HOME is set"
+            ),
+            None,
+            ExitCode::BadUsage,
+        );
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => print_out(&format!("{}:\n{text}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            print_out(&format!("no run recorded yet in {}\n", path.display()))
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "helm-fixup: {}: {e}", path.display());
+            ExitCode::Internal
+        }
+    }
+}
+
+/// The current time as `YYYY-MM-DDTHH:MM:SSZ`, without a date library (days to civil date after
+/// Howard Hinnant's `civil_from_days`).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `helm-fixup completions SHELL`: the completion script clap_complete generates from the same
+/// clap definition the binary parses with, so it never lags behind the flags.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "helm-fixup", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `helm-fixup man`: the man page (section 1) from the clap definition, with clap_mangen.
+pub fn man_page() -> std::io::Result<String> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Args::command()).render(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `helm-fixup profiles`: one line per built-in profile.
@@ -205,7 +405,7 @@ pub fn explain(name: &str) -> Result<String, String> {
     };
     let mut out = format!(
         "{} — {}\n\nFixes: {}\n\nWhat it changes:\n",
-        def.name, def.description, def.seed
+        def.name, def.description, def.fixes
     );
     for line in def.changes.lines() {
         out.push_str(&format!("  {line}\n"));
@@ -217,17 +417,15 @@ pub fn explain(name: &str) -> Result<String, String> {
         out.push_str("  none\n");
     }
     for p in &def.params {
-        let default = match &p.default {
-            Some(d) if d.is_empty() => "(empty)".to_string(),
-            Some(d) => d.clone(),
+        let default = match (&p.required, &p.default) {
+            (Some(when), _) => format!("required ({when})"),
+            (None, Some(d)) if d.is_empty() => "default (empty)".to_string(),
+            (None, Some(d)) => format!("default {d}"),
             // The help says how an unset value is derived, when it is ("Default: the pod's ...").
-            None if p.help.contains("Default:") => "(see below)".to_string(),
-            None => "none".to_string(),
+            (None, None) if p.help.contains("Default:") => "default (see below)".to_string(),
+            (None, None) => "default none".to_string(),
         };
-        out.push_str(&format!(
-            "  {:<20} default {default}\n      {}\n",
-            p.name, p.help
-        ));
+        out.push_str(&format!("  {:<20} {default}\n      {}\n", p.name, p.help));
     }
     if !def.targets.is_empty() {
         out.push_str(&format!("\nTargets: {}\n", def.targets.join("; ")));

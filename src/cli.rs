@@ -7,7 +7,8 @@ use std::path::PathBuf;
 ///
 /// Reads the rendered manifests on stdin, applies the selected fix profiles and writes the
 /// whole stream to stdout. The change summary goes to stderr, to /dev/tty when stderr is not a
-/// terminal (Helm hides a post-renderer's stderr), and to --summary-file.
+/// terminal (Helm hides a post-renderer's stderr), to --summary-file, and to the last-run file
+/// that `helm-fixup last` shows.
 #[derive(Debug, Parser, Default)]
 #[command(name = "helm-fixup", version, args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -62,6 +63,17 @@ pub enum SummaryFormat {
 pub enum Command {
     /// List the built-in profiles, one line each.
     Profiles,
+    /// Show the summary or error of the last run (kept in
+    /// $XDG_STATE_HOME/helm-fixup/last-run.txt, default ~/.local/state/helm-fixup/last-run.txt).
+    Last,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `helm-fixup completions bash > ~/.local/share/bash-completion/completions/helm-fixup`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `helm-fixup man > ~/.local/share/man/man1/helm-fixup.1`.
+    Man,
     /// Show a profile's parameters, defaults, what it changes and which failure it fixes.
     Explain {
         /// Profile name or profile file.

@@ -2,7 +2,7 @@
 
 use crate::engine::Error;
 
-/// The process exit codes of DESIGN.md (plus 1 for internal errors).
+/// The process exit codes of the README's table (1 is for internal errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ExitCode {

@@ -3,6 +3,9 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let args = helm_fixup::cli::Args::parse();
+    let args = match helm_fixup::cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => return helm_fixup::app::arg_error(&e).into(),
+    };
     helm_fixup::app::run(args).into()
 }

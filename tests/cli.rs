@@ -20,7 +20,10 @@ fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
         .env_clear()
         .env("HELM_FIXUP_TTY", "0")
         .current_dir(dir.path());
-    if !args.iter().any(|a| *a == "profiles" || *a == "explain") {
+    if !args
+        .iter()
+        .any(|a| ["profiles", "explain", "last", "completions", "man"].contains(a))
+    {
         cmd.arg("--summary-file").arg(&sum);
     }
     for (k, v) in env {
@@ -100,7 +103,7 @@ fn profiles_lists_every_builtin_profile() {
 }
 
 #[test]
-fn explain_shows_params_defaults_and_seed() {
+fn explain_shows_params_defaults_required_and_the_failure_fixed() {
     let o = fixup(&["explain", "local-pv"], &[], "");
     assert_eq!(o.code, 0);
     assert!(
@@ -108,7 +111,24 @@ fn explain_shows_params_defaults_and_seed() {
         "{}",
         o.stdout
     );
-    assert!(o.stdout.contains("Fixes: 003"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Fixes: PVC stays Pending"),
+        "{}",
+        o.stdout
+    );
+    for line in ["node", "nodes", "namespace"] {
+        assert!(
+            o.stdout.lines().any(
+                |l| l.trim_start().starts_with(&format!("{line} ")) && l.contains("required (")
+            ),
+            "{line} not marked required:\n{}",
+            o.stdout
+        );
+    }
+    // Internal numbers never reach the user.
+    for n in ["000", "001", "002", "003", "004"] {
+        assert!(!o.stdout.contains(n), "{n} in:\n{}", o.stdout);
+    }
     let o = fixup(&["explain", "nope"], &[], "");
     assert_eq!(o.code, 3);
     assert!(o.stderr.contains("valid: root-run"), "{}", o.stderr);
@@ -457,4 +477,247 @@ fn config_file_pins_claims_and_names_the_live_volumes() {
         "{}",
         o.summary
     );
+}
+
+/// Exit 2 means bad input in the README's table; clap's own default for argument errors is 2,
+/// so a typo in a flag looked like a broken chart.
+#[test]
+fn argument_errors_exit_3_not_the_bad_input_code() {
+    for (args, needle) in [
+        (&["--bogus"][..], "--bogus"),
+        (&["-p"][..], "a value is required"),
+        (&["-p", "root-run", "--summary-format", "xml"][..], "xml"),
+        (&["explain"][..], "<PROFILE>"),
+        (&["version"][..], "helm-fixup --version"),
+    ] {
+        let o = fixup(args, &[], DEPLOY);
+        assert_eq!(
+            (o.code, o.stdout.as_str()),
+            (3, ""),
+            "{args:?}: {}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"][..],
+        &["explain", "--help"][..],
+    ] {
+        let o = fixup(args, &[], "");
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        assert!(o.stdout.contains("helm-fixup"), "{args:?}: {}", o.stdout);
+    }
+}
+
+/// A summary file that cannot be written used to lose the summary and exit 0 after all the work.
+#[test]
+fn unwritable_summary_file_is_a_usage_error_before_stdin_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/summary.txt");
+    for (path, needle) in [
+        (missing.to_str().unwrap(), "does not exist"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
+        // stdin stays open and empty-handed: the run must not wait for it.
+        let o = cmd
+            .args(["-p", "root-run", "--summary-file", path])
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{path}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{path}: {err}");
+    }
+}
+
+#[test]
+fn stdin_that_is_a_directory_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+        .args(["-p", "root-run"])
+        .env_clear()
+        .env("HELM_FIXUP_TTY", "0")
+        .stdin(std::fs::File::open(dir.path()).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stdin is a directory"), "{err}");
+    assert!(err.contains("< manifests.yaml"), "{err}");
+}
+
+/// Helm 4 discards the post-renderer's stderr: the last-run file is where the error survives.
+#[test]
+fn last_shows_the_error_or_summary_of_the_previous_run() {
+    let state = tempfile::tempdir().unwrap();
+    let xdg = state.path().to_str().unwrap();
+    let env = [("XDG_STATE_HOME", xdg)];
+    let o = fixup(&["last"], &env, "");
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("no run recorded yet"), "{}", o.stdout);
+
+    let o = fixup(&["-p", "root-runn"], &env, DEPLOY);
+    assert_eq!(o.code, 3);
+    let file = state.path().join("helm-fixup/last-run.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("(exit 3)"), "{text}");
+    assert!(text.contains("unknown profile \"root-runn\""), "{text}");
+    let o = fixup(&["last"], &env, "");
+    assert!(
+        o.stdout.contains("unknown profile \"root-runn\""),
+        "{}",
+        o.stdout
+    );
+
+    // A clap error is recorded too, and a success replaces the error with the summary.
+    let o = fixup(&["--bogus"], &env, "");
+    assert_eq!(o.code, 3);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("--bogus"));
+    let o = fixup(&["-p", "root-run"], &env, DEPLOY);
+    assert_eq!(o.code, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("(exit 0)") && text.contains("helm-fixup: profiles"),
+        "{text}"
+    );
+    assert!(!text.contains("root-runn"), "{text}");
+}
+
+/// Profile files written before `seed:` became `fixes:` still load.
+#[test]
+fn old_profile_file_with_seed_key_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    std::fs::write(
+        &file,
+        "name: mine\nfix: root-run\ndescription: d\nseed: \"permission denied\"\n",
+    )
+    .unwrap();
+    let o = fixup(&["explain", file.to_str().unwrap()], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("Fixes: permission denied"),
+        "{}",
+        o.stdout
+    );
+}
+
+/// Split a shell command line into words: double and single quotes group, backslash-newline
+/// joins lines. Enough for the README's examples.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The README's Helm 3 calls, each as the helm-fixup arguments Helm 3 would pass: Helm 3 hands
+/// every `--post-renderer-args` value over as one argument, so `"-p shared-uid"` reached the
+/// binary as the single word `-p shared-uid` and failed.
+fn readme_helm3_calls() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let joined = readme.replace("\\\n", " ");
+    let mut calls = Vec::new();
+    for line in joined.lines() {
+        let line = line.split(" # ").next().unwrap_or(line);
+        if !line.contains("--post-renderer helm-fixup") {
+            continue;
+        }
+        let words = shell_words(line);
+        let mut args = Vec::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            if w == "--post-renderer-args" {
+                args.push(it.next().cloned().unwrap_or_default());
+            } else if let Some(v) = w.strip_prefix("--post-renderer-args=") {
+                args.push(v.to_string());
+            }
+        }
+        calls.push(args);
+    }
+    calls
+}
+
+#[test]
+fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
+    let calls = readme_helm3_calls();
+    assert!(
+        calls.len() >= 6,
+        "found only {} Helm 3 examples",
+        calls.len()
+    );
+    let stream = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/streams/demo.yaml"
+    ))
+    .unwrap();
+    for args in calls {
+        for a in &args {
+            assert!(
+                !a.contains(char::is_whitespace),
+                "README Helm 3 example passes {a:?} as one argument: {args:?}"
+            );
+        }
+        if args.iter().any(|a| a.contains("$PWD") || a.contains("...")) {
+            continue;
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = fixup(&argv, &[], &stream);
+        assert_eq!(o.code, 0, "README Helm 3 example {args:?}: {}", o.stderr);
+    }
+}
+
+/// Completions and the man page come from the clap definition: they know every flag and
+/// subcommand, and an unknown shell is a usage error.
+#[test]
+fn completions_and_man_page_know_every_flag() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = fixup(&["completions", shell], &[], "");
+        assert_eq!(o.code, 0, "{shell}: {}", o.stderr);
+        for flag in ["summary-file", "dry-run", "explain", "last"] {
+            assert!(o.stdout.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+    let o = fixup(&["completions", "tcsh"], &[], "");
+    assert_eq!(o.code, 3);
+    let o = fixup(&["man"], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains(".TH helm-fixup 1"), "{}", o.stdout);
+    for flag in ["summary\\-file", "dry\\-run"] {
+        assert!(
+            o.stdout.contains(flag),
+            "man page lacks {flag}:\n{}",
+            o.stdout
+        );
+    }
 }

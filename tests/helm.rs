@@ -88,8 +88,10 @@ impl Helm {
             .env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_CACHE_HOME", home.join("cache"))
             .env("HELM_PLUGINS", self.data_home().join("plugins"))
-            // Keep the summary off the developer's terminal.
+            // Keep the summary off the developer's terminal, and the last-run record out of
+            // the developer's ~/.local/state.
             .env("HELM_FIXUP_TTY", "0")
+            .env("XDG_STATE_HOME", home.join("state"))
             .current_dir(repo());
         cmd
     }
@@ -336,7 +338,7 @@ fn helm3_root_run_by_path_with_summary_file() {
     assert_eq!(hook, document(&plain, "Job", "demo-preflight"));
 }
 
-/// shared-uid gave the seed-002 pod one uid; init-chown chowned each operator volume with its
+/// shared-uid gave the prometheus + thanos-sidecar pod one uid; init-chown chowned each operator volume with its
 /// subPath and the StatefulSet's claim-template subPath.
 fn assert_shared_uid_and_init_chown(stream: &str) {
     let thanos = document(stream, "Deployment", "demo-thanos");
@@ -620,6 +622,46 @@ fn helm4_unknown_profile_fails_and_summary_file_lists_valid_profiles() {
     assert_lists_profiles(&summary);
 }
 
+/// Helm 4 discards a post-renderer plugin's stderr, and in CI there is no terminal: the error
+/// text must still be in the last-run file the README points at (`helm-fixup last`).
+#[test]
+fn helm4_without_a_terminal_leaves_the_error_in_the_last_run_file() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = Command::new("setsid");
+    let inner = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    // A terminal would be opened through /dev/tty: allow it, so only setsid keeps it away.
+    cmd.env_remove("HELM_FIXUP_TTY")
+        .current_dir(repo())
+        .stdin(std::process::Stdio::null())
+        .args(h4_args(&["-p", "root-runn"]));
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "a misspelled profile must fail");
+    let err = stderr(&out);
+    assert!(
+        !err.contains("root-runn"),
+        "Helm 4 started showing the plugin's stderr; the README can say so:\n{err}"
+    );
+    let file = helm.home.path().join("state/helm-fixup/last-run.txt");
+    let text = read(&file);
+    assert!(text.contains("unknown profile \"root-runn\""), "{text}");
+    assert!(text.contains("(exit 3)"), "{text}");
+    // `helm-fixup last` shows the same record.
+    let last = Command::new(FIXUP)
+        .arg("last")
+        .env("XDG_STATE_HOME", helm.home.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(stdout(&last).contains("unknown profile \"root-runn\""));
+}
+
 #[test]
 fn helm4_rejects_a_path_as_post_renderer() {
     // Documents why Helm 4 users need the plugin (and why install.sh installs it).
@@ -709,4 +751,433 @@ fn set_executable(path: &Path) {
     let mut perms = fs::metadata(path).unwrap().permissions();
     perms.set_mode(0o755);
     fs::set_permissions(path, perms).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installing without Rust: the packaged plugin, the release download, update and re-install.
+
+/// `PATH` for a machine without Rust: the system directories only (cargo lives in ~/.cargo/bin).
+const NO_CARGO_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The release archive name install.sh computes for this machine.
+fn archive_name(version: &str) -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    format!(
+        "helm-fixup-{version}-{}-{arch}.tar.gz",
+        std::env::consts::OS
+    )
+}
+
+fn plugin_version() -> String {
+    read(&repo().join("plugin.yaml"))
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .expect("plugin.yaml has a version")
+        .trim()
+        .to_string()
+}
+
+fn sha256(path: &Path) -> String {
+    let out = output(Command::new("sha256sum").arg(path));
+    stdout(&out)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Run scripts/release.sh with the binary under test standing in for the cargo build (cargo is
+/// replaced by `true`), so the test checks the packaging, not the compiler.
+fn release(helm: &Helm, out: &Path) {
+    let target = helm.home.path().join("cargo-target");
+    fs::create_dir_all(target.join("release")).unwrap();
+    fs::copy(FIXUP, target.join("release/helm-fixup")).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("scripts/release.sh"))
+        .arg("--out")
+        .arg(out)
+        .env("CARGO", "true")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("HELM_BIN", &helm.bin)
+        .current_dir(repo());
+    success(&mut cmd);
+}
+
+/// The acceptance test of the release: on a machine with no cargo and no network, the plugin
+/// tarball release.sh made installs and post-renders; it holds only what the plugin needs.
+#[test]
+fn packaged_plugin_installs_and_runs_with_no_cargo_and_no_network() {
+    let helm = helm_or_skip!(4);
+    let tmp = tempfile::tempdir().unwrap();
+    release(&helm, tmp.path());
+    let platform = archive_name("V")
+        .trim_start_matches("helm-fixup-V-")
+        .trim_end_matches(".tar.gz")
+        .to_string();
+    let tgz = tmp
+        .path()
+        .join(&platform)
+        .join(format!("fixup-{}.tgz", plugin_version()));
+    // Only what the plugin needs. (Its size, about 2 MB with a release binary, is not checked
+    // here: this test packs the debug binary under test.)
+    let list = stdout(&output(Command::new("tar").arg("tzf").arg(&tgz)));
+    let mut files: Vec<&str> = list.lines().map(|l| l.trim_end_matches('/')).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "fixup",
+            "fixup/LICENSE",
+            "fixup/README.md",
+            "fixup/bin",
+            "fixup/bin/helm-fixup",
+            "fixup/install.sh",
+            "fixup/plugin.yaml"
+        ],
+        "{list}"
+    );
+    let sum = read(
+        &tmp.path()
+            .join(format!("{}.sha256", archive_name(&plugin_version()))),
+    );
+    assert!(sum.contains(&sha256(&tmp.path().join(archive_name(&plugin_version())))));
+
+    let mut cmd = helm.cmd();
+    cmd.env("PATH", NO_CARGO_PATH)
+        .env("HELM_FIXUP_OFFLINE", "1")
+        // Helm 4 verifies a tarball by default; this one is unsigned (no --key).
+        .args(["plugin", "install", "--verify=false"])
+        .arg(&tgz);
+    let out = success(&mut cmd);
+    assert!(out.contains("Installed plugin: fixup"), "{out}");
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.env("PATH", NO_CARGO_PATH)
+        .args(h4_args(&["-p", "root-run"]));
+    assert_prometheus_root(&success(&mut cmd));
+}
+
+/// `helm plugin install` verifies a tarball against its `.prov` (Helm 4's default): the tarball
+/// release.sh signs with a throwaway key installs with that key's public keyring, and the same
+/// tarball with one byte changed is refused.
+#[test]
+fn signed_plugin_verifies_and_a_tampered_one_is_refused() {
+    let helm = helm_or_skip!(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let gnupg = tmp.path().join("gnupg");
+    fs::create_dir_all(&gnupg).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        let out = output(
+            Command::new("gpg")
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args)
+                .env("GNUPGHOME", &gnupg),
+        );
+        assert!(out.status.success(), "gpg {args:?}: {}", stderr(&out));
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "helm-fixup test <test@example.com>",
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let public = tmp.path().join("pubring.gpg");
+    let secret = tmp.path().join("secring.gpg");
+    fs::write(&public, gpg(&["--export"])).unwrap();
+    fs::write(&secret, gpg(&["--export-secret-keys"])).unwrap();
+
+    let target = helm.home.path().join("cargo-target");
+    fs::create_dir_all(target.join("release")).unwrap();
+    fs::copy(FIXUP, target.join("release/helm-fixup")).unwrap();
+    let dist = tmp.path().join("dist");
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("scripts/release.sh"))
+        .arg("--out")
+        .arg(&dist)
+        .args(["--key", "helm-fixup test", "--keyring"])
+        .arg(&secret)
+        .env("CARGO", "true")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("HELM_BIN", &helm.bin)
+        .current_dir(repo());
+    success(&mut cmd);
+    let name = format!("fixup-{}.tgz", plugin_version());
+    let platform = archive_name("V")
+        .trim_start_matches("helm-fixup-V-")
+        .trim_end_matches(".tar.gz")
+        .to_string();
+    let tgz = dist.join(&platform).join(&name);
+    assert!(dist.join(&platform).join(format!("{name}.prov")).is_file());
+
+    let tampered_dir = tmp.path().join("tampered");
+    fs::create_dir_all(&tampered_dir).unwrap();
+    let mut bytes = fs::read(&tgz).unwrap();
+    bytes.push(0);
+    fs::write(tampered_dir.join(&name), bytes).unwrap();
+    fs::copy(
+        dist.join(&platform).join(format!("{name}.prov")),
+        tampered_dir.join(format!("{name}.prov")),
+    )
+    .unwrap();
+    let mut cmd = helm.cmd();
+    cmd.args(["plugin", "install", "--keyring"])
+        .arg(&public)
+        .arg(tampered_dir.join(&name));
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "a tampered tarball was installed");
+    assert!(
+        stderr(&out).contains("sha256 sum does not match"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut cmd = helm.cmd();
+    cmd.args(["plugin", "install", "--keyring"])
+        .arg(&public)
+        .arg(&tgz);
+    let out = success(&mut cmd);
+    assert!(out.contains("Installed plugin: fixup"), "{out}");
+}
+
+/// A local HTTP server for `dir` on 127.0.0.1 (python3 -m http.server), killed on drop.
+struct Server(std::process::Child, u16);
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server(child, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("http.server did not start on port {port}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The install hook with no binary and no cargo downloads the release archive for this OS and
+/// arch, checks its sha256, and refuses an archive whose checksum does not match.
+#[test]
+fn install_hook_downloads_the_release_archive_and_refuses_a_wrong_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let version = plugin_version();
+    let name = archive_name(&version);
+    let serve = tmp.path().join("serve");
+    let top = format!("helm-fixup-{version}");
+    fs::create_dir_all(serve.join(&top)).unwrap();
+    fs::copy(FIXUP, serve.join(&top).join("helm-fixup")).unwrap();
+    success(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&serve)
+            .arg("-czf")
+            .arg(serve.join(&name))
+            .arg(&top),
+    );
+    let good = format!("{}  {name}\n", sha256(&serve.join(&name)));
+    fs::write(serve.join(format!("{name}.sha256")), &good).unwrap();
+    let server = Server::start(&serve);
+
+    let hook = |dir: &Path| {
+        fs::create_dir_all(dir).unwrap();
+        fs::copy(repo().join("plugin.yaml"), dir.join("plugin.yaml")).unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo().join("install.sh"))
+            .env_clear()
+            .env("PATH", NO_CARGO_PATH)
+            .env("HOME", tmp.path())
+            .env("HELM_PLUGIN_DIR", dir)
+            .env(
+                "HELM_FIXUP_RELEASE_URL",
+                format!("http://127.0.0.1:{}", server.1),
+            );
+        output(&mut cmd)
+    };
+    let plugin = tmp.path().join("plugin");
+    let out = hook(&plugin);
+    assert!(out.status.success(), "hook failed:\n{}", stderr(&out));
+    assert_eq!(
+        fs::read(plugin.join("bin/helm-fixup")).unwrap(),
+        fs::read(FIXUP).unwrap()
+    );
+
+    // A local archive (HELM_FIXUP_ARCHIVE) is used, and checked the same way, with no network.
+    let dir = tmp.path().join("plugin-archive");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(repo().join("plugin.yaml"), dir.join("plugin.yaml")).unwrap();
+    let out = output(
+        Command::new("bash")
+            .arg(repo().join("install.sh"))
+            .env_clear()
+            .env("PATH", NO_CARGO_PATH)
+            .env("HELM_FIXUP_OFFLINE", "1")
+            .env("HELM_PLUGIN_DIR", &dir)
+            .env("HELM_FIXUP_ARCHIVE", serve.join(&name)),
+    );
+    assert!(
+        out.status.success(),
+        "archive hook failed:\n{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read(dir.join("bin/helm-fixup")).unwrap(),
+        fs::read(FIXUP).unwrap()
+    );
+
+    let bad = format!("{}  {name}\n", "0".repeat(64));
+    fs::write(serve.join(format!("{name}.sha256")), bad).unwrap();
+    let plugin = tmp.path().join("plugin-bad");
+    let out = hook(&plugin);
+    assert!(!out.status.success(), "a wrong checksum must be refused");
+    assert!(
+        stderr(&out).contains("checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!plugin.join("bin/helm-fixup").exists());
+
+    // Nothing to download and no cargo: the error names every way to get the binary.
+    let out = {
+        let dir = tmp.path().join("plugin-none");
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(repo().join("plugin.yaml"), dir.join("plugin.yaml")).unwrap();
+        output(
+            Command::new("bash")
+                .arg(repo().join("install.sh"))
+                .env_clear()
+                .env("PATH", NO_CARGO_PATH)
+                .env("HELM_PLUGIN_DIR", &dir),
+        )
+    };
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for want in [
+        "HELM_FIXUP_BINARY",
+        "HELM_FIXUP_ARCHIVE",
+        "HELM_FIXUP_RELEASE_URL",
+        "cargo",
+        ".tgz",
+    ] {
+        assert!(err.contains(want), "{want} missing:\n{err}");
+    }
+}
+
+/// `helm plugin update fixup` used to fail on a clone installed with install.sh: Helm 4 looks
+/// for plugins/<last part of the git remote>, the link was plugins/<directory name>. Installing
+/// again used to fail with "plugin already exists".
+#[test]
+fn helm4_plugin_update_and_reinstall_of_a_clone_work() {
+    let helm = helm_or_skip!(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("upstream");
+    fs::create_dir_all(&origin).unwrap();
+    for f in ["plugin.yaml", "install.sh"] {
+        fs::copy(repo().join(f), origin.join(f)).unwrap();
+    }
+    let git = |dir: &Path, args: &[&str]| {
+        success(
+            Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(dir),
+        )
+    };
+    git(&origin, &["init", "-q"]);
+    git(&origin, &["add", "."]);
+    git(&origin, &["commit", "-qm", "v1"]);
+    let clone = tmp.path().join("helm-fixup");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+
+    let install = || {
+        let mut cmd = helm.cmd();
+        cmd.env_clear();
+        for (k, v) in helm.cmd().get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        let mut bash = Command::new("bash");
+        bash.arg(clone.join("install.sh"))
+            .arg("--no-demo")
+            .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HELM_BIN", &helm.bin)
+            .env("HELM_FIXUP_BINARY", FIXUP)
+            .current_dir(&clone);
+        output(&mut bash)
+    };
+    let out = install();
+    assert!(out.status.success(), "install.sh failed:\n{}", stderr(&out));
+
+    let mut cmd = helm.cmd();
+    cmd.env("HELM_FIXUP_BINARY", FIXUP)
+        .args(["plugin", "update", "fixup"]);
+    let out = output(&mut cmd);
+    assert!(
+        out.status.success(),
+        "helm plugin update fixup failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("Updated plugin: fixup"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Installing again replaces the plugin instead of failing with "plugin already exists".
+    let out = install();
+    assert!(
+        out.status.success(),
+        "second install failed:\n{}",
+        stderr(&out)
+    );
+    let list = stdout(&helm.run(["plugin", "list"]));
+    assert_eq!(
+        list.lines().filter(|l| l.starts_with("fixup")).count(),
+        1,
+        "{list}"
+    );
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&["-p", "root-run"]));
+    assert_prometheus_root(&success(&mut cmd));
 }

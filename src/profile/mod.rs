@@ -43,6 +43,10 @@ pub struct ParamDef {
     #[serde(default)]
     pub default: Option<String>,
     pub help: String,
+    /// When the parameter must be given, in words (`one of node or nodes`); `explain` and the
+    /// README mark it required instead of showing a default.
+    #[serde(default)]
+    pub required: Option<String>,
 }
 
 /// A profile definition, as written in a profile file.
@@ -53,9 +57,10 @@ pub struct ProfileDef {
     /// Which built-in fix this profile runs.
     pub fix: String,
     pub description: String,
-    /// The seed problem (failure) this profile solves.
-    #[serde(default)]
-    pub seed: String,
+    /// The failure this profile fixes, as the user sees it (its error message), for `explain`.
+    /// Profile files written before the key was renamed call it `seed:`; they still load.
+    #[serde(default, alias = "seed")]
+    pub fixes: String,
     /// What it changes, for `explain`.
     #[serde(default)]
     pub changes: String,
@@ -354,7 +359,7 @@ mod tests {
             assert_eq!(def.name, name);
             assert_eq!(def.fix, name);
             assert!(
-                !def.description.is_empty() && !def.seed.is_empty() && !def.changes.is_empty(),
+                !def.description.is_empty() && !def.fixes.is_empty() && !def.changes.is_empty(),
                 "{name}"
             );
             for p in &def.params {
