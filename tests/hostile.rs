@@ -453,6 +453,51 @@ fn kind_list_items_are_fixed_in_place() {
     );
 }
 
+/// Helm and kubectl unpack any document with a top-level `items` list, whatever its kind
+/// (apimachinery's unstructured decoder and cli-runtime's `FlattenListVisitor`), and an item of a
+/// typed list that names neither kind nor apiVersion gets the list's kind without `List`.
+#[test]
+fn typed_list_items_are_fixed_like_list_items() {
+    let web = DEPLOY.replace('\n', "\n    ");
+    let api = DEPLOY
+        .replace("apiVersion: apps/v1\nkind: Deployment\n", "")
+        .replace("name: web", "name: api")
+        .replace('\n', "\n    ");
+    let input = format!(
+        "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n  - {}\n  - {}\n",
+        web.trim_end(),
+        api.trim_end()
+    );
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.matches("runAsUser: 0").count(), 2, "{out}");
+    assert!(o.stderr.contains("Deployment api"), "{}", o.stderr);
+    assert!(o.stderr.contains("2 objects changed"), "{}", o.stderr);
+    // The inferred kind stays inferred: the item keeps its text, with no kind added.
+    assert_eq!(out.matches("kind: Deployment\n").count(), 1, "{out}");
+    assert!(out.contains("  - metadata:\n      name: api\n"), "{out}");
+    // With no profile the list passes byte for byte, its items counted as documents.
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.stdout, input.as_bytes());
+    assert!(o.stderr.contains("(2 documents)"), "{}", o.stderr);
+    // A plain List gives its items no kind: one without is still bad input.
+    let input = "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: x}\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(1),
+        "item 0 of the List has no kind",
+    );
+    let input = "apiVersion: v1\nkind: ConfigMapList\nitems:\n- just text\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(1),
+        "item 0 of the ConfigMapList is a string, not a mapping",
+    );
+}
+
 #[test]
 fn document_marker_inside_a_block_scalar() {
     // Indented: content of the block scalar, one document, passed through.
