@@ -283,6 +283,13 @@ fn first_line(msg: &str) -> String {
     if line.starts_with("alias replay limit exceeded") {
         return format!("aliases expand to more than {MAX_ALIAS_EVENTS} nodes (an alias bomb?)");
     }
+    if line.starts_with("multiple YAML documents detected") {
+        // YAML allows a bare document after `...`; the stream is cut at `---` lines only (as
+        // Helm's and kubectl's readers cut it), so this one would hide inside the one before.
+        return "a second document starts here after `...` without its own `---` line; put `---` \
+                before it"
+            .into();
+    }
     if line.starts_with("budget breached") {
         return format!("the document is larger than the limit of {MAX_NODES} nodes");
     }

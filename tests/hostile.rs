@@ -547,6 +547,41 @@ fn documents_ending_with_dots_pass_and_are_fixed() {
 }
 
 #[test]
+fn content_after_dots_without_a_marker_says_what_is_wrong_with_the_stream() {
+    let input = "kind: ConfigMap\ndata: {}\n...\nkind: Secret\n";
+    let o = rejected(
+        input.as_bytes(),
+        1,
+        Some(4),
+        "a second document starts here after `...` without its own `---` line",
+    );
+    assert!(!o.stderr.contains("from_str"), "{}", o.stderr);
+}
+
+/// YAML allows directives at the start of a stream and after `...`, before the `---` of the
+/// document they belong to.
+#[test]
+fn yaml_directive_after_dots_belongs_to_the_next_document() {
+    let input = format!("kind: ConfigMap\ndata: {{}}\n...\n%YAML 1.1\n---\n{DEPLOY}");
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("kind: ConfigMap\ndata: {}\n...\n%YAML 1.1\n---\napiVersion: apps/v1\n"),
+        "{out}"
+    );
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    // At the start of the stream too, and untouched streams pass byte for byte.
+    let input = format!("%YAML 1.1\n---\n{DEPLOY}...\n%YAML 1.1\n---\nkind: ConfigMap\n");
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(o.stdout, input.as_bytes());
+    // A directive with no document after it is still bad input.
+    let input = "kind: ConfigMap\n...\n%YAML 1.1\n";
+    rejected(input.as_bytes(), 1, None, "document start");
+}
+
+#[test]
 fn helm4_hook_and_object_with_the_same_kind_and_name_are_both_fixed() {
     let ann = "postrenderer.helm.sh/postrender-filename";
     let doc = |file: &str, hook: bool| {
