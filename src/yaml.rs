@@ -155,6 +155,12 @@ fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), Parse
         Ok(v) => return Ok((v, Vec::new())),
         Err(e) => e,
     };
+    if let Error::NonFiniteFloat { .. } = e.without_snippet()
+        && let Some(quoted) = quote_overflowing_floats(text)
+    {
+        // Same length per line and the same lines: positions and duplicate keys still hold.
+        return full(&quoted, want_dups);
+    }
     let Error::DuplicateMappingKey { key, location } = e.without_snippet() else {
         return Err(parse_error(&e));
     };
@@ -178,6 +184,63 @@ fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), Parse
         });
     }
     Ok((v, dups))
+}
+
+/// Whether a plain scalar is a number too large for a float (`1e400`, `-1_0e999`). Kubernetes
+/// reads it as the string it is written as: Helm and kubectl convert YAML to JSON with
+/// `sigs.k8s.io/yaml` (v1.6.0, on go-yaml v2), whose resolver (`resolve.go`, `resolve()`, as
+/// in gopkg.in/yaml.v2 v2.4.0) returns a float only when `strconv.ParseFloat` succeeds, and
+/// ParseFloat fails with `ErrRange` for these; the scalar then falls through to `!!str`.
+/// serde-saphyr calls them non-finite floats instead. The YAML spellings `.inf` and `.nan` are
+/// real infinities to go-yaml, which JSON cannot hold (`json: unsupported value`), so they
+/// stay bad input.
+fn overflowing_float(raw: &str) -> bool {
+    let plain = raw.replace('_', "");
+    plain.bytes().any(|b| b.is_ascii_digit())
+        && plain
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && plain.parse::<f64>().is_ok_and(f64::is_infinite)
+}
+
+/// The document with every [`overflowing_float`] plain scalar single-quoted, so that
+/// serde-saphyr reads it as the string Kubernetes reads; `None` when there is none. Each quote
+/// pair replaces nothing on its line but shifts what follows by two columns, so lines stay.
+fn quote_overflowing_floats(text: &str) -> Option<String> {
+    fn walk(text: &str, n: &Node, out: &mut Vec<Range<usize>>) {
+        match &n.kind {
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+            } if text.get(n.span.clone()).is_some_and(overflowing_float) => {
+                out.push(n.span.clone());
+            }
+            NodeKind::Map { entries, .. } => {
+                for (k, v) in entries {
+                    walk(text, k, out);
+                    walk(text, v, out);
+                }
+            }
+            NodeKind::Seq { items, .. } => items.iter().for_each(|i| walk(text, i, out)),
+            _ => {}
+        }
+    }
+    let root = parse_tree_full(text).ok().flatten()?;
+    let mut spans = Vec::new();
+    walk(text, &root, &mut spans);
+    if spans.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 2 * spans.len());
+    let mut at = 0;
+    for s in spans {
+        out.push_str(text.get(at..s.start)?);
+        out.push('\'');
+        out.push_str(text.get(s.clone())?);
+        out.push('\'');
+        at = s.end;
+    }
+    out.push_str(text.get(at..)?);
+    Some(out)
 }
 
 fn parse_error(e: &serde_saphyr::Error) -> ParseError {
@@ -766,6 +829,17 @@ mod tests {
         assert_eq!(v["b"], "0644");
         assert_eq!(v["c"], "yes");
         assert!(v["e"].is_null());
+    }
+
+    #[test]
+    fn a_float_too_large_is_the_string_kubernetes_reads() {
+        let v = parse_value("a: 1e400\nb: [-1_0e999, 2]\nc: 1e3\n").unwrap();
+        assert_eq!(v["a"], "1e400");
+        assert_eq!(v["b"][0], "-1_0e999");
+        assert_eq!(v["c"], 1000.0);
+        // A real infinity is no JSON value: still bad input, at its own position.
+        let e = parse_value("a: 1e400\nb: .inf\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
     }
 
     #[test]

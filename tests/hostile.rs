@@ -498,6 +498,38 @@ fn typed_list_items_are_fixed_like_list_items() {
     );
 }
 
+/// `1e400` is too large for a float, and Kubernetes' YAML reader (go-yaml v2 through
+/// sigs.k8s.io/yaml) then reads the string `1e400`: a valid annotation, with or without a profile.
+#[test]
+fn annotation_1e400_is_a_string_with_a_profile_as_without() {
+    let input = DEPLOY.replace(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    a: 1e400\n    b: \"x\"\n",
+    );
+    for args in [
+        &["-p", "root-run"][..],
+        &["-p", "exec-probes,init-chown"],
+        &[],
+    ] {
+        let o = run(args, input.as_bytes());
+        assert_eq!(o.code, Some(0), "{args:?}: {}", o.stderr);
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains("    a: 1e400\n"), "{args:?}: {out}");
+        if args.is_empty() {
+            assert_eq!(out, input);
+        }
+    }
+    let out = String::from_utf8(run(&["-p", "root-run"], input.as_bytes()).stdout).unwrap();
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    // `.inf` is an infinity to Kubernetes too, which JSON cannot hold: bad input.
+    let input = DEPLOY.replace(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    a: .inf\n",
+    );
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
 #[test]
 fn document_marker_inside_a_block_scalar() {
     // Indented: content of the block scalar, one document, passed through.
