@@ -17,7 +17,11 @@ use std::ops::Range;
 pub const MAX_DEPTH: usize = 64;
 /// Maximum nodes in one document (kube-prometheus-stack's largest CRD has about 60,000).
 pub const MAX_NODES: usize = 2_000_000;
-/// Maximum events replayed through aliases in one document.
+/// Maximum events replayed through aliases in one document: the one alias policy of every
+/// reader here. An alias costs the events of its anchor's node, counted as serde-saphyr counts
+/// them (each scalar, each collection's start and its end), by [`scan`] as by the full parse, so
+/// a document passes or fails alike whether or not a profile reads it. The count of aliases
+/// and its ratio to anchors are not limits of their own (see [`options`]).
 pub const MAX_ALIAS_EVENTS: usize = 100_000;
 
 /// A parse failure with a position relative to the document text (1-based).
@@ -51,6 +55,15 @@ fn options(dups: serde_saphyr::DuplicateKeyPolicy) -> serde_saphyr::Options {
         b.max_depth = MAX_DEPTH;
         b.max_nodes = MAX_NODES;
         b.max_events = MAX_NODES * 2;
+        // serde-saphyr's default also refuses 100 aliases to one anchor (more than ten aliases
+        // per anchor), which [`scan`] does not: a workload failed where the same document as a
+        // ConfigMap passed. The replay limit above bounds the work an alias costs; these only
+        // must not come first. Every alias and merge key replays at least one event, and every
+        // anchor sits on a node.
+        b.enforce_alias_anchor_ratio = false;
+        b.max_aliases = MAX_ALIAS_EVENTS;
+        b.max_merge_keys = MAX_ALIAS_EVENTS;
+        b.max_anchors = MAX_NODES;
     }
     o
 }
@@ -344,7 +357,30 @@ fn first_line(msg: &str) -> String {
         return format!("nesting deeper than the limit of {MAX_DEPTH} levels");
     }
     if line.starts_with("alias replay limit exceeded") {
-        return format!("aliases expand to more than {MAX_ALIAS_EVENTS} nodes (an alias bomb?)");
+        return format!(
+            "aliases repeat more than the limit of {MAX_ALIAS_EVENTS} YAML events (values and \
+             collection starts and ends) in one document (an alias bomb?)"
+        );
+    }
+    // serde-saphyr names the budget it breached by its Rust name: say which limit it is.
+    if let Some(breach) = line.strip_prefix("budget breached: ") {
+        let name = breach.split([' ', '{']).next().unwrap_or_default();
+        return match name {
+            "Nodes" => format!("the document has more than the limit of {MAX_NODES} nodes"),
+            "Events" => format!(
+                "the document has more than the limit of {} YAML events",
+                MAX_NODES * 2
+            ),
+            "Aliases" => {
+                format!("the document has more than the limit of {MAX_ALIAS_EVENTS} aliases")
+            }
+            "MergeKeys" => format!(
+                "the document has more than the limit of {MAX_ALIAS_EVENTS} merge keys (<<)"
+            ),
+            "Anchors" => format!("the document has more than the limit of {MAX_NODES} anchors"),
+            "ScalarBytes" => "the document's values add up to more than the limit of 64 MiB".into(),
+            _ => format!("the document passes a size limit of the YAML reader ({breach})"),
+        };
     }
     if line.starts_with("multiple YAML documents detected") {
         // YAML allows a bare document after `...`; the stream is cut at `---` lines only (as
@@ -352,9 +388,6 @@ fn first_line(msg: &str) -> String {
         return "a second document starts here after `...` without its own `---` line; put `---` \
                 before it"
             .into();
-    }
-    if line.starts_with("budget breached") {
-        return format!("the document is larger than the limit of {MAX_NODES} nodes");
     }
     line.to_string()
 }
@@ -463,6 +496,8 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         let node = match event {
             Event::MappingEnd | Event::SequenceEnd => {
                 let frame = stack.pop().ok_or(Unsure::Invalid)?;
+                // An end is replayed with its collection (see [`MAX_ALIAS_EVENTS`]).
+                expanded += 1;
                 if let Some((id, start)) = frame.anchor {
                     sizes.insert(id, expanded - start + 1);
                 }
@@ -840,6 +875,31 @@ mod tests {
         // A real infinity is no JSON value: still bad input, at its own position.
         let e = parse_value("a: 1e400\nb: .inf\n").unwrap_err();
         assert_eq!(e.line, 2, "{e:?}");
+    }
+
+    #[test]
+    fn each_breached_limit_is_named() {
+        for (breach, want) in [
+            (
+                "Nodes { nodes: 2000001 }",
+                "more than the limit of 2000000 nodes",
+            ),
+            ("Events { events: 4000001 }", "4000000 YAML events"),
+            ("Aliases { aliases: 100001 }", "100000 aliases"),
+            ("MergeKeys { merge_keys: 100001 }", "merge keys"),
+            ("Anchors { anchors: 9 }", "anchors"),
+        ] {
+            let msg = first_line(&format!(
+                "error: line 3 column 1: budget breached: {breach}"
+            ));
+            assert!(msg.contains(want), "{breach}: {msg}");
+            assert!(!msg.contains("budget"), "{msg}");
+        }
+        let msg = first_line("alias replay limit exceeded: total_replayed_events=100001");
+        assert!(
+            msg.contains("aliases repeat more than the limit of 100000"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -119,8 +119,51 @@ fn alias_bomb_in_a_workload_is_rejected() {
         input.as_bytes(),
         2,
         None,
-        "aliases expand to more than 100000 nodes",
+        "aliases repeat more than the limit of 100000 YAML events",
     );
+}
+
+/// `kind` with an anchor aliased `uses` times; the anchor's node replays `events` YAML events.
+fn aliased(kind: &str, node: &str, uses: usize) -> String {
+    let mut doc = format!(
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: web\n  labels: &l {node}\nuses:\n"
+    );
+    for _ in 0..uses {
+        doc.push_str("- *l\n");
+    }
+    doc.push_str(
+        "spec:\n  template:\n    spec:\n      containers: [{name: a, image: b, volumeMounts: [{name: c, mountPath: /c}]}]\n      volumes: [{name: c, emptyDir: {}}]\n",
+    );
+    doc
+}
+
+/// One alias policy for every document: a workload a profile reads and a ConfigMap no profile
+/// reads pass and fail at the same replay size, and 100 aliases to one anchor are no limit.
+#[test]
+fn hundred_aliases_to_one_anchor_pass_in_a_workload_as_in_a_configmap() {
+    for kind in ["Deployment", "ConfigMap"] {
+        let o = run(
+            &["-p", "root-run"],
+            aliased(kind, "{app: web}", 100).as_bytes(),
+        );
+        assert_eq!(o.code, Some(0), "{kind}: {}", o.stderr);
+        if kind == "Deployment" {
+            assert!(o.stderr.contains("1 object changed"), "{}", o.stderr);
+        }
+        // A mapping of two entries replays six events: 16,666 uses are 99,996, one more
+        // passes the limit of 100,000.
+        let o = run(
+            &["-p", "root-run"],
+            aliased(kind, "{a: b, c: d}", 16_666).as_bytes(),
+        );
+        assert_eq!(o.code, Some(0), "{kind}: {}", o.stderr);
+        rejected(
+            aliased(kind, "{a: b, c: d}", 16_667).as_bytes(),
+            1,
+            None,
+            "aliases repeat more than the limit of 100000 YAML events",
+        );
+    }
 }
 
 #[test]
@@ -130,7 +173,7 @@ fn alias_bomb_in_a_skipped_configmap_is_rejected() {
         input.as_bytes(),
         2,
         None,
-        "aliases expand to more than 100000 nodes",
+        "aliases repeat more than the limit of 100000 YAML events",
     );
 }
 
