@@ -175,11 +175,11 @@ fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), Parse
         return full(&quoted, want_dups);
     }
     let Error::DuplicateMappingKey { key, location } = e.without_snippet() else {
-        return Err(parse_error(&e));
+        return Err(parse_error(text, &e));
     };
     let v =
         serde_saphyr::from_str_with_options::<Value>(text, options(DuplicateKeyPolicy::LastWins))
-            .map_err(|e| parse_error(&e))?;
+            .map_err(|e| parse_error(text, &e))?;
     if !want_dups {
         return Ok((v, Vec::new()));
     }
@@ -256,15 +256,47 @@ fn quote_overflowing_floats(text: &str) -> Option<String> {
     Some(out)
 }
 
-fn parse_error(e: &serde_saphyr::Error) -> ParseError {
+fn parse_error(text: &str, e: &serde_saphyr::Error) -> ParseError {
     let (line, column) = e
         .location()
         .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    let (line, column) = editor_position(text, line.max(1), column.max(1));
     ParseError {
-        line: line.max(1),
-        column: column.max(1),
+        line,
+        column,
         message: first_line(&e.to_string()),
     }
+}
+
+/// A parser's 1-based line and column as an editor shows them. YAML breaks lines at a lone CR
+/// too (YAML 1.2.2, 5.4 "b-break"), so the parsers count one line more for each lone CR before
+/// the error; editors, `grep -n` and every other line number here count LF only.
+fn editor_position(text: &str, line: usize, column: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(lone_cr) {
+        return (line, column);
+    }
+    // The byte where the parser's line starts: after its (line - 1)th YAML line break.
+    let mut start = 0;
+    let mut breaks = 0;
+    let mut i = 0;
+    while breaks + 1 < line && i < bytes.len() {
+        if bytes[i] == b'\n' || lone_cr(i) {
+            breaks += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if breaks + 1 < line {
+        return (line, column);
+    }
+    let rest = &text[start..];
+    let at = rest
+        .char_indices()
+        .nth(column - 1)
+        .map_or(text.len(), |(k, _)| start + k);
+    crate::stream::line_col(text, at)
 }
 
 /// Every key a mapping of the span tree repeats, in document order. Keys compare by their
@@ -777,10 +809,13 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
     let mut keys: Vec<Option<Node>> = Vec::new();
     let mut root = None;
     for next in Parser::new_from_str_with_options(text, event_options()) {
-        let (event, span) = next.map_err(|e| ParseError {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info(),
+        let (event, span) = next.map_err(|e| {
+            let (line, column) = editor_position(text, e.marker().line(), e.marker().col() + 1);
+            ParseError {
+                line,
+                column,
+                message: e.info(),
+            }
         })?;
         let start = span.start.byte_offset().unwrap_or(0);
         let end = span.end.byte_offset().unwrap_or(start);
@@ -900,6 +935,17 @@ mod tests {
             msg.contains("aliases repeat more than the limit of 100000"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_lone_cr_in_a_value_does_not_move_the_reported_line() {
+        let e = parse_value("kind: A\ndata:\n  a: \"x\ry\"\n  b: - x\n").unwrap_err();
+        assert_eq!((e.line, e.column), (4, 6), "{e:?}");
+        // CRLF is one break either way.
+        let e = parse_value("kind: A\r\ndata:\r\n  b: - x\r\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        let e = parse_tree_full("a: 'x\ry'\nb: [\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
     }
 
     #[test]

@@ -237,6 +237,13 @@ fn tabs_as_indentation_are_rejected() {
     rejected(input.as_bytes(), 1, None, "");
 }
 
+/// YAML breaks lines at a lone CR too, but the line a user looks up counts LF only.
+#[test]
+fn lone_cr_inside_a_value_does_not_make_the_reported_line_one_too_high() {
+    let input = format!("{DEPLOY}---\nkind: ConfigMap\ndata:\n  a: \"x\ry\"\n  b: - x\n");
+    rejected(input.as_bytes(), 2, Some(17), "not allowed in this context");
+}
+
 #[test]
 fn crlf_streams_keep_crlf_in_edits() {
     let input = format!(
