@@ -414,6 +414,13 @@ fn first_line(msg: &str) -> String {
             _ => format!("the document passes a size limit of the YAML reader ({breach})"),
         };
     }
+    if let Some(rest) = line.strip_prefix("non-finite float `") {
+        let word = rest.split('`').next().unwrap_or_default();
+        return format!(
+            "`{word}` is YAML's infinity or NaN, which no Kubernetes field holds (JSON has no such \
+             number); quote it if a string was meant"
+        );
+    }
     if line.starts_with("multiple YAML documents detected") {
         // YAML allows a bare document after `...`; the stream is cut at `---` lines only (as
         // Helm's and kubectl's readers cut it), so this one would hide inside the one before.
@@ -489,6 +496,19 @@ pub fn null_or_bool_word(s: &str) -> bool {
             .any(|w| s.eq_ignore_ascii_case(w))
 }
 
+/// Whether a plain scalar is YAML's infinity or NaN (`.inf`, `-.Inf`, `.NaN`, ...), as
+/// serde-saphyr spells them (`parse_yaml12_non_finite_float`). JSON has no such number, and
+/// Kubernetes refuses it too: go-yaml v2 reads `.inf` as +Inf, and `sigs.k8s.io/yaml`'s
+/// `yamlToJSONTarget` (v1.6.0) then fails in `json.Marshal`. The cheap validators leave these
+/// to the full parse, so a document is refused with a profile and without one alike.
+pub fn non_finite_word(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    matches!(
+        unsigned,
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF"
+    )
+}
+
 /// The bytes the line-level readers allow in a plain key (`app.kubernetes.io/name`, `helm.sh/hook`).
 pub fn is_key_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
@@ -549,6 +569,13 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         };
         // Where this node sits in its parent.
         let at_root = stack.len() == 1;
+        // An infinity is no JSON value, so the full parse refuses it: do not vouch for it.
+        if let ScanNode::Scalar(t, _, true) = &node
+            && !stack.last().is_some_and(|p| p.map && p.want_key)
+            && non_finite_word(t)
+        {
+            return Err(Unsure::Invalid);
+        }
         match stack.last_mut() {
             None => {
                 roots += 1;
@@ -907,9 +934,20 @@ mod tests {
         assert_eq!(v["a"], "1e400");
         assert_eq!(v["b"][0], "-1_0e999");
         assert_eq!(v["c"], 1000.0);
-        // A real infinity is no JSON value: still bad input, at its own position.
+        // A real infinity is no JSON value: still bad input, at its own position, and the
+        // cheap validator does not vouch for it either.
         let e = parse_value("a: 1e400\nb: .inf\n").unwrap_err();
         assert_eq!(e.line, 2, "{e:?}");
+        assert!(e.message.starts_with("`.inf` is YAML's infinity"), "{e:?}");
+        for doc in [
+            "kind: A\nb: -.Inf\n",
+            "kind: A\nb: [.nan]\n",
+            "kind: A\nb:\n- .NAN # c\n",
+        ] {
+            assert_eq!(scan(doc), Err(Unsure::Invalid), "{doc}");
+            assert!(parse_value(doc).is_err(), "{doc}");
+        }
+        assert!(scan("kind: A\n.inf: x\nb: .infinity\n").is_ok());
     }
 
     #[test]

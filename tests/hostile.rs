@@ -571,13 +571,25 @@ fn annotation_1e400_is_a_string_with_a_profile_as_without() {
     }
     let out = String::from_utf8(run(&["-p", "root-run"], input.as_bytes()).stdout).unwrap();
     assert!(out.contains("runAsUser: 0\n"), "{out}");
-    // `.inf` is an infinity to Kubernetes too, which JSON cannot hold: bad input.
+    // `.inf` is an infinity to Kubernetes too, which JSON cannot hold: bad input, with a
+    // profile as without.
     let input = DEPLOY.replace(
         "  name: web\n",
         "  name: web\n  annotations:\n    a: .inf\n",
     );
-    let o = run(&["-p", "root-run"], input.as_bytes());
-    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(6),
+        "`.inf` is YAML's infinity or NaN",
+    );
+    let input = "kind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: -.Inf\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(5),
+        "`-.Inf` is YAML's infinity or NaN",
+    );
 }
 
 #[test]
