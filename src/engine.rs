@@ -230,7 +230,7 @@ fn duplicate_key_warnings(
             _ => None,
         };
         let (object, key) = match item {
-            Some(item) => (Identity::of(item), d.dotted(2)),
+            Some(item) => (Identity::of(&list_item(value, item)), d.dotted(2)),
             None => (Identity::of(value), d.dotted(0)),
         };
         let lines: Vec<String> = d

@@ -531,6 +531,11 @@ fn typed_list_items_are_fixed_like_list_items() {
     let o = run(&[], input.as_bytes());
     assert_eq!(o.stdout, input.as_bytes());
     assert!(o.stderr.contains("(2 documents)"), "{}", o.stderr);
+    // A repeated key in an item without a kind names the object by the kind it gets.
+    let input = "apiVersion: v1\nkind: ConfigMapList\nitems:\n- metadata: {name: c, name: d}\n";
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stderr.contains("ConfigMap d"), "{}", o.stderr);
     // A plain List gives its items no kind: one without is still bad input.
     let input = "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: x}\n";
     rejected(
