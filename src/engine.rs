@@ -129,7 +129,8 @@ enum Role {
     Empty,
     /// One object: the fixes' document `i`.
     Object(usize),
-    /// A `kind: List`: its value, and the fixes' documents `first..first + n` are its items.
+    /// A list (`kind: List`, `DeploymentList`, any mapping with an `items` list; see
+    /// [`is_list`]): its value, and the fixes' documents `first..first + n` are its items.
     List(Value, usize, usize),
 }
 
@@ -175,8 +176,13 @@ fn skippable(body: &str, plan: &Plan) -> bool {
     let Some(kind) = sniff_kind(body) else {
         return false;
     };
-    // List items are counted as documents of their own, even with no profile.
-    if kind == "List" || !plan.profiles.is_empty() && workload::kind_is_read(kind) {
+    // List items are counted as documents of their own, even with no profile; Kubernetes
+    // unpacks any document with a top-level `items` (see [`is_list`]), whatever its kind.
+    if kind.ends_with("List")
+        || body.starts_with("items:")
+        || memchr::memmem::find(body.as_bytes(), b"\nitems:").is_some()
+        || !plan.profiles.is_empty() && workload::kind_is_read(kind)
+    {
         return false;
     }
     yaml::scan(body).is_ok_and(|s| s.kind == kind)
@@ -224,7 +230,7 @@ fn duplicate_key_warnings(
             _ => None,
         };
         let (object, key) = match item {
-            Some(item) => (Identity::of(item), d.dotted(2)),
+            Some(item) => (Identity::of(&list_item(value, item)), d.dotted(2)),
             None => (Identity::of(value), d.dotted(0)),
         };
         let lines: Vec<String> = d
@@ -354,9 +360,10 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         let role = if is_list(&value) {
             let first = items.len();
             for item in value["items"].as_array().into_iter().flatten() {
+                let item = list_item(&value, item);
                 items.push(Doc {
-                    id: Identity::of(item),
-                    value: item.clone(),
+                    id: Identity::of(&item),
+                    value: item,
                 });
             }
             Role::List(value, first, items.len() - first)
@@ -567,13 +574,15 @@ fn write_seg(
                     let Value::Array(old) = &list["items"] else {
                         return false;
                     };
-                    old.get(i - first) != Some(&items[i].value)
+                    old.get(i - first)
+                        .is_none_or(|o| *o != item_back(o, &items[i].value))
                 }
             }) =>
         {
             let mut v = list.clone();
             for k in 0..*n {
-                v["items"][k] = items[first + k].value.clone();
+                let back = item_back(&list["items"][k], &items[first + k].value);
+                v["items"][k] = back;
             }
             list_new = v;
             (list, &list_new)
@@ -591,12 +600,59 @@ fn write_seg(
     ))
 }
 
+/// Whether Kubernetes reads a document as a list of objects, each applied on its own. Helm
+/// (4.2.4 `pkg/kube/client.go` `buildResourceList`: `Flatten().Unstructured()`) and kubectl
+/// decode every document with cli-runtime's unstructured decoder, and
+/// `unstructuredJSONScheme.decode` (apimachinery v0.36.1
+/// `pkg/apis/meta/v1/unstructured/helpers.go`) makes an `UnstructuredList` of any object with
+/// an `items` field, whatever its kind (`List`, `DeploymentList`, `ConfigMapList`, ...);
+/// `FlattenListVisitor` (cli-runtime v0.36.1 `pkg/resource/visitor.go`) then unpacks it.
 fn is_list(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("List")
-        && v.get("items").is_some_and(Value::is_array)
+    v.get("items").is_some_and(Value::is_array)
 }
 
-/// A document must be a mapping with a kind (or empty). `kind: List` items must be too.
+/// The kind an item of a typed list gets when it names neither kind nor apiVersion:
+/// `decodeToList` (apimachinery v0.36.1, as [`is_list`]) gives it the list's kind without its
+/// `List` suffix and the list's apiVersion. `None` for a plain `List` (the item stays kindless).
+fn inferred_kind(list: &Value, item: &Value) -> Option<String> {
+    let o = item.as_object()?;
+    if o.contains_key("kind") || o.contains_key("apiVersion") {
+        return None;
+    }
+    let kind = list.get("kind")?.as_str()?;
+    let kind = kind.strip_suffix("List").unwrap_or(kind);
+    (!kind.is_empty()).then(|| kind.to_string())
+}
+
+/// A list item as the fixes see it: with the kind and apiVersion Kubernetes infers for it.
+fn list_item(list: &Value, item: &Value) -> Value {
+    let mut item = item.clone();
+    if let (Some(kind), Some(o)) = (inferred_kind(list, &item), item.as_object_mut()) {
+        o.insert("kind".into(), Value::String(kind));
+        if let Some(v) = list.get("apiVersion").and_then(Value::as_str) {
+            o.insert("apiVersion".into(), Value::String(v.into()));
+        }
+    }
+    item
+}
+
+/// A fixed list item as it goes back into the list: the kind and apiVersion [`list_item`]
+/// inferred are taken out again, so the item keeps the text it had.
+fn item_back(original: &Value, fixed: &Value) -> Value {
+    let mut fixed = fixed.clone();
+    if let Some(o) = original.as_object()
+        && !o.contains_key("kind")
+        && !o.contains_key("apiVersion")
+        && let Some(f) = fixed.as_object_mut()
+    {
+        f.shift_remove("kind");
+        f.shift_remove("apiVersion");
+    }
+    fixed
+}
+
+/// A document must be a mapping with a kind (or empty). List items must be too, or have the
+/// kind a typed list gives them (see [`inferred_kind`]).
 fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Error> {
     let fail = |reason: String| {
         let first = body
@@ -621,13 +677,21 @@ fn validate(v: &Value, doc: usize, seg: &Segment, body: &str) -> Result<(), Erro
                 _ => return Err(fail("the document has no kind".into())),
             }
             if is_list(v) {
+                let list = o.get("kind").and_then(Value::as_str).unwrap_or("List");
                 for (i, item) in o["items"].as_array().into_iter().flatten().enumerate() {
+                    if !item.is_object() {
+                        return Err(fail(format!(
+                            "item {i} of the {list} is {}, not a mapping",
+                            type_name(item)
+                        )));
+                    }
                     if item
                         .get("kind")
                         .and_then(Value::as_str)
                         .is_none_or(str::is_empty)
+                        && inferred_kind(v, item).is_none()
                     {
-                        return Err(fail(format!("item {i} of the List has no kind")));
+                        return Err(fail(format!("item {i} of the {list} has no kind")));
                     }
                 }
             }

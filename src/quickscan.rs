@@ -10,7 +10,7 @@
 //! at a few hundred MB/s where the event parser manages a few tens. The fuzz target `split_edit`
 //! checks that whatever it accepts the full parse accepts with the same kind.
 
-use crate::yaml::{is_key_byte, null_or_bool_word};
+use crate::yaml::{is_key_byte, non_finite_word, null_or_bool_word};
 use std::collections::HashSet;
 
 /// Deeper than this and the full parser decides (and rejects past `yaml::MAX_DEPTH`).
@@ -155,7 +155,9 @@ fn classify(v: &str) -> Option<Value> {
         b'-' if b.get(1).is_none_or(|c| *c == b' ') => None,
         _ => {
             let (end, odd) = plain_parts(b);
-            (!odd && !v[..end].ends_with(':')).then_some(Value::Scalar)
+            let text = &v[..end];
+            let infinity = matches!(b[0], b'.' | b'-' | b'+') && non_finite_word(text);
+            (!odd && !infinity && !text.ends_with(':')).then_some(Value::Scalar)
         }
     }
 }

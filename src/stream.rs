@@ -47,24 +47,44 @@ pub fn line_is_marker(line: &str) -> bool {
 
 /// Cut `input` into segments. The first segment holds whatever precedes the first marker (often
 /// nothing, or a document without a leading marker); it is dropped when empty.
+///
+/// Directives (`%YAML 1.1`, `%TAG ...`) belong to the document after them: YAML allows them only
+/// at the start of the stream or after a `...` line, before that document's `---` (YAML 1.2.2,
+/// 9.2 "l-directive-document"), so a segment starts at the first directive line when one
+/// precedes its marker.
 pub fn split(input: &[u8]) -> Vec<Segment> {
     let mut segments = Vec::new();
     let mut start = 0;
     let mut start_line = 1;
     let mut pos = 0;
     let mut line_no = 1;
+    // Whether directives may come here: at the start, or after `...` with only blank lines,
+    // comments and directives since.
+    let mut may_direct = true;
+    // The first directive line of the next document: its offset and line.
+    let mut directives: Option<(usize, usize)> = None;
     while pos < input.len() {
         let end = memchr_newline(&input[pos..]).map_or(input.len(), |i| pos + i + 1);
         let line = trim_eol(&input[pos..end]);
-        if is_marker(line) && pos > start {
-            segments.push(Segment {
-                span: start..pos,
-                first_line: start_line,
-            });
-            start = pos;
-            start_line = line_no;
-        } else if is_marker(line) {
-            start_line = line_no;
+        if is_marker(line) {
+            let (cut, cut_line) = directives.take().unwrap_or((pos, line_no));
+            if cut > start {
+                segments.push(Segment {
+                    span: start..cut,
+                    first_line: start_line,
+                });
+                start = cut;
+            }
+            start_line = cut_line;
+            may_direct = false;
+        } else if is_document_end(line) {
+            may_direct = true;
+            directives = None;
+        } else if line.first() == Some(&b'%') && may_direct {
+            directives.get_or_insert((pos, line_no));
+        } else if !is_blank_or_comment(line) {
+            may_direct = false;
+            directives = None;
         }
         pos = end;
         line_no += 1;
@@ -76,6 +96,18 @@ pub fn split(input: &[u8]) -> Vec<Segment> {
         });
     }
     segments
+}
+
+/// A document end marker line: `...` alone or before a blank or a comment.
+fn is_document_end(line: &[u8]) -> bool {
+    line.starts_with(b"...") && (line.len() == 3 || matches!(line[3], b' ' | b'\t'))
+}
+
+fn is_blank_or_comment(line: &[u8]) -> bool {
+    match line.iter().position(|b| !matches!(b, b' ' | b'\t')) {
+        None => true,
+        Some(i) => line[i] == b'#',
+    }
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
@@ -172,6 +204,25 @@ mod tests {
         let input = "a: 1\r\n---\r\nb: 2\r\n";
         assert_eq!(texts(input), vec!["a: 1\r\n", "---\r\nb: 2\r\n"]);
         assert_eq!(line_ending("a: 1\r\n"), "\r\n");
+    }
+
+    #[test]
+    fn directives_go_with_the_document_after_them() {
+        let input = "%YAML 1.1\n---\na: 1\n...\n# c\n%YAML 1.1\n%TAG ! tag:x,2000:\n---\nb: 2\n";
+        assert_eq!(
+            texts(input),
+            vec![
+                "%YAML 1.1\n---\na: 1\n...\n# c\n",
+                "%YAML 1.1\n%TAG ! tag:x,2000:\n---\nb: 2\n"
+            ]
+        );
+        let segs = split(input.as_bytes());
+        assert_eq!(segs[1].first_line, 6);
+        // Not after content: a `%` line there is not a directive, and stays where it is.
+        assert_eq!(
+            texts("a: 1\n%x\n---\nb: 2\n"),
+            vec!["a: 1\n%x\n", "---\nb: 2\n"]
+        );
     }
 
     #[test]

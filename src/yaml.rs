@@ -17,7 +17,11 @@ use std::ops::Range;
 pub const MAX_DEPTH: usize = 64;
 /// Maximum nodes in one document (kube-prometheus-stack's largest CRD has about 60,000).
 pub const MAX_NODES: usize = 2_000_000;
-/// Maximum events replayed through aliases in one document.
+/// Maximum events replayed through aliases in one document: the one alias policy of every
+/// reader here. An alias costs the events of its anchor's node, counted as serde-saphyr counts
+/// them (each scalar, each collection's start and its end), by [`scan`] as by the full parse, so
+/// a document passes or fails alike whether or not a profile reads it. The count of aliases
+/// and its ratio to anchors are not limits of their own (see [`options`]).
 pub const MAX_ALIAS_EVENTS: usize = 100_000;
 
 /// A parse failure with a position relative to the document text (1-based).
@@ -51,6 +55,15 @@ fn options(dups: serde_saphyr::DuplicateKeyPolicy) -> serde_saphyr::Options {
         b.max_depth = MAX_DEPTH;
         b.max_nodes = MAX_NODES;
         b.max_events = MAX_NODES * 2;
+        // serde-saphyr's default also refuses 100 aliases to one anchor (more than ten aliases
+        // per anchor), which [`scan`] does not: a workload failed where the same document as a
+        // ConfigMap passed. The replay limit above bounds the work an alias costs; these only
+        // must not come first. Every alias and merge key replays at least one event, and every
+        // anchor sits on a node.
+        b.enforce_alias_anchor_ratio = false;
+        b.max_aliases = MAX_ALIAS_EVENTS;
+        b.max_merge_keys = MAX_ALIAS_EVENTS;
+        b.max_anchors = MAX_NODES;
     }
     o
 }
@@ -155,12 +168,18 @@ fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), Parse
         Ok(v) => return Ok((v, Vec::new())),
         Err(e) => e,
     };
+    if let Error::NonFiniteFloat { .. } = e.without_snippet()
+        && let Some(quoted) = quote_overflowing_floats(text)
+    {
+        // Same length per line and the same lines: positions and duplicate keys still hold.
+        return full(&quoted, want_dups);
+    }
     let Error::DuplicateMappingKey { key, location } = e.without_snippet() else {
-        return Err(parse_error(&e));
+        return Err(parse_error(text, &e));
     };
     let v =
         serde_saphyr::from_str_with_options::<Value>(text, options(DuplicateKeyPolicy::LastWins))
-            .map_err(|e| parse_error(&e))?;
+            .map_err(|e| parse_error(text, &e))?;
     if !want_dups {
         return Ok((v, Vec::new()));
     }
@@ -180,15 +199,104 @@ fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), Parse
     Ok((v, dups))
 }
 
-fn parse_error(e: &serde_saphyr::Error) -> ParseError {
+/// Whether a plain scalar is a number too large for a float (`1e400`, `-1_0e999`). Kubernetes
+/// reads it as the string it is written as: Helm and kubectl convert YAML to JSON with
+/// `sigs.k8s.io/yaml` (v1.6.0, on go-yaml v2), whose resolver (`resolve.go`, `resolve()`, as
+/// in gopkg.in/yaml.v2 v2.4.0) returns a float only when `strconv.ParseFloat` succeeds, and
+/// ParseFloat fails with `ErrRange` for these; the scalar then falls through to `!!str`.
+/// serde-saphyr calls them non-finite floats instead. The YAML spellings `.inf` and `.nan` are
+/// real infinities to go-yaml, which JSON cannot hold (`json: unsupported value`), so they
+/// stay bad input.
+fn overflowing_float(raw: &str) -> bool {
+    let plain = raw.replace('_', "");
+    plain.bytes().any(|b| b.is_ascii_digit())
+        && plain
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && plain.parse::<f64>().is_ok_and(f64::is_infinite)
+}
+
+/// The document with every [`overflowing_float`] plain scalar single-quoted, so that
+/// serde-saphyr reads it as the string Kubernetes reads; `None` when there is none. Each quote
+/// pair replaces nothing on its line but shifts what follows by two columns, so lines stay.
+fn quote_overflowing_floats(text: &str) -> Option<String> {
+    fn walk(text: &str, n: &Node, out: &mut Vec<Range<usize>>) {
+        match &n.kind {
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+            } if text.get(n.span.clone()).is_some_and(overflowing_float) => {
+                out.push(n.span.clone());
+            }
+            NodeKind::Map { entries, .. } => {
+                for (k, v) in entries {
+                    walk(text, k, out);
+                    walk(text, v, out);
+                }
+            }
+            NodeKind::Seq { items, .. } => items.iter().for_each(|i| walk(text, i, out)),
+            _ => {}
+        }
+    }
+    let root = parse_tree_full(text).ok().flatten()?;
+    let mut spans = Vec::new();
+    walk(text, &root, &mut spans);
+    if spans.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 2 * spans.len());
+    let mut at = 0;
+    for s in spans {
+        out.push_str(text.get(at..s.start)?);
+        out.push('\'');
+        out.push_str(text.get(s.clone())?);
+        out.push('\'');
+        at = s.end;
+    }
+    out.push_str(text.get(at..)?);
+    Some(out)
+}
+
+fn parse_error(text: &str, e: &serde_saphyr::Error) -> ParseError {
     let (line, column) = e
         .location()
         .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    let (line, column) = editor_position(text, line.max(1), column.max(1));
     ParseError {
-        line: line.max(1),
-        column: column.max(1),
+        line,
+        column,
         message: first_line(&e.to_string()),
     }
+}
+
+/// A parser's 1-based line and column as an editor shows them. YAML breaks lines at a lone CR
+/// too (YAML 1.2.2, 5.4 "b-break"), so the parsers count one line more for each lone CR before
+/// the error; editors, `grep -n` and every other line number here count LF only.
+fn editor_position(text: &str, line: usize, column: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(lone_cr) {
+        return (line, column);
+    }
+    // The byte where the parser's line starts: after its (line - 1)th YAML line break.
+    let mut start = 0;
+    let mut breaks = 0;
+    let mut i = 0;
+    while breaks + 1 < line && i < bytes.len() {
+        if bytes[i] == b'\n' || lone_cr(i) {
+            breaks += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if breaks + 1 < line {
+        return (line, column);
+    }
+    let rest = &text[start..];
+    let at = rest
+        .char_indices()
+        .nth(column - 1)
+        .map_or(text.len(), |(k, _)| start + k);
+    crate::stream::line_col(text, at)
 }
 
 /// Every key a mapping of the span tree repeats, in document order. Keys compare by their
@@ -281,10 +389,44 @@ fn first_line(msg: &str) -> String {
         return format!("nesting deeper than the limit of {MAX_DEPTH} levels");
     }
     if line.starts_with("alias replay limit exceeded") {
-        return format!("aliases expand to more than {MAX_ALIAS_EVENTS} nodes (an alias bomb?)");
+        return format!(
+            "aliases repeat more than the limit of {MAX_ALIAS_EVENTS} YAML events (values and \
+             collection starts and ends) in one document (an alias bomb?)"
+        );
     }
-    if line.starts_with("budget breached") {
-        return format!("the document is larger than the limit of {MAX_NODES} nodes");
+    // serde-saphyr names the budget it breached by its Rust name: say which limit it is.
+    if let Some(breach) = line.strip_prefix("budget breached: ") {
+        let name = breach.split([' ', '{']).next().unwrap_or_default();
+        return match name {
+            "Nodes" => format!("the document has more than the limit of {MAX_NODES} nodes"),
+            "Events" => format!(
+                "the document has more than the limit of {} YAML events",
+                MAX_NODES * 2
+            ),
+            "Aliases" => {
+                format!("the document has more than the limit of {MAX_ALIAS_EVENTS} aliases")
+            }
+            "MergeKeys" => format!(
+                "the document has more than the limit of {MAX_ALIAS_EVENTS} merge keys (<<)"
+            ),
+            "Anchors" => format!("the document has more than the limit of {MAX_NODES} anchors"),
+            "ScalarBytes" => "the document's values add up to more than the limit of 64 MiB".into(),
+            _ => format!("the document passes a size limit of the YAML reader ({breach})"),
+        };
+    }
+    if let Some(rest) = line.strip_prefix("non-finite float `") {
+        let word = rest.split('`').next().unwrap_or_default();
+        return format!(
+            "`{word}` is YAML's infinity or NaN, which no Kubernetes field holds (JSON has no such \
+             number); quote it if a string was meant"
+        );
+    }
+    if line.starts_with("multiple YAML documents detected") {
+        // YAML allows a bare document after `...`; the stream is cut at `---` lines only (as
+        // Helm's and kubectl's readers cut it), so this one would hide inside the one before.
+        return "a second document starts here after `...` without its own `---` line; put `---` \
+                before it"
+            .into();
     }
     line.to_string()
 }
@@ -354,6 +496,19 @@ pub fn null_or_bool_word(s: &str) -> bool {
             .any(|w| s.eq_ignore_ascii_case(w))
 }
 
+/// Whether a plain scalar is YAML's infinity or NaN (`.inf`, `-.Inf`, `.NaN`, ...), as
+/// serde-saphyr spells them (`parse_yaml12_non_finite_float`). JSON has no such number, and
+/// Kubernetes refuses it too: go-yaml v2 reads `.inf` as +Inf, and `sigs.k8s.io/yaml`'s
+/// `yamlToJSONTarget` (v1.6.0) then fails in `json.Marshal`. The cheap validators leave these
+/// to the full parse, so a document is refused with a profile and without one alike.
+pub fn non_finite_word(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    matches!(
+        unsigned,
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF"
+    )
+}
+
 /// The bytes the line-level readers allow in a plain key (`app.kubernetes.io/name`, `helm.sh/hook`).
 pub fn is_key_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')
@@ -393,6 +548,8 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         let node = match event {
             Event::MappingEnd | Event::SequenceEnd => {
                 let frame = stack.pop().ok_or(Unsure::Invalid)?;
+                // An end is replayed with its collection (see [`MAX_ALIAS_EVENTS`]).
+                expanded += 1;
                 if let Some((id, start)) = frame.anchor {
                     sizes.insert(id, expanded - start + 1);
                 }
@@ -412,6 +569,13 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         };
         // Where this node sits in its parent.
         let at_root = stack.len() == 1;
+        // An infinity is no JSON value, so the full parse refuses it: do not vouch for it.
+        if let ScanNode::Scalar(t, _, true) = &node
+            && !stack.last().is_some_and(|p| p.map && p.want_key)
+            && non_finite_word(t)
+        {
+            return Err(Unsure::Invalid);
+        }
         match stack.last_mut() {
             None => {
                 roots += 1;
@@ -672,10 +836,13 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
     let mut keys: Vec<Option<Node>> = Vec::new();
     let mut root = None;
     for next in Parser::new_from_str_with_options(text, event_options()) {
-        let (event, span) = next.map_err(|e| ParseError {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info(),
+        let (event, span) = next.map_err(|e| {
+            let (line, column) = editor_position(text, e.marker().line(), e.marker().col() + 1);
+            ParseError {
+                line,
+                column,
+                message: e.info(),
+            }
         })?;
         let start = span.start.byte_offset().unwrap_or(0);
         let end = span.end.byte_offset().unwrap_or(start);
@@ -759,6 +926,64 @@ mod tests {
         assert_eq!(v["b"], "0644");
         assert_eq!(v["c"], "yes");
         assert!(v["e"].is_null());
+    }
+
+    #[test]
+    fn a_float_too_large_is_the_string_kubernetes_reads() {
+        let v = parse_value("a: 1e400\nb: [-1_0e999, 2]\nc: 1e3\n").unwrap();
+        assert_eq!(v["a"], "1e400");
+        assert_eq!(v["b"][0], "-1_0e999");
+        assert_eq!(v["c"], 1000.0);
+        // A real infinity is no JSON value: still bad input, at its own position, and the
+        // cheap validator does not vouch for it either.
+        let e = parse_value("a: 1e400\nb: .inf\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
+        assert!(e.message.starts_with("`.inf` is YAML's infinity"), "{e:?}");
+        for doc in [
+            "kind: A\nb: -.Inf\n",
+            "kind: A\nb: [.nan]\n",
+            "kind: A\nb:\n- .NAN # c\n",
+        ] {
+            assert_eq!(scan(doc), Err(Unsure::Invalid), "{doc}");
+            assert!(parse_value(doc).is_err(), "{doc}");
+        }
+        assert!(scan("kind: A\n.inf: x\nb: .infinity\n").is_ok());
+    }
+
+    #[test]
+    fn each_breached_limit_is_named() {
+        for (breach, want) in [
+            (
+                "Nodes { nodes: 2000001 }",
+                "more than the limit of 2000000 nodes",
+            ),
+            ("Events { events: 4000001 }", "4000000 YAML events"),
+            ("Aliases { aliases: 100001 }", "100000 aliases"),
+            ("MergeKeys { merge_keys: 100001 }", "merge keys"),
+            ("Anchors { anchors: 9 }", "anchors"),
+        ] {
+            let msg = first_line(&format!(
+                "error: line 3 column 1: budget breached: {breach}"
+            ));
+            assert!(msg.contains(want), "{breach}: {msg}");
+            assert!(!msg.contains("budget"), "{msg}");
+        }
+        let msg = first_line("alias replay limit exceeded: total_replayed_events=100001");
+        assert!(
+            msg.contains("aliases repeat more than the limit of 100000"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_lone_cr_in_a_value_does_not_move_the_reported_line() {
+        let e = parse_value("kind: A\ndata:\n  a: \"x\ry\"\n  b: - x\n").unwrap_err();
+        assert_eq!((e.line, e.column), (4, 6), "{e:?}");
+        // CRLF is one break either way.
+        let e = parse_value("kind: A\r\ndata:\r\n  b: - x\r\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        let e = parse_tree_full("a: 'x\ry'\nb: [\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
     }
 
     #[test]

@@ -187,6 +187,40 @@ fn probe_on_named_port_hits_the_loopback_port() {
     );
 }
 
+/// `8080.0` is the whole number 8080 to Kubernetes (sigs.k8s.io/yaml keeps it a float64, which
+/// Go's JSON writes as `8080`), in a probe's `port` as in a named port's `containerPort`.
+#[test]
+fn float_ports_are_read_as_whole_numbers() {
+    for (probe_port, ports) in [
+        ("9100.0", "[]"),
+        ("metrics", "[{name: metrics, containerPort: 9100.0}]"),
+        ("9.1e3", "[]"),
+    ] {
+        let input = deployment(
+            "[--web.listen-address=127.0.0.1:9100]",
+            &format!(
+                "          livenessProbe:\n            httpGet:\n              path: /metrics\n              port: {probe_port}\n"
+            ),
+            ports,
+        );
+        let out = run(&input, &[]);
+        let cmd = command(&container(&docs(&out.stream)[0], "app")["livenessProbe"]);
+        assert!(
+            cmd[2].contains("'http://127.0.0.1:9100/metrics'"),
+            "{probe_port}: {}",
+            cmd[2]
+        );
+    }
+    // A fraction is no port: warned, not converted.
+    let input = deployment(
+        "[--web.listen-address=127.0.0.1:9100]",
+        "          livenessProbe:\n            httpGet:\n              path: /metrics\n              port: 9100.5\n",
+        "[]",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes());
+}
+
 #[test]
 fn probe_on_another_port_than_the_loopback_one_is_left_alone() {
     // Only the admin port is private; the probe targets the public one and works as it is.

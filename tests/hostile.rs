@@ -119,8 +119,51 @@ fn alias_bomb_in_a_workload_is_rejected() {
         input.as_bytes(),
         2,
         None,
-        "aliases expand to more than 100000 nodes",
+        "aliases repeat more than the limit of 100000 YAML events",
     );
+}
+
+/// `kind` with an anchor aliased `uses` times; the anchor's node replays `events` YAML events.
+fn aliased(kind: &str, node: &str, uses: usize) -> String {
+    let mut doc = format!(
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: web\n  labels: &l {node}\nuses:\n"
+    );
+    for _ in 0..uses {
+        doc.push_str("- *l\n");
+    }
+    doc.push_str(
+        "spec:\n  template:\n    spec:\n      containers: [{name: a, image: b, volumeMounts: [{name: c, mountPath: /c}]}]\n      volumes: [{name: c, emptyDir: {}}]\n",
+    );
+    doc
+}
+
+/// One alias policy for every document: a workload a profile reads and a ConfigMap no profile
+/// reads pass and fail at the same replay size, and 100 aliases to one anchor are no limit.
+#[test]
+fn hundred_aliases_to_one_anchor_pass_in_a_workload_as_in_a_configmap() {
+    for kind in ["Deployment", "ConfigMap"] {
+        let o = run(
+            &["-p", "root-run"],
+            aliased(kind, "{app: web}", 100).as_bytes(),
+        );
+        assert_eq!(o.code, Some(0), "{kind}: {}", o.stderr);
+        if kind == "Deployment" {
+            assert!(o.stderr.contains("1 object changed"), "{}", o.stderr);
+        }
+        // A mapping of two entries replays six events: 16,666 uses are 99,996, one more
+        // passes the limit of 100,000.
+        let o = run(
+            &["-p", "root-run"],
+            aliased(kind, "{a: b, c: d}", 16_666).as_bytes(),
+        );
+        assert_eq!(o.code, Some(0), "{kind}: {}", o.stderr);
+        rejected(
+            aliased(kind, "{a: b, c: d}", 16_667).as_bytes(),
+            1,
+            None,
+            "aliases repeat more than the limit of 100000 YAML events",
+        );
+    }
 }
 
 #[test]
@@ -130,7 +173,7 @@ fn alias_bomb_in_a_skipped_configmap_is_rejected() {
         input.as_bytes(),
         2,
         None,
-        "aliases expand to more than 100000 nodes",
+        "aliases repeat more than the limit of 100000 YAML events",
     );
 }
 
@@ -192,6 +235,13 @@ fn tabs_as_indentation_are_rejected() {
     rejected(input.as_bytes(), 1, Some(4), "");
     let input = DEPLOY.replace("      containers:", "\tcontainers:");
     rejected(input.as_bytes(), 1, None, "");
+}
+
+/// YAML breaks lines at a lone CR too, but the line a user looks up counts LF only.
+#[test]
+fn lone_cr_inside_a_value_does_not_make_the_reported_line_one_too_high() {
+    let input = format!("{DEPLOY}---\nkind: ConfigMap\ndata:\n  a: \"x\ry\"\n  b: - x\n");
+    rejected(input.as_bytes(), 2, Some(17), "not allowed in this context");
 }
 
 #[test]
@@ -453,6 +503,100 @@ fn kind_list_items_are_fixed_in_place() {
     );
 }
 
+/// Helm and kubectl unpack any document with a top-level `items` list, whatever its kind
+/// (apimachinery's unstructured decoder and cli-runtime's `FlattenListVisitor`), and an item of a
+/// typed list that names neither kind nor apiVersion gets the list's kind without `List`.
+#[test]
+fn typed_list_items_are_fixed_like_list_items() {
+    let web = DEPLOY.replace('\n', "\n    ");
+    let api = DEPLOY
+        .replace("apiVersion: apps/v1\nkind: Deployment\n", "")
+        .replace("name: web", "name: api")
+        .replace('\n', "\n    ");
+    let input = format!(
+        "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n  - {}\n  - {}\n",
+        web.trim_end(),
+        api.trim_end()
+    );
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.matches("runAsUser: 0").count(), 2, "{out}");
+    assert!(o.stderr.contains("Deployment api"), "{}", o.stderr);
+    assert!(o.stderr.contains("2 objects changed"), "{}", o.stderr);
+    // The inferred kind stays inferred: the item keeps its text, with no kind added.
+    assert_eq!(out.matches("kind: Deployment\n").count(), 1, "{out}");
+    assert!(out.contains("  - metadata:\n      name: api\n"), "{out}");
+    // With no profile the list passes byte for byte, its items counted as documents.
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.stdout, input.as_bytes());
+    assert!(o.stderr.contains("(2 documents)"), "{}", o.stderr);
+    // A repeated key in an item without a kind names the object by the kind it gets.
+    let input = "apiVersion: v1\nkind: ConfigMapList\nitems:\n- metadata: {name: c, name: d}\n";
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stderr.contains("ConfigMap d"), "{}", o.stderr);
+    // A plain List gives its items no kind: one without is still bad input.
+    let input = "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: x}\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(1),
+        "item 0 of the List has no kind",
+    );
+    let input = "apiVersion: v1\nkind: ConfigMapList\nitems:\n- just text\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(1),
+        "item 0 of the ConfigMapList is a string, not a mapping",
+    );
+}
+
+/// `1e400` is too large for a float, and Kubernetes' YAML reader (go-yaml v2 through
+/// sigs.k8s.io/yaml) then reads the string `1e400`: a valid annotation, with or without a profile.
+#[test]
+fn annotation_1e400_is_a_string_with_a_profile_as_without() {
+    let input = DEPLOY.replace(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    a: 1e400\n    b: \"x\"\n",
+    );
+    for args in [
+        &["-p", "root-run"][..],
+        &["-p", "exec-probes,init-chown"],
+        &[],
+    ] {
+        let o = run(args, input.as_bytes());
+        assert_eq!(o.code, Some(0), "{args:?}: {}", o.stderr);
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains("    a: 1e400\n"), "{args:?}: {out}");
+        if args.is_empty() {
+            assert_eq!(out, input);
+        }
+    }
+    let out = String::from_utf8(run(&["-p", "root-run"], input.as_bytes()).stdout).unwrap();
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    // `.inf` is an infinity to Kubernetes too, which JSON cannot hold: bad input, with a
+    // profile as without.
+    let input = DEPLOY.replace(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    a: .inf\n",
+    );
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(6),
+        "`.inf` is YAML's infinity or NaN",
+    );
+    let input = "kind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: -.Inf\n";
+    rejected(
+        input.as_bytes(),
+        1,
+        Some(5),
+        "`-.Inf` is YAML's infinity or NaN",
+    );
+}
+
 #[test]
 fn document_marker_inside_a_block_scalar() {
     // Indented: content of the block scalar, one document, passed through.
@@ -499,6 +643,41 @@ fn documents_ending_with_dots_pass_and_are_fixed() {
         "{}",
         o.stderr
     );
+}
+
+#[test]
+fn content_after_dots_without_a_marker_says_what_is_wrong_with_the_stream() {
+    let input = "kind: ConfigMap\ndata: {}\n...\nkind: Secret\n";
+    let o = rejected(
+        input.as_bytes(),
+        1,
+        Some(4),
+        "a second document starts here after `...` without its own `---` line",
+    );
+    assert!(!o.stderr.contains("from_str"), "{}", o.stderr);
+}
+
+/// YAML allows directives at the start of a stream and after `...`, before the `---` of the
+/// document they belong to.
+#[test]
+fn yaml_directive_after_dots_belongs_to_the_next_document() {
+    let input = format!("kind: ConfigMap\ndata: {{}}\n...\n%YAML 1.1\n---\n{DEPLOY}");
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("kind: ConfigMap\ndata: {}\n...\n%YAML 1.1\n---\napiVersion: apps/v1\n"),
+        "{out}"
+    );
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    // At the start of the stream too, and untouched streams pass byte for byte.
+    let input = format!("%YAML 1.1\n---\n{DEPLOY}...\n%YAML 1.1\n---\nkind: ConfigMap\n");
+    let o = run(&[], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(o.stdout, input.as_bytes());
+    // A directive with no document after it is still bad input.
+    let input = "kind: ConfigMap\n...\n%YAML 1.1\n";
+    rejected(input.as_bytes(), 1, None, "document start");
 }
 
 #[test]

@@ -261,9 +261,13 @@ pub struct HttpGet {
 
 impl HttpGet {
     /// Read `httpGet`; named ports resolve through the container's `ports`, as the kubelet does.
+    /// A port written as a float with no fraction (`8080.0`) is that whole number to Kubernetes
+    /// (see [`crate::workload::whole_number`]), in the probe as in `containerPort`.
     pub fn read(http_get: &Value, container: &Value) -> Result<HttpGet, String> {
+        let port_number =
+            |v: &Value| crate::workload::whole_number(v).and_then(|p| u16::try_from(p).ok());
         let port = match http_get.get("port") {
-            Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+            Some(n @ Value::Number(_)) => port_number(n),
             Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 s.parse().ok()
             }
@@ -275,10 +279,7 @@ impl HttpGet {
                     .flatten()
                     .find(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()));
                 match found {
-                    Some(p) => p
-                        .get("containerPort")
-                        .and_then(Value::as_u64)
-                        .and_then(|p| u16::try_from(p).ok()),
+                    Some(p) => p.get("containerPort").and_then(port_number),
                     None => {
                         return Err(format!(
                             "its port {name:?} is not among the container's ports"
@@ -1536,6 +1537,11 @@ mod tests {
                 .contains("\"nope\"")
         );
         assert!(HttpGet::read(&json!({"port": 70000}), &c).is_err());
+        // Whole floats are the numbers Kubernetes reads; a fraction is no port.
+        assert_eq!(hg(json!({"port": 8080.0}), c.clone()).port, 8080);
+        let f = json!({"ports": [{"name": "m", "containerPort": 9100.0}]});
+        assert_eq!(hg(json!({"port": "m"}), f).port, 9100);
+        assert!(HttpGet::read(&json!({"port": 8080.5}), &c).is_err());
         assert!(HttpGet::read(&json!({"port": 80, "scheme": "FTP"}), &c).is_err());
     }
 
