@@ -516,13 +516,7 @@ fn unmatched_selectors(docs: &Docs, plan: &Plan, report: &mut Report) {
     }
     for s in &plan.only {
         let hit = docs.iter().any(|d| {
-            let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
-                .map(|p| {
-                    workload::containers(p)
-                        .map(workload::container_name)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let names = workload::container_names(&d.id, &d.value);
             s.matches(&d.id, &d.value, &names)
         });
         if hit {

@@ -180,6 +180,14 @@ pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
     list("initContainers").chain(list("containers"))
 }
 
+/// The container names of a document's pod spec (empty without one): what `container=`
+/// selectors match against.
+pub fn container_names<'a>(id: &Identity, doc: &'a Value) -> Vec<&'a str> {
+    pod_spec(id, doc)
+        .map(|p| containers(p).map(container_name).collect())
+        .unwrap_or_default()
+}
+
 /// The largest uid/gid Kubernetes accepts in a securityContext.
 pub const MAX_ID: i64 = i32::MAX as i64;
 

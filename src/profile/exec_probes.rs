@@ -690,13 +690,7 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
         .filter(|d| CrKind::of(&d.id).is_some())
         .filter(|d| d.value.at("/spec/listenLocal") == Some(&Value::Bool(true)))
         .filter(|d| {
-            let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
-                .map(|p| {
-                    workload::containers(p)
-                        .map(workload::container_name)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let names = workload::container_names(&d.id, &d.value);
             // The resource is evidence, not a target: only `--skip` removes it. What changes is
             // the operator, which must be selected itself.
             !ctx.sel
@@ -1242,13 +1236,7 @@ fn listen_local_images(docs: &mut Docs, ctx: &mut Ctx, param: Option<Version>) {
         }
         // Selectors see the operator's containers too: `--only container=prometheus` means
         // the container the operator generates, whether or not the chart has an entry for it.
-        let mut names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
-            .map(|p| {
-                workload::containers(p)
-                    .map(workload::container_name)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut names = workload::container_names(&d.id, &d.value);
         names.extend(kind.generated_containers());
         if ctx
             .sel

@@ -705,13 +705,7 @@ impl Fix for LocalPv {
             }
             let allowed = {
                 let d = docs.get(i);
-                let names: Vec<&str> = workload::pod_spec(&d.id, &d.value)
-                    .map(|p| {
-                        workload::containers(p)
-                            .map(workload::container_name)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let names = workload::container_names(&d.id, &d.value);
                 ctx.sel.object(&d.id, &d.value, &names)
             };
             if !allowed {

@@ -299,13 +299,8 @@ impl Docs {
         (0..self.items.len())
             .filter(|&i| {
                 let d = &self.items[i];
-                let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
-                    return false;
-                };
-                let names: Vec<&str> = workload::containers(pod)
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
-                    .collect();
-                sel.object(&d.id, &d.value, &names)
+                workload::pod_spec(&d.id, &d.value).is_some()
+                    && sel.object(&d.id, &d.value, &workload::container_names(&d.id, &d.value))
             })
             .collect()
     }
