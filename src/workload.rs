@@ -188,6 +188,18 @@ pub fn container_names<'a>(id: &Identity, doc: &'a Value) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
+/// Volume sources a pod can write through a mount. configMap, secret, projected and
+/// downwardAPI volumes are always mounted read-only by the kubelet, so they never count. `local`
+/// is a PersistentVolume source, listed so a hand-written pod spec that names it still counts.
+pub const WRITABLE_SOURCES: &[&str] = &[
+    "emptyDir",
+    "persistentVolumeClaim",
+    "hostPath",
+    "local",
+    "nfs",
+    "ephemeral",
+];
+
 /// The largest uid/gid Kubernetes accepts in a securityContext.
 pub const MAX_ID: i64 = i32::MAX as i64;
 

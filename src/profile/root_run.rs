@@ -124,18 +124,9 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
     }
 }
 
-/// Volume sources a pod can write through a mount. configMap, secret, projected and
-/// downwardAPI volumes are always mounted read-only by the kubelet, so they never count; a
-/// `persistentVolumeClaim` or `nfs` source with `readOnly: true` is read-only too. `local` is a
-/// PersistentVolume source, listed so a hand-written pod spec that names it still counts.
-const WRITABLE_SOURCES: &[&str] = &[
-    "emptyDir",
-    "persistentVolumeClaim",
-    "hostPath",
-    "local",
-    "nfs",
-    "ephemeral",
-];
+// Volume sources a pod can write through a mount; a `persistentVolumeClaim` or `nfs` source
+// with `readOnly: true` is read-only too.
+use workload::WRITABLE_SOURCES;
 
 /// Names of the volumes of a pod spec that can be written: its `volumes` with a writable source
 /// and, for a StatefulSet, its `volumeClaimTemplates` (the controller mounts each template's

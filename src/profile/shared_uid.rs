@@ -39,15 +39,8 @@ use serde_json::{Map, Value, json};
 
 pub struct SharedUid;
 
-/// Volume sources a container can write to.
-const WRITABLE: &[&str] = &[
-    "emptyDir",
-    "persistentVolumeClaim",
-    "hostPath",
-    "local",
-    "nfs",
-    "ephemeral",
-];
+// Volume sources a container can write to.
+use workload::WRITABLE_SOURCES as WRITABLE;
 
 /// The uid used when nothing in the pod names one: `nobody`, what the prometheus image runs as.
 const NOBODY: i64 = 65534;
