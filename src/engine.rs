@@ -507,14 +507,19 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     })
 }
 
-/// A `--only` selector that matches nothing is almost always a typo (`kind=Promethues`), and
-/// without a word the run changes nothing and says nothing: warn (code `selector-unmatched`),
-/// naming the kinds that are there.
+/// A `--only` or `--skip` selector that matches nothing is almost always a typo
+/// (`kind=Promethues`), and without a word the run does something else than asked and says
+/// nothing: warn (code `selector-unmatched`), naming the kinds that are there.
 fn unmatched_selectors(docs: &Docs, plan: &Plan, report: &mut Report) {
     if plan.profiles.is_empty() {
         return;
     }
-    for s in &plan.only {
+    let flagged = plan
+        .only
+        .iter()
+        .map(|s| ("--only", "changes nothing", s))
+        .chain(plan.skip.iter().map(|s| ("--skip", "skips nothing", s)));
+    for (flag, effect, s) in flagged {
         let hit = docs.iter().any(|d| {
             let names = workload::container_names(&d.id, &d.value);
             s.matches(&d.id, &d.value, &names)
@@ -529,7 +534,7 @@ fn unmatched_selectors(docs: &Docs, plan: &Plan, report: &mut Report) {
             s.profile.as_deref().unwrap_or(""),
             None,
             format!(
-                "--only {s} matches no object a profile reads, so it changes nothing{}",
+                "{flag} {s} matches no object a profile reads, so it {effect}{}",
                 if kinds.is_empty() {
                     String::new()
                 } else {

@@ -453,6 +453,38 @@ fn selector_that_matches_nothing_warns() {
             .contains("kinds here: Deployment"),
         "{m}"
     );
+    // A --skip that skips nothing says so too; one that matches says nothing.
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--skip",
+            "name=wbe",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert!(
+        o.summary
+            .contains("--skip name=wbe matches no object a profile reads, so it skips nothing"),
+        "{}",
+        o.summary
+    );
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--skip",
+            "name=web",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert!(!o.summary.contains("selector-unmatched"), "{}", o.summary);
 }
 
 #[test]
