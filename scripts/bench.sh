@@ -211,6 +211,26 @@ for mix in mixed stack; do
   read -r t m c < <(runs=1 measure "$big" "$bin" -p "$all" "${local_pv[@]}"); row "helm-fixup -p (all four)" "$big" "$t" "$m" "$c"
 done
 
+# --- one pod, many containers: time must grow linearly ------------------------------------
+printf '\n== one pod with N containers sharing a volume, each with an httpGet probe (linear: 2N ~ 2x)\n'
+python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+for n in (2500, 5000):
+    lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: wide", "  namespace: ns",
+             "spec:", "  template:", "    spec:", "      volumes:", "        - name: data", "          emptyDir: {}",
+             "      containers:"]
+    for i in range(n):
+        lines += [f"        - name: c{i}", f"          image: img{i % 7}", "          securityContext:",
+                  f"            runAsUser: {1000 + i % 5}", "          volumeMounts:", "            - name: data",
+                  "              mountPath: /data", "          livenessProbe:", "            httpGet: {port: 8080, path: /}"]
+    open(f"{w}/wide-{n}.yaml", "w").write("\n".join(lines) + "\n")
+PY
+for n in 2500 5000; do
+  f=$work/wide-$n.yaml
+  read -r t m c < <(measure "$f" "$bin" -p shared-uid); row "shared-uid, $n containers" "$f" "$t" "$m" "$c"
+done
+
 # --- bad input: exit 2, fast ---------------------------------------------------------------
 printf '\n== bad input (must exit 2 in under a second)\n'
 python3 - "$work" <<'PY'

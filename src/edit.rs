@@ -46,11 +46,14 @@ fn unique_names(items: &[Value]) -> Option<Vec<&str>> {
 /// `None` when names moved relative to each other (a reorder: replace the whole list).
 pub fn align(old: &[Value], new: &[Value]) -> Option<Vec<Pair>> {
     if let (Some(on), Some(nn)) = (unique_names(old), unique_names(new)) {
+        // Names are unique here: an index by name keeps a pod of thousands of containers linear.
+        let index: std::collections::HashMap<&str, usize> =
+            on.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let mut out = Vec::new();
         let mut next_old = 0;
         let mut used = vec![false; old.len()];
         for (j, name) in nn.iter().enumerate() {
-            match on.iter().position(|n| n == name) {
+            match index.get(name).copied() {
                 Some(i) if i >= next_old => {
                     for (k, u) in used.iter_mut().enumerate().take(i).skip(next_old) {
                         if !*u {

@@ -83,6 +83,8 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
             .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str)),
     );
     let mut users: Vec<(String, Vec<String>)> = Vec::new();
+    // (volume, container) pairs seen, so a pod of thousands of containers stays linear.
+    let mut seen: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
     for c in sharing(pod) {
         for m in c
             .get("volumeMounts")
@@ -104,7 +106,7 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
                 }
             };
             let name = workload::container_name(c).to_string();
-            if !users[idx].1.contains(&name) {
+            if seen.insert((idx, name.clone())) {
                 users[idx].1.push(name);
             }
         }
@@ -154,7 +156,7 @@ fn cr_shared(kind: CrKind, id: &Identity, doc: &Value) -> Vec<(String, Vec<Strin
 /// decide access to the shared files, but two named groups are a pod the chart split on
 /// purpose, which shared-uid's own rule (container values that differ are removed) then judges.
 fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) -> Option<String> {
-    let names: Vec<&str> = shared
+    let names: std::collections::HashSet<&str> = shared
         .iter()
         .flat_map(|(_, cs)| cs.iter().map(String::as_str))
         .collect();
@@ -407,9 +409,12 @@ impl Fix for SharedUid {
             };
             set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
             clear_containers(pod, uid, gid, &|n| sel.container(n));
+            // Computed once: a pod of thousands of containers stays linear.
+            let non_root_after: std::collections::HashSet<String> =
+                non_root_containers(pod).into_iter().collect();
             let now_root: Vec<String> = non_root_before
                 .into_iter()
-                .filter(|n| !non_root_containers(pod).contains(n))
+                .filter(|n| !non_root_after.contains(n))
                 .collect();
             if *value == before {
                 continue;
