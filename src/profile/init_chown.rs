@@ -770,12 +770,7 @@ impl Fix for InitChown {
                 ));
             }
         }
-        let restricted: Vec<String> = docs
-            .pod_security_levels()
-            .into_iter()
-            .filter(|(_, level)| level == "restricted")
-            .map(|(ns, _)| ns)
-            .collect();
+        let restricted = docs.restricted_namespaces();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);

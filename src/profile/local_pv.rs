@@ -756,7 +756,7 @@ impl Fix for LocalPv {
                         // Ours from an earlier run, or the user's own: either way it is bound.
                         if pvs
                             .iter()
-                            .any(|pv| claim_of(pv) == Some((&ns, &claim.name)))
+                            .any(|pv| live::claim_ref(pv) == Some((&ns, &claim.name)))
                         {
                             set_class = true;
                         } else {
@@ -1177,15 +1177,6 @@ impl<'a> Live<'a> {
             Some(pv) => LiveMatch::Foreign(pv),
             None => LiveMatch::None,
         }
-    }
-}
-
-/// `(namespace, name)` of a PV's claimRef.
-fn claim_of(pv: &Value) -> Option<(&String, &String)> {
-    let r = pv.at("/spec/claimRef")?;
-    match (r.get("namespace")?, r.get("name")?) {
-        (Value::String(ns), Value::String(n)) => Some((ns, n)),
-        _ => None,
     }
 }
 

@@ -294,6 +294,16 @@ impl Docs {
             .collect()
     }
 
+    /// Namespaces of the stream that enforce Pod Security "restricted", which rejects any
+    /// container running as uid 0 (the "Running as Non-root user" control).
+    pub fn restricted_namespaces(&self) -> Vec<String> {
+        self.pod_security_levels()
+            .into_iter()
+            .filter(|(_, level)| level == "restricted")
+            .map(|(ns, _)| ns)
+            .collect()
+    }
+
     /// Indices of documents with a pod spec that the selection allows.
     pub fn pods(&self, sel: &Selection) -> Vec<usize> {
         (0..self.items.len())

@@ -347,12 +347,7 @@ impl Fix for SharedUid {
         }
         // Pod Security "restricted" rejects runAsUser 0 (the "Running as Non-root user" control);
         // "baseline" says nothing about uids.
-        let restricted: Vec<String> = docs
-            .pod_security_levels()
-            .into_iter()
-            .filter(|(_, level)| level == "restricted")
-            .map(|(ns, _)| ns)
-            .collect();
+        let restricted = docs.restricted_namespaces();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
             let cr = CrKind::of(&id);
