@@ -25,6 +25,7 @@ use crate::yaml::{self, Node};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Mutex;
 
 /// What the engine is asked to do (the validated configuration, minus output destinations).
 #[derive(Debug, Clone, Default)]
@@ -259,6 +260,52 @@ fn duplicate_key_warnings(
     }
 }
 
+/// Where the stream's aliases pass [`yaml::MAX_STREAM_ALIAS_EVENTS`]: the 0-based document and
+/// the total it reaches there.
+struct AliasBreach {
+    doc: usize,
+    total: usize,
+}
+
+impl AliasBreach {
+    fn error(&self, seg: &Segment) -> Error {
+        Error::Input {
+            doc: self.doc + 1,
+            line: seg.first_line,
+            column: 1,
+            reason: format!(
+                "aliases in the stream up to this document repeat {} YAML events, more than the \
+                 limit of {} for a whole stream (each document may repeat up to {}, but not \
+                 every one of them: an alias bomb spread over documents?)",
+                self.total,
+                yaml::MAX_STREAM_ALIAS_EVENTS,
+                yaml::MAX_ALIAS_EVENTS
+            ),
+        }
+    }
+}
+
+/// Check the stream-wide alias limit before any document becomes a value, so a stream of
+/// documents that each stay under their own limit cannot expand to gigabytes between them.
+/// Every document counts, those copied through too: whether a stream is refused does not depend
+/// on the profiles chosen. Counting costs two byte searches for a document without `&` and `*`.
+fn alias_budget_breach(text: &str, segs: &[Segment]) -> Option<AliasBreach> {
+    let counts = in_parallel(
+        segs,
+        text.len(),
+        |s| s.span.len(),
+        |_, s| yaml::replayed_events(&text[s.span.clone()]).unwrap_or(0),
+    );
+    let mut total = 0usize;
+    for (doc, n) in counts.into_iter().enumerate() {
+        total = total.saturating_add(n);
+        if total > yaml::MAX_STREAM_ALIAS_EVENTS {
+            return Some(AliasBreach { doc, total });
+        }
+    }
+    None
+}
+
 /// Streams smaller than this are handled on the calling thread.
 const PARALLEL_FROM: usize = 256 * 1024;
 
@@ -335,7 +382,17 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     let mut skipped = 0;
     let mut skipped_templates = false;
     let split = stream::split(input);
-    let read = read_all(text, &split, plan);
+    let read = match alias_budget_breach(text, &split) {
+        // The documents before the breach are read first, so an error in one of them is still
+        // the one reported (the first in stream order); none are read past it.
+        Some(breach) => {
+            for r in read_all(text, &split[..breach.doc], plan) {
+                r?;
+            }
+            return Err(breach.error(&split[breach.doc]));
+        }
+        None => read_all(text, &split, plan),
+    };
     // The keys documents repeat, with the document's value and first line.
     let mut repeated = Report::default();
     for (seg, read) in split.into_iter().zip(read) {
@@ -459,7 +516,11 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     report.note_more_privileged();
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
-    let items = docs.into_items();
+    let slots: Vec<Mutex<Value>> = docs
+        .into_items()
+        .into_iter()
+        .map(|d| Mutex::new(d.value))
+        .collect();
     // The work is in the documents to rewrite; the rest are copied.
     let work = |s: &Seg| match s.role {
         Role::Object(i) if touched.contains(&i) => s.span.len(),
@@ -468,7 +529,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     };
     let total = segs.iter().map(work).sum();
     let written = in_parallel(&segs, total, work, |_, seg| {
-        write_seg(seg, &items, &touched, plan.diff)
+        write_seg(seg, &slots, &touched, plan.diff)
     });
     let mut pieces = Vec::with_capacity(segs.len() + added.len());
     let mut diffs = Vec::new();
@@ -546,52 +607,52 @@ fn unmatched_selectors(docs: &Docs, plan: &Plan, report: &mut Report) {
 }
 
 /// The output of one segment: its input bytes when nothing changed it, otherwise its BOM and the
-/// edited text (and, with `diff`, the unified diff); no allocation for the untouched ones. Segments are independent here, so the engine
-/// writes them in parallel.
+/// edited text (and, with `diff`, the unified diff); no allocation for the untouched ones.
+/// Segments are independent here, so the engine writes them in parallel. A changed object's
+/// fixed value is taken out of its slot, and every value is dropped as soon as it is no longer
+/// needed (see [`rewrite`]).
 fn write_seg(
     seg: &Seg,
-    items: &[Doc],
+    slots: &[Mutex<Value>],
     touched: &BTreeSet<usize>,
     diff: bool,
 ) -> Result<(Piece, Option<Piece>, Option<String>), Error> {
-    let list_new;
-    let original;
-    let mut tree = None;
-    let (old, new): (&Value, &Value) = match &seg.role {
+    let take = |i: usize| std::mem::take(&mut *slots[i].lock().unwrap_or_else(|e| e.into_inner()));
+    let copy = |i: usize| slots[i].lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let (fixed, new) = match &seg.role {
         Role::Object(i) if touched.contains(i) => {
+            let new = take(*i);
             let (value, root) = yaml::parse_both(seg.text)
                 .map_err(|e| Error::Internal(format!("re-reading a document: {}", e.message)))?;
-            if value == items[*i].value {
+            if value == new {
                 return Ok((Piece::Input(seg.span.clone()), None, None));
             }
-            (original, tree) = (value, root);
-            (&original, &items[*i].value)
+            (rewrite(seg.text, root, value, &new)?, new)
         }
-        Role::List(list, first, n)
-            if (*first..first + n).any(|i| {
-                touched.contains(&i) && {
-                    let Value::Array(old) = &list["items"] else {
-                        return false;
-                    };
-                    old.get(i - first)
-                        .is_none_or(|o| *o != item_back(o, &items[i].value))
-                }
-            }) =>
-        {
-            let mut v = list.clone();
+        Role::List(list, first, n) => {
+            let Value::Array(old) = &list["items"] else {
+                return Ok((Piece::Input(seg.span.clone()), None, None));
+            };
+            let mut new = list.clone();
+            let mut changed = false;
             for k in 0..*n {
-                let back = item_back(&list["items"][k], &items[first + k].value);
-                v["items"][k] = back;
+                if touched.contains(&(first + k)) {
+                    let back = item_back(&old[k], &copy(first + k));
+                    changed |= back != old[k];
+                    new["items"][k] = back;
+                }
             }
-            list_new = v;
-            (list, &list_new)
+            if !changed {
+                return Ok((Piece::Input(seg.span.clone()), None, None));
+            }
+            (rewrite(seg.text, None, list.clone(), &new)?, new)
         }
-        Role::Skipped | Role::Empty | Role::Object(_) | Role::List(..) => {
+        Role::Skipped | Role::Empty | Role::Object(_) => {
             return Ok((Piece::Input(seg.span.clone()), None, None));
         }
     };
-    let fixed = rewrite(seg.text, tree, old, new)?;
-    let diff = diff.then(|| report::unified(&Identity::of(new).to_string(), seg.text, &fixed));
+    let diff = diff.then(|| report::unified(&Identity::of(&new).to_string(), seg.text, &fixed));
+    drop(new);
     Ok((
         Piece::Input(seg.span.start..seg.span.start + seg.bom),
         Some(Piece::Text(fixed)),
@@ -714,8 +775,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// The text of a changed document: a minimal edit when possible, a full re-render otherwise;
-/// either way it must parse back to exactly `new`.
-fn rewrite(text: &str, tree: Option<Node>, old: &Value, new: &Value) -> Result<String, Error> {
+/// either way it must read back as exactly `new`. `old` is taken by value and dropped once the
+/// edits are planned, before the edited text is built and read back, so a document with a
+/// large value is held at most three times at once (input, fixed value, edited text; see
+/// [`yaml::reads_as`]).
+fn rewrite(text: &str, tree: Option<Node>, old: Value, new: &Value) -> Result<String, Error> {
     let eol = stream::line_ending(text);
     let tree = match tree {
         Some(t) => Some(t),
@@ -724,14 +788,17 @@ fn rewrite(text: &str, tree: Option<Node>, old: &Value, new: &Value) -> Result<S
     let Some(root) = tree else {
         return Err(Error::Internal("a changed document has no content".into()));
     };
-    if !root.has_anchors()
-        && let Ok(t) = edit::apply(text, &root, old, new, eol)
-        && yaml::parse_value(&t).ok().as_ref() == Some(new)
+    let planned = (!root.has_anchors())
+        .then(|| edit::plan(text, &root, &old, new, eol).ok())
+        .flatten();
+    drop(old);
+    if let Some(t) = planned.and_then(|e| e.splice(text).ok())
+        && yaml::reads_as(&t, new)
     {
         return Ok(t);
     }
     let t = edit::rerender(text, root.span.start, new, eol);
-    if yaml::parse_value(&t).ok().as_ref() == Some(new) {
+    if yaml::reads_as(&t, new) {
         Ok(t)
     } else {
         Err(Error::Internal(format!(

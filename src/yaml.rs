@@ -23,6 +23,11 @@ pub const MAX_NODES: usize = 2_000_000;
 /// a document passes or fails alike whether or not a profile reads it. The count of aliases
 /// and its ratio to anchors are not limits of their own (see [`options`]).
 pub const MAX_ALIAS_EVENTS: usize = 100_000;
+/// Maximum events replayed through aliases in the whole stream, counted as
+/// [`MAX_ALIAS_EVENTS`] counts them. Each document under its own limit is not enough: 200
+/// documents that each replay 98,000 events expanded to 2.3 GB of values. Ten documents' worth
+/// (about 90 MB of values) is far above any chart, which rarely has an alias at all.
+pub const MAX_STREAM_ALIAS_EVENTS: usize = 10 * MAX_ALIAS_EVENTS;
 
 /// A parse failure with a position relative to the document text (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +158,118 @@ pub fn read_value(text: &str) -> Result<(Value, Vec<DuplicateKey>), ParseError> 
         return Ok((v, Vec::new()));
     }
     full(text, true)
+}
+
+/// Documents from this size on are read back by [`reads_as`] without building their value.
+const COMPARE_STREAMING_FROM: usize = 1 << 20;
+
+/// Whether `text` reads as exactly `expected`: the engine's check that an edited document
+/// means what the fixes made of it. Small documents are read as values ([`parse_value`], the
+/// fast reader when it can). From [`COMPARE_STREAMING_FROM`] bytes on, serde-saphyr's events
+/// are compared with `expected` as they come ([`Same`]), so a document with a 40 MB
+/// annotation is not held a fourth time as a value; if that comparison cannot decide (an
+/// error, which the value parse may still get past, as for `1e400`), the value parse decides.
+pub fn reads_as(text: &str, expected: &Value) -> bool {
+    if text.len() >= COMPARE_STREAMING_FROM
+        && let Some(same) = reads_as_streaming(text, expected)
+    {
+        return same;
+    }
+    parse_value(text).ok().as_ref() == Some(expected)
+}
+
+/// [`reads_as`] by comparing events, `None` when it cannot decide.
+fn reads_as_streaming(text: &str, expected: &Value) -> Option<bool> {
+    if is_blank(text) {
+        return None;
+    }
+    serde_saphyr::with_deserializer_from_str_with_options(
+        text,
+        options(serde_saphyr::DuplicateKeyPolicy::LastWins),
+        |de| serde::de::DeserializeSeed::deserialize(Same(expected), de),
+    )
+    .ok()
+}
+
+/// A serde seed that reads a value and answers whether it equals the one it holds, with the
+/// meaning `serde_json`'s own `Value` visitor gives each event (so the answer is the one
+/// `deserialize::<Value>() == expected` would give): numbers as `Number::from`, a float that is
+/// not finite as null, a repeated key's last value, and mappings equal whatever their order (as
+/// `serde_json::Map` compares them). Strings are compared where the parser holds them.
+struct Same<'a>(&'a Value);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Same<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Same<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<bool, E> {
+        Ok(self.0.as_bool() == Some(b) && self.0.is_boolean())
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<bool, E> {
+        Ok(matches!(self.0, Value::Number(x) if *x == serde_json::Number::from(n)))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<bool, E> {
+        Ok(matches!(self.0, Value::Number(x) if *x == serde_json::Number::from(n)))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<bool, E> {
+        Ok(match serde_json::Number::from_f64(f) {
+            Some(n) => matches!(self.0, Value::Number(x) if *x == n),
+            None => self.0.is_null(),
+        })
+    }
+    fn visit_str<E>(self, s: &str) -> Result<bool, E> {
+        Ok(self.0.as_str() == Some(s))
+    }
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(self.0.is_null())
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(self.0.is_null())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        use serde::de::IgnoredAny;
+        let items = self.0.as_array();
+        let (mut i, mut same) = (0, items.is_some());
+        loop {
+            let next = match items.and_then(|a| a.get(i)) {
+                Some(want) => seq.next_element_seed(Same(want))?,
+                None => seq.next_element::<IgnoredAny>()?.map(|_| false),
+            };
+            let Some(r) = next else { break };
+            same &= r;
+            i += 1;
+        }
+        Ok(same && items.is_some_and(|a| a.len() == i))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        use serde::de::IgnoredAny;
+        let want = self.0.as_object();
+        // The answer for each key's last value, as the map a value parse builds keeps it.
+        let mut last: HashMap<String, bool> = HashMap::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let r = match want.and_then(|o| o.get(&k)) {
+                Some(v) => map.next_value_seed(Same(v))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    false
+                }
+            };
+            last.insert(k, r);
+        }
+        Ok(want.is_some_and(|o| o.len() == last.len()) && last.values().all(|r| *r))
+    }
 }
 
 /// serde-saphyr's value, and with `want_dups` the repeated keys when there are any.
@@ -449,6 +566,77 @@ pub enum Unsure {
     Unusual,
 }
 
+/// The events aliases replay, counted as serde-saphyr counts them (see [`MAX_ALIAS_EVENTS`]):
+/// every scalar, collection start and collection end is one event, and an alias costs the
+/// events of its anchor's node. One copy, used by [`scan`] and [`replayed_events`].
+#[derive(Default)]
+struct Replay {
+    /// Events so far, each alias counted as the events it stands for.
+    expanded: usize,
+    replayed: usize,
+    /// Events of each anchored node, by anchor id.
+    sizes: HashMap<usize, usize>,
+    /// Open collections: their anchor id (0 for none) and `expanded` when they started.
+    open: Vec<(usize, usize)>,
+}
+
+impl Replay {
+    fn scalar(&mut self, anchor: usize) {
+        self.expanded += 1;
+        if anchor != 0 {
+            self.sizes.insert(anchor, 1);
+        }
+    }
+
+    fn open(&mut self, anchor: usize) {
+        self.expanded += 1;
+        self.open.push((anchor, self.expanded));
+    }
+
+    fn close(&mut self) {
+        // An end is replayed with its collection.
+        self.expanded += 1;
+        if let Some((id, start)) = self.open.pop()
+            && id != 0
+        {
+            self.sizes.insert(id, self.expanded - start + 1);
+        }
+    }
+
+    /// Count an alias; `None` when it names no anchor seen so far (invalid YAML).
+    fn alias(&mut self, id: usize) -> Option<usize> {
+        let n = self.sizes.get(&id).copied()?;
+        self.replayed = self.replayed.saturating_add(n);
+        self.expanded = self.expanded.saturating_add(n);
+        Some(self.replayed)
+    }
+}
+
+/// The events the aliases of one document replay (0 without any), counted as [`scan`] and
+/// serde-saphyr count them, without building anything. `None` when the text is not valid YAML:
+/// the full parse then names the error. The engine adds these up for the stream-wide limit
+/// ([`MAX_STREAM_ALIAS_EVENTS`]) before any document becomes a value.
+pub fn replayed_events(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'&', bytes).is_none() || memchr::memchr(b'*', bytes).is_none() {
+        return Some(0);
+    }
+    let mut r = Replay::default();
+    for next in Parser::new_from_str_with_options(text, event_options()) {
+        match next.ok()?.0 {
+            Event::Scalar(_, _, anchor, _) => r.scalar(anchor),
+            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                r.open(anchor)
+            }
+            Event::MappingEnd | Event::SequenceEnd => r.close(),
+            // Past the document's own limit: its parse reports that.
+            Event::Alias(id) if r.alias(id)? > MAX_ALIAS_EVENTS => return Some(r.replayed),
+            _ => {}
+        }
+    }
+    Some(r.replayed)
+}
+
 enum ScanNode<'a> {
     /// Text, anchor, and whether it is plain (unquoted, not a block scalar).
     Scalar(Cow<'a, str>, usize, bool),
@@ -466,8 +654,6 @@ struct Frame<'a> {
     keys: Vec<Cow<'a, str>>,
     /// The same keys once there are many (linear search stays for the usual small mappings).
     key_set: Option<HashSet<Cow<'a, str>>>,
-    /// The anchor defined on this collection and the expansion count when it started.
-    anchor: Option<(usize, usize)>,
 }
 
 impl<'a> Frame<'a> {
@@ -531,11 +717,8 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         return Ok(Scanned { kind });
     }
     let mut stack: Vec<Frame> = Vec::new();
-    // Event count where each alias counts as the events it stands for.
-    let mut expanded: usize = 0;
-    let mut replayed: usize = 0;
+    let mut replay = Replay::default();
     let mut events: usize = 0;
-    let mut sizes: HashMap<usize, usize> = HashMap::new();
     let mut roots = 0;
     let mut kind: Option<String> = None;
     let mut kind_next = false;
@@ -547,12 +730,8 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
         }
         let node = match event {
             Event::MappingEnd | Event::SequenceEnd => {
-                let frame = stack.pop().ok_or(Unsure::Invalid)?;
-                // An end is replayed with its collection (see [`MAX_ALIAS_EVENTS`]).
-                expanded += 1;
-                if let Some((id, start)) = frame.anchor {
-                    sizes.insert(id, expanded - start + 1);
-                }
+                stack.pop().ok_or(Unsure::Invalid)?;
+                replay.close();
                 continue;
             }
             Event::Scalar(v, style, anchor, None) => {
@@ -618,17 +797,9 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
             Some(_) => {}
         }
         match node {
-            ScanNode::Scalar(_, anchor, _) => {
-                expanded += 1;
-                if anchor != 0 {
-                    sizes.insert(anchor, 1);
-                }
-            }
+            ScanNode::Scalar(_, anchor, _) => replay.scalar(anchor),
             ScanNode::Alias(id) => {
-                let n = sizes.get(&id).copied().ok_or(Unsure::Invalid)?;
-                replayed = replayed.saturating_add(n);
-                expanded = expanded.saturating_add(n);
-                if replayed > MAX_ALIAS_EVENTS {
+                if replay.alias(id).ok_or(Unsure::Invalid)? > MAX_ALIAS_EVENTS {
                     return Err(Unsure::Invalid);
                 }
             }
@@ -636,13 +807,12 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(Unsure::Invalid);
                 }
-                expanded += 1;
+                replay.open(anchor);
                 stack.push(Frame {
                     map,
                     want_key: true,
                     keys: Vec::new(),
                     key_set: None,
-                    anchor: (anchor != 0).then_some((anchor, expanded)),
                 });
             }
         }
@@ -984,6 +1154,64 @@ mod tests {
         assert_eq!(e.line, 3, "{e:?}");
         let e = parse_tree_full("a: 'x\ry'\nb: [\n").unwrap_err();
         assert_eq!(e.line, 2, "{e:?}");
+    }
+
+    /// The streaming read-back must answer as `parse_value(text) == expected` does, or the
+    /// engine would pass a wrong edit of a big document (or refuse a right one).
+    #[test]
+    fn big_document_read_back_agrees_with_the_value_parse() {
+        let docs = [
+            "kind: A\nspec:\n  a: 1\n  b: [x, 2, 2.5, true, ~, \"s\"]\n  c: {d: 0644, e: 1e3}\n",
+            "kind: A\nx: &a {p: 1, q: [1, 2]}\ny: *a\nz:\n  <<: *a\n  p: 3\n",
+            "kind: A\nk: 1\nk: 2\nm:\n  - n: 1\n    n: x\n",
+            "kind: A\nbig: |\n  line\n  line\nneg: -5\nu: 18446744073709551615\nempty:\n",
+        ];
+        let mutations: [fn(&mut Value); 8] = [
+            |_| {},
+            |v| v["kind"] = Value::from("B"),
+            |v| v["new"] = Value::from(1),
+            |v| {
+                v.as_object_mut().unwrap().shift_remove("kind");
+            },
+            |v| {
+                // The same keys in another order are the same mapping.
+                let o = v.as_object_mut().unwrap();
+                let k = o.shift_remove("kind").unwrap();
+                o.insert("kind".into(), k);
+            },
+            |v| {
+                if let Some(a) = v.pointer_mut("/spec/a") {
+                    *a = serde_json::json!(1.0);
+                }
+            },
+            |v| {
+                if let Some(q) = v.pointer_mut("/x/q") {
+                    *q = serde_json::json!([1]);
+                }
+            },
+            |v| {
+                if let Some(n) = v.pointer_mut("/m/0/n") {
+                    *n = serde_json::json!(1);
+                }
+            },
+        ];
+        for doc in docs {
+            let v = parse_value(doc).unwrap();
+            for m in mutations {
+                let mut want = v.clone();
+                m(&mut want);
+                let by_value = parse_value(doc).unwrap() == want;
+                assert_eq!(
+                    reads_as_streaming(doc, &want),
+                    Some(by_value),
+                    "{doc}\n{want}"
+                );
+            }
+        }
+        // What it cannot decide, the value parse does (`1e400` is a string to Kubernetes).
+        let doc = "kind: A\na: 1e400\n";
+        assert_eq!(reads_as_streaming(doc, &parse_value(doc).unwrap()), None);
+        assert!(reads_as(doc, &parse_value(doc).unwrap()));
     }
 
     #[test]

@@ -215,12 +215,59 @@ pub struct Doc {
     pub value: Value,
 }
 
+/// A document's value before the current profile changed it (see [`Docs::take_snapshots`]).
+#[derive(Debug)]
+enum Snapshot {
+    /// Compact JSON: for the usual document of many small nodes.
+    Json(String),
+    /// The value itself, for a document whose strings make most of its size (a 40 MB
+    /// annotation): JSON would save nothing there, and turning it back into a value would hold
+    /// the text and the value at once, one more copy of the big string than the value alone.
+    Value(Value),
+}
+
+impl Snapshot {
+    fn of(v: &Value) -> Snapshot {
+        // A value costs about 80 bytes a node more than its strings, JSON a few: keep the value
+        // when that is at most twice the JSON.
+        let (nodes, string_bytes) = weigh(v);
+        if string_bytes >= 64 * nodes {
+            return Snapshot::Value(v.clone());
+        }
+        // Writing a `Value` as JSON cannot fail: its keys are strings and its numbers finite.
+        Snapshot::Json(serde_json::to_string(v).unwrap_or_default())
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Snapshot::Json(json) => serde_json::from_str(&json).unwrap_or(Value::Null),
+            Snapshot::Value(v) => v,
+        }
+    }
+}
+
+/// The nodes of a value and the bytes of its strings (keys included).
+fn weigh(v: &Value) -> (usize, usize) {
+    match v {
+        Value::String(s) => (1, s.len()),
+        Value::Array(a) => a
+            .iter()
+            .map(weigh)
+            .fold((1, 0), |(n, b), (m, c)| (n + m, b + c)),
+        Value::Object(o) => o.iter().fold((1, 0), |(n, b), (k, v)| {
+            let (m, c) = weigh(v);
+            (n + m, b + c + k.len())
+        }),
+        _ => (1, 0),
+    }
+}
+
 /// The documents of one run. Fixes read freely and change through [`Docs::edit`], which keeps a
 /// snapshot of each document the current profile changes so the engine can attribute changes.
 #[derive(Debug, Default)]
 pub struct Docs {
     items: Vec<Doc>,
-    snapshots: BTreeMap<usize, String>,
+    snapshots: BTreeMap<usize, Snapshot>,
     /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
     /// not hooks: the run holds the release's templates even if every document here is a hook.
     pub skipped_templates: bool,
@@ -256,7 +303,7 @@ impl Docs {
         let doc = &mut self.items[i];
         self.snapshots
             .entry(i)
-            .or_insert_with(|| serde_json::to_string(&doc.value).unwrap_or_default());
+            .or_insert_with(|| Snapshot::of(&doc.value));
         &mut doc.value
     }
 
@@ -269,7 +316,7 @@ impl Docs {
     pub fn take_snapshots(&mut self) -> impl Iterator<Item = (usize, Value)> + use<> {
         std::mem::take(&mut self.snapshots)
             .into_iter()
-            .map(|(i, json)| (i, serde_json::from_str(&json).unwrap_or(Value::Null)))
+            .map(|(i, s)| (i, s.into_value()))
     }
 
     pub fn into_items(self) -> Vec<Doc> {
