@@ -13,7 +13,9 @@
 
 use crate::render;
 use crate::yaml::{Node, NodeKind, scalar_text};
+use granit_parser::ScalarStyle;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// The in-place edit was not possible; re-render the whole document instead.
@@ -118,12 +120,29 @@ enum Parent<'n> {
     Root,
     MapValue(&'n Node),
     SeqItem,
+    /// A value or item inside a flow collection (`{...}`, `[...]`, a JSON document): what it
+    /// becomes is written in flow style too, as JSON when `json` (the collection's keys are
+    /// double-quoted, as `toJson` writes them).
+    Flow {
+        json: bool,
+    },
 }
 
-struct Editor<'t> {
-    text: &'t str,
-    eol: &'t str,
+struct Editor<'a> {
+    text: &'a str,
+    eol: &'a str,
     edits: Vec<(Range<usize>, String)>,
+    /// Whether the document has anchors or aliases at all: without, none of the bookkeeping
+    /// below is done.
+    aliases: bool,
+    /// Anchors (by id) whose node the edit changes, with the value the node now has.
+    changed_anchors: HashMap<usize, &'a Value>,
+    /// The aliases the walk met, with the value that must be at their place, where they sit,
+    /// and whether that value differs from the one they had. Each that its anchor will not give
+    /// that value is written out (see [`Editor::finish`]).
+    aliases_met: Vec<(&'a Node, &'a Value, Parent<'a>, bool)>,
+    /// The anchors merge keys (`<<: *a`) bring in.
+    merged: Vec<usize>,
 }
 
 /// The byte-range replacements that turn a document into another, in order and not
@@ -145,6 +164,13 @@ pub fn apply(
 }
 
 /// The edits [`apply`] makes, without making them.
+///
+/// Anchors and aliases keep what they mean to Kubernetes, which reads every alias as a copy
+/// of its anchor's value. An edit inside an anchored node is made there, and every alias of
+/// it whose place must keep the old value is written out as that value; an alias whose own
+/// place changes is replaced by the new value, so the other uses of its anchor stay as they
+/// were. A key that a merge (`<<: *base`) brings in is changed by writing the key into the
+/// merging mapping, which overrides the merged one; the anchor is left alone.
 pub fn plan(
     text: &str,
     root: &Node,
@@ -156,8 +182,13 @@ pub fn plan(
         text,
         eol,
         edits: Vec::new(),
+        aliases: root.has_anchors(),
+        changed_anchors: HashMap::new(),
+        aliases_met: Vec::new(),
+        merged: Vec::new(),
     };
     ed.node(root, old, new, Parent::Root)?;
+    ed.finish()?;
     // Insertions (empty ranges) go before replacements that start at the same byte.
     ed.edits
         .sort_by_key(|(r, _)| (r.start, usize::from(!r.is_empty())));
@@ -200,13 +231,26 @@ pub fn rerender(text: &str, root_start: usize, new: &Value, eol: &str) -> String
     out
 }
 
-impl Editor<'_> {
-    fn node(&mut self, n: &Node, old: &Value, new: &Value, parent: Parent) -> Result<(), Fallback> {
+impl<'a> Editor<'a> {
+    fn node(
+        &mut self,
+        n: &'a Node,
+        old: &'a Value,
+        new: &'a Value,
+        parent: Parent<'a>,
+    ) -> Result<(), Fallback> {
         if old == new {
+            self.keep(n, new, parent);
             return Ok(());
         }
-        if n.anchored || matches!(n.kind, NodeKind::Alias) {
-            return Err(Fallback);
+        if let NodeKind::Alias(_) = n.kind {
+            // This use of the anchor changes, the others must not: written out once every
+            // edit is known, unless its anchor changes to just this value (see `finish`).
+            self.aliases_met.push((n, new, parent, true));
+            return Ok(());
+        }
+        if n.anchor != 0 {
+            self.changed_anchors.insert(n.anchor, new);
         }
         match (&n.kind, old, new) {
             (
@@ -222,8 +266,124 @@ impl Editor<'_> {
             {
                 self.seq(n, items, o, nw)
             }
+            (
+                NodeKind::Map {
+                    flow: true,
+                    entries,
+                },
+                Value::Object(o),
+                Value::Object(nw),
+            ) if !entries.is_empty() && !nw.is_empty() => {
+                let json = matches!(parent, Parent::Flow { json: true })
+                    || matches!(
+                        entries[0].0.kind,
+                        NodeKind::Scalar {
+                            style: ScalarStyle::DoubleQuoted
+                        }
+                    );
+                self.flow_map(entries, o, nw, json)
+            }
+            (NodeKind::Seq { flow: true, items }, Value::Array(o), Value::Array(nw))
+                if !items.is_empty() && !nw.is_empty() =>
+            {
+                let json = matches!(parent, Parent::Flow { json: true });
+                self.flow_seq(n, items, o, nw, json)
+            }
             _ => self.replace(n, new, parent),
         }
+    }
+
+    /// Record the aliases of a part the edit leaves alone, with the value each must keep.
+    fn keep(&mut self, n: &'a Node, v: &'a Value, parent: Parent<'a>) {
+        if !self.aliases {
+            return;
+        }
+        match &n.kind {
+            NodeKind::Alias(_) => self.aliases_met.push((n, v, parent, false)),
+            NodeKind::Scalar { .. } => {}
+            NodeKind::Map { flow, entries } => {
+                self.note_merges(entries);
+                let json = matches!(parent, Parent::Flow { json: true });
+                // Only the last copy of a repeated key is read.
+                let mut seen = std::collections::HashSet::new();
+                for (k, val) in entries.iter().rev() {
+                    let Some(key) = scalar_text(self.text, k) else {
+                        continue;
+                    };
+                    if key == "<<" || !seen.insert(key.clone()) {
+                        continue;
+                    }
+                    if let Some(cv) = v.get(&key) {
+                        let p = if *flow {
+                            Parent::Flow { json }
+                        } else {
+                            Parent::MapValue(k)
+                        };
+                        self.keep(val, cv, p);
+                    }
+                }
+            }
+            NodeKind::Seq { flow, items } => {
+                let json = matches!(parent, Parent::Flow { json: true });
+                let p = if *flow {
+                    Parent::Flow { json }
+                } else {
+                    Parent::SeqItem
+                };
+                for (item, cv) in items.iter().zip(v.as_array().into_iter().flatten()) {
+                    self.keep(item, cv, p);
+                }
+            }
+        }
+    }
+
+    /// Record the anchors a mapping's merge keys bring in.
+    fn note_merges(&mut self, entries: &[(Node, Node)]) {
+        if !self.aliases {
+            return;
+        }
+        for (k, v) in entries {
+            if scalar_text(self.text, k).as_deref() != Some("<<") {
+                continue;
+            }
+            match &v.kind {
+                NodeKind::Alias(id) => self.merged.push(*id),
+                NodeKind::Seq { items, .. } => {
+                    self.merged
+                        .extend(items.iter().filter_map(|i| match i.kind {
+                            NodeKind::Alias(id) => Some(id),
+                            _ => None,
+                        }))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Once every edit is known: write out each kept alias whose anchor now means something
+    /// else than its place must. A merge of a changed anchor would change every mapping that
+    /// merges it, which only a re-render can sort out.
+    fn finish(&mut self) -> Result<(), Fallback> {
+        if self
+            .merged
+            .iter()
+            .any(|id| self.changed_anchors.contains_key(id))
+        {
+            return Err(Fallback);
+        }
+        for (n, v, parent, changed) in std::mem::take(&mut self.aliases_met) {
+            let NodeKind::Alias(id) = n.kind else {
+                continue;
+            };
+            let stale = match self.changed_anchors.get(&id) {
+                Some(now) => *now != v,
+                None => changed,
+            };
+            if stale {
+                self.replace(n, v, parent)?;
+            }
+        }
+        Ok(())
     }
 
     fn after_line(&self, pos: usize) -> usize {
@@ -245,8 +405,38 @@ impl Editor<'_> {
             .all(|b| b == b' ')
     }
 
+    /// Where the text of `n` to replace starts: its span, or a tag written just before it on
+    /// the same line (`!!str 1000`), which the new value must not inherit. An anchor (`&a`)
+    /// stays, so its aliases still find it.
+    fn replace_start(&self, n: &Node) -> usize {
+        let before = &self.text[self.line_start(n.span.start)..n.span.start];
+        let trimmed = before.trim_end_matches([' ', '\t']);
+        let token = trimmed
+            .rfind([' ', '\t', '-', ':', ',', '[', '{', '?'])
+            .map_or(0, |i| i + 1);
+        if trimmed[token..].starts_with('!') {
+            n.span.start - (before.len() - token)
+        } else {
+            n.span.start
+        }
+    }
+
+    /// The text of `v` inside a flow collection.
+    fn flow_text(v: &Value, json: bool) -> String {
+        if json {
+            serde_json::to_string(v).unwrap_or_else(|_| render::flow(v))
+        } else {
+            render::flow(v)
+        }
+    }
+
     fn replace(&mut self, n: &Node, new: &Value, parent: Parent) -> Result<(), Fallback> {
         let end = n.content_end();
+        if let Parent::Flow { json } = parent {
+            let start = self.replace_start(n);
+            self.edits.push((start..end, Self::flow_text(new, json)));
+            return Ok(());
+        }
         let nonempty = match new {
             Value::Object(o) => !o.is_empty(),
             Value::Array(a) => !a.is_empty(),
@@ -279,6 +469,19 @@ impl Editor<'_> {
                     .map(|i| key.span.end + i + 1)
                     .ok_or(Fallback)?;
                 let end = end.max(colon);
+                // An anchor stays on the key's line (`key: &a` then the block), so its aliases
+                // still find it.
+                let colon = match n.anchor {
+                    0 => colon,
+                    _ => {
+                        let props = &self.text[colon..n.span.start.max(colon)];
+                        let amp = props.find('&').ok_or(Fallback)?;
+                        let len = props[amp..]
+                            .find([' ', '\t', '\r', '\n'])
+                            .unwrap_or(props.len() - amp);
+                        colon + amp + len
+                    }
+                };
                 let indent = key.col + 2;
                 let mut body = String::new();
                 match new {
@@ -315,7 +518,8 @@ impl Editor<'_> {
                 Ok(())
             }
             _ => {
-                self.edits.push((n.span.start..end, render::scalar(new)));
+                let start = self.replace_start(n);
+                self.edits.push((start..end, render::scalar(new)));
                 Ok(())
             }
         }
@@ -323,11 +527,15 @@ impl Editor<'_> {
 
     fn map(
         &mut self,
-        n: &Node,
-        entries: &[(Node, Node)],
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
+        n: &'a Node,
+        entries: &'a [(Node, Node)],
+        old: &'a Map<String, Value>,
+        new: &'a Map<String, Value>,
     ) -> Result<(), Fallback> {
+        self.note_merges(entries);
+        let merges = entries
+            .iter()
+            .any(|(k, _)| scalar_text(self.text, k).as_deref() == Some("<<"));
         // A key the chart repeats (a `duplicate-key` warning) has the value of its last entry,
         // as Kubernetes reads it: a change goes there, and the earlier copies stay as they were.
         let find = |key: &str| {
@@ -344,14 +552,28 @@ impl Editor<'_> {
         };
         let mut added = Map::new();
         for (key, nv) in new {
-            match old.get(key) {
-                Some(ov) if ov == nv => {}
-                Some(ov) => {
-                    let i = find(key).ok_or(Fallback)?;
+            if old.get(key) == Some(nv) {
+                if self.aliases
+                    && let Some(i) = find(key)
+                {
+                    let (k, v) = &entries[i];
+                    self.keep(v, nv, Parent::MapValue(k));
+                }
+                continue;
+            }
+            match (old.get(key), find(key)) {
+                (Some(ov), Some(i)) => {
                     let (k, v) = &entries[i];
                     self.node(v, ov, nv, Parent::MapValue(k))?;
                 }
-                None => {
+                // From a merge key: unchanged, or overridden by a key of this mapping.
+                (Some(ov), None) if merges => {
+                    if ov != nv {
+                        added.insert(key.clone(), nv.clone());
+                    }
+                }
+                (Some(_), None) => return Err(Fallback),
+                (None, _) => {
                     added.insert(key.clone(), nv.clone());
                 }
             }
@@ -389,9 +611,172 @@ impl Editor<'_> {
         Ok(())
     }
 
+    /// Edit a flow mapping in its own style: a changed value at its span, a removed entry
+    /// with its comma, an added one after the last (`, key: value`, JSON in a JSON document).
+    fn flow_map(
+        &mut self,
+        entries: &'a [(Node, Node)],
+        old: &'a Map<String, Value>,
+        new: &'a Map<String, Value>,
+        json: bool,
+    ) -> Result<(), Fallback> {
+        self.note_merges(entries);
+        let text = self.text;
+        let key_of = |i: usize| scalar_text(text, &entries[i].0);
+        let last = |key: &str| (0..entries.len()).rfind(|&i| key_of(i).as_deref() == Some(key));
+        let merges = (0..entries.len()).any(|i| key_of(i).as_deref() == Some("<<"));
+        let child = Parent::Flow { json };
+        let mut added = Vec::new();
+        for (key, nv) in new {
+            if old.get(key) == Some(nv) {
+                if self.aliases
+                    && let Some(i) = last(key)
+                {
+                    self.keep(&entries[i].1, nv, child);
+                }
+                continue;
+            }
+            match (old.get(key), last(key)) {
+                (Some(ov), Some(i)) => self.node(&entries[i].1, ov, nv, child)?,
+                (Some(ov), None) if merges => {
+                    if ov != nv {
+                        added.push((key, nv));
+                    }
+                }
+                (Some(_), None) => return Err(Fallback),
+                (None, _) => added.push((key, nv)),
+            }
+        }
+        let mut remove = vec![false; entries.len()];
+        for key in old.keys().filter(|k| !new.contains_key(*k)) {
+            let mut any = false;
+            for (i, r) in remove.iter_mut().enumerate() {
+                if key_of(i).as_deref() == Some(key.as_str()) {
+                    *r = true;
+                    any = true;
+                }
+            }
+            if !any {
+                return Err(Fallback);
+            }
+        }
+        let spans: Vec<(usize, usize)> = entries
+            .iter()
+            .map(|(k, v)| (k.span.start, v.span.end.max(k.span.end)))
+            .collect();
+        let last_end = self.flow_removals(&spans, &remove)?;
+        // Written as the collection is: `"a":1,"b":2` as `toJson` writes it, `a: 1, b: 2` as
+        // people do. Only JSON keys may go without the space after the colon.
+        let (k0, v0) = &entries[0];
+        let compact_colon = json && self.text.get(k0.span.end..v0.span.start) == Some(":");
+        let comma = self.comma(&spans);
+        for (key, v) in added {
+            let key = if json {
+                serde_json::to_string(key).map_err(|_| Fallback)?
+            } else {
+                render::flow_string(key)
+            };
+            let colon = if compact_colon { ":" } else { ": " };
+            let body = format!("{comma}{key}{colon}{}", Self::flow_text(v, json));
+            self.edits.push((last_end..last_end, body));
+        }
+        Ok(())
+    }
+
+    /// Edit a flow sequence in its own style, its items lined up as [`align`] does for blocks.
+    fn flow_seq(
+        &mut self,
+        n: &'a Node,
+        items: &'a [Node],
+        old: &'a [Value],
+        new: &'a [Value],
+        json: bool,
+    ) -> Result<(), Fallback> {
+        let pairs = align(old, new).ok_or(Fallback)?;
+        if !pairs.iter().any(|p| matches!(p, Pair::Both(..))) {
+            // Nothing stays: the list is written anew.
+            self.edits.push((
+                n.span.clone(),
+                Self::flow_text(&Value::Array(new.to_vec()), json),
+            ));
+            return Ok(());
+        }
+        let child = Parent::Flow { json };
+        let mut remove = vec![false; items.len()];
+        let mut inserts = Vec::new();
+        for (p, pair) in pairs.iter().enumerate() {
+            match *pair {
+                Pair::Both(i, j) => self.node(&items[i], &old[i], &new[j], child)?,
+                Pair::OldOnly(i) => remove[i] = true,
+                Pair::NewOnly(j) => {
+                    // Before the next item that stays, or after the last one.
+                    let before = pairs[p + 1..].iter().find_map(|q| match *q {
+                        Pair::Both(i, _) => Some(i),
+                        _ => None,
+                    });
+                    inserts.push((before, j));
+                }
+            }
+        }
+        let spans: Vec<(usize, usize)> = items.iter().map(|i| (i.span.start, i.span.end)).collect();
+        let last_end = self.flow_removals(&spans, &remove)?;
+        let comma = self.comma(&spans);
+        for (before, j) in inserts {
+            let v = Self::flow_text(&new[j], json);
+            match before {
+                Some(i) => {
+                    let at = items[i].span.start;
+                    self.edits.push((at..at, format!("{v}{comma}")));
+                }
+                None => self.edits.push((last_end..last_end, format!("{comma}{v}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The separator between a flow collection's entries as it writes it: `,` when its first
+    /// two are written without a space (`toJson`), `, ` otherwise.
+    fn comma(&self, spans: &[(usize, usize)]) -> &'static str {
+        match spans {
+            [a, b, ..] if self.text.get(a.1..b.0) == Some(",") => ",",
+            _ => ", ",
+        }
+    }
+
+    /// Remove the marked entries of a flow collection (`spans` from each entry's start to its
+    /// end) with their commas: one in the middle up to the next entry, the ones at the end from
+    /// the end of the last that stays. Returns where that last one ends now, for additions.
+    /// At least one entry must stay.
+    fn flow_removals(
+        &mut self,
+        spans: &[(usize, usize)],
+        remove: &[bool],
+    ) -> Result<usize, Fallback> {
+        let kept = remove.iter().rposition(|r| !r).ok_or(Fallback)?;
+        for i in 0..kept {
+            if remove[i] {
+                self.edits.push((spans[i].0..spans[i + 1].0, String::new()));
+            }
+        }
+        let end = spans[kept].1;
+        if kept + 1 < spans.len() {
+            self.edits
+                .push((end..spans[spans.len() - 1].1, String::new()));
+        }
+        Ok(end)
+    }
+
     fn dash_of(&self, item: &Node) -> Result<usize, Fallback> {
         let before = &self.text[..item.span.start];
-        let trimmed = before.trim_end_matches([' ', '\t', '\r', '\n']);
+        let mut trimmed = before.trim_end_matches([' ', '\t', '\r', '\n']);
+        // `- &main` or `- !!map` then the item on the next line: step over its properties.
+        for _ in 0..2 {
+            let token = trimmed.rfind([' ', '\t', '\n']).map_or(0, |i| i + 1);
+            if !trimmed[token..].starts_with(['&', '!']) {
+                break;
+            }
+            trimmed = trimmed[..token].trim_end_matches([' ', '\t', '\r', '\n']);
+        }
         if !trimmed.ends_with('-') {
             return Err(Fallback);
         }
@@ -404,10 +789,10 @@ impl Editor<'_> {
 
     fn seq(
         &mut self,
-        n: &Node,
-        items: &[Node],
-        old: &[Value],
-        new: &[Value],
+        n: &'a Node,
+        items: &'a [Node],
+        old: &'a [Value],
+        new: &'a [Value],
     ) -> Result<(), Fallback> {
         let pairs = align(old, new).ok_or(Fallback)?;
         let first_dash = self.dash_of(items.first().ok_or(Fallback)?)?;
@@ -560,15 +945,93 @@ mod tests {
     }
 
     #[test]
-    fn anchors_need_a_full_rerender() {
-        let text = "a: &x {b: 1}\nc: *x\n";
+    fn edit_inside_an_anchor_writes_out_the_aliases_that_keep_the_old_value() {
+        // Kubernetes reads every alias as a copy: `c` must stay `{b: 1}`.
+        let text = "a: &x {b: 1} # mine\nc: *x\n";
+        let out = edit(text, |v| v["a"]["b"] = json!(2));
+        assert_eq!(out, "a: &x {b: 2} # mine\nc:\n  b: 1\n");
+    }
+
+    #[test]
+    fn an_alias_whose_place_changes_is_written_out_and_its_anchor_kept() {
+        let text = "# c\nsc: &sc\n  runAsUser: 1000\nuse:\n  securityContext: *sc\nother: *sc\n";
+        let out = edit(text, |v| {
+            v["use"]["securityContext"]["runAsUser"] = json!(0)
+        });
+        assert_eq!(
+            out,
+            "# c\nsc: &sc\n  runAsUser: 1000\nuse:\n  securityContext:\n    runAsUser: 0\nother: *sc\n"
+        );
+    }
+
+    #[test]
+    fn an_alias_stays_when_its_anchor_changes_the_same_way() {
+        let text = "l:\n- &m\n  name: a\n  sc: &sc {u: 1000}\n- name: b\n  sc: *sc\n";
+        let out = edit(text, |v| {
+            v["l"][0]["sc"]["u"] = json!(0);
+            v["l"][1]["sc"]["u"] = json!(0);
+        });
+        assert_eq!(out, text.replace("1000", "0"));
+    }
+
+    #[test]
+    fn a_replaced_anchored_block_keeps_its_anchor() {
+        let text = "a: &x\n  p: 1\nb: *x\n";
+        let out = edit(text, |v| v["a"] = json!([1, 2]));
+        assert_eq!(out, "a: &x\n  - 1\n  - 2\nb:\n  p: 1\n");
+    }
+
+    #[test]
+    fn a_merged_key_is_overridden_in_the_merging_mapping() {
+        let text = "base: &b\n  image: x # pinned\n  sc:\n    u: 1000\nc:\n  <<: *b\n  name: web\n";
+        let out = edit(text, |v| v["c"]["sc"]["u"] = json!(0));
+        assert_eq!(out, format!("{text}  sc:\n    u: 0\n"));
+        // A change to a merged anchor itself would change every mapping merging it.
         let old = parse_value(text).unwrap();
         let mut new = old.clone();
-        new["a"]["b"] = json!(2);
+        new["base"]["image"] = json!("y");
         let root = parse_tree(text).unwrap().unwrap();
-        assert_eq!(apply(text, &root, &old, &new, "\n"), Err(Fallback));
-        let out = rerender(text, root.span.start, &new, "\n");
-        assert_eq!(parse_value(&out).unwrap(), new);
+        assert_eq!(apply(text, &root, &old, &new, "\n").err(), Some(Fallback));
+    }
+
+    #[test]
+    fn a_tagged_scalar_loses_its_tag_with_its_value() {
+        let text = "a: !!str 1000 # c\nb: 1\n";
+        let out = edit(text, |v| v["a"] = json!(0));
+        assert_eq!(out, "a: 0 # c\nb: 1\n");
+    }
+
+    #[test]
+    fn json_document_is_edited_as_json() {
+        let text = "{\"kind\":\"Pod\",\"spec\":{\"a\":1,\"l\":[1,2,3],\"gone\":true}}\n";
+        let out = edit(text, |v| {
+            v["spec"]["a"] = json!(0);
+            v["spec"]["l"] = json!([1, 3, 4]);
+            v["spec"].as_object_mut().unwrap().shift_remove("gone");
+            v["spec"]["sc"] = json!({"runAsUser": 0, "x": "a,b"});
+        });
+        assert_eq!(
+            out,
+            "{\"kind\":\"Pod\",\"spec\":{\"a\":0,\"l\":[1,3,4],\"sc\":{\"runAsUser\":0,\"x\":\"a,b\"}}}\n"
+        );
+    }
+
+    #[test]
+    fn flow_mapping_is_edited_in_place_in_its_style() {
+        let text = "spec: {containers: ['web'], a: 1, b: 2}  # keep\nk: 1\n";
+        let out = edit(text, |v| {
+            v["spec"].as_object_mut().unwrap().shift_remove("a");
+            v["spec"]["z"] = json!("x,y");
+        });
+        assert_eq!(
+            out,
+            "spec: {containers: ['web'], b: 2, z: \"x,y\"}  # keep\nk: 1\n"
+        );
+        let out = edit(text, |v| {
+            v["spec"].as_object_mut().unwrap().shift_remove("b");
+            v["spec"].as_object_mut().unwrap().shift_remove("a");
+        });
+        assert_eq!(out, "spec: {containers: ['web']}  # keep\nk: 1\n");
     }
 
     #[test]

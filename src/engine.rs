@@ -788,9 +788,7 @@ fn rewrite(text: &str, tree: Option<Node>, old: Value, new: &Value) -> Result<St
     let Some(root) = tree else {
         return Err(Error::Internal("a changed document has no content".into()));
     };
-    let planned = (!root.has_anchors())
-        .then(|| edit::plan(text, &root, &old, new, eol).ok())
-        .flatten();
+    let planned = edit::plan(text, &root, &old, new, eol).ok();
     drop(old);
     if let Some(t) = planned.and_then(|e| e.splice(text).ok())
         && yaml::reads_as(&t, new)

@@ -139,7 +139,7 @@ fn scalar_node(span: std::ops::Range<usize>, col: usize, style: ScalarStyle) -> 
         span,
         col,
         kind: NodeKind::Scalar { style },
-        anchored: false,
+        anchor: 0,
     }
 }
 
@@ -362,7 +362,7 @@ impl<'a> Reader<'a> {
                 flow: false,
                 entries,
             },
-            anchored: false,
+            anchor: 0,
         };
         Ok((Value::Object(exact_map(pairs)?), node))
     }
@@ -487,7 +487,7 @@ impl<'a> Reader<'a> {
                 flow: false,
                 items: nodes,
             },
-            anchored: false,
+            anchor: 0,
         };
         items.shrink_to_fit();
         Ok((Value::Array(items), node))
@@ -747,7 +747,7 @@ impl Flow<'_, '_> {
                         flow: true,
                         items: nodes,
                     },
-                    anchored: false,
+                    anchor: 0,
                 },
             )
         } else {
@@ -760,7 +760,7 @@ impl Flow<'_, '_> {
                         flow: true,
                         entries,
                     },
-                    anchored: false,
+                    anchor: 0,
                 },
             )
         })

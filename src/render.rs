@@ -59,6 +59,16 @@ fn plain_is_safe(s: &str) -> bool {
     })
 }
 
+/// A string inside a flow collection: as [`string`], but a comma ends a plain scalar there
+/// (`[a,b]` is two items), so a string with one is quoted.
+pub fn flow_string(s: &str) -> String {
+    if s.contains(',') {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+    } else {
+        string(s)
+    }
+}
+
 /// One-line flow (JSON-compatible) rendering: valid YAML with unchanged meaning.
 pub fn flow(v: &Value) -> String {
     match v {
@@ -69,10 +79,11 @@ pub fn flow(v: &Value) -> String {
         Value::Object(o) => {
             let items: Vec<String> = o
                 .iter()
-                .map(|(k, v)| format!("{}: {}", string(k), flow(v)))
+                .map(|(k, v)| format!("{}: {}", flow_string(k), flow(v)))
                 .collect();
             format!("{{{}}}", items.join(", "))
         }
+        Value::String(s) => flow_string(s),
         other => scalar(other),
     }
 }

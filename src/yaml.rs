@@ -479,7 +479,7 @@ fn walk_dups(
                 path.pop();
             }
         }
-        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        NodeKind::Scalar { .. } | NodeKind::Alias(_) => {}
     }
 }
 
@@ -830,8 +830,9 @@ pub struct Node {
     /// 0-based column of the node's first character.
     pub col: usize,
     pub kind: NodeKind,
-    /// Set when the node defines an anchor: editing it would also change its aliases.
-    pub anchored: bool,
+    /// The id of the anchor the node defines (0 for none; [`NodeKind::Alias`] names it): an
+    /// edit of the node also changes what its aliases stand for.
+    pub anchor: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -847,7 +848,8 @@ pub enum NodeKind {
         flow: bool,
         items: Vec<Node>,
     },
-    Alias,
+    /// An alias, with the id of the anchor it repeats.
+    Alias(usize),
 }
 
 impl Node {
@@ -870,9 +872,9 @@ impl Node {
 
     /// Whether any node below (or this one) has an anchor or is an alias.
     pub fn has_anchors(&self) -> bool {
-        self.anchored
+        self.anchor != 0
             || match &self.kind {
-                NodeKind::Alias => true,
+                NodeKind::Alias(_) => true,
                 NodeKind::Scalar { .. } => false,
                 NodeKind::Map { entries, .. } => entries
                     .iter()
@@ -972,10 +974,10 @@ fn assert_fast_agrees(text: &str) {
 pub fn same_tree(a: &Node, b: &Node) -> bool {
     a.span == b.span
         && a.col == b.col
-        && a.anchored == b.anchored
+        && a.anchor == b.anchor
         && match (&a.kind, &b.kind) {
             (NodeKind::Scalar { style: x }, NodeKind::Scalar { style: y }) => x == y,
-            (NodeKind::Alias, NodeKind::Alias) => true,
+            (NodeKind::Alias(x), NodeKind::Alias(y)) => x == y,
             (
                 NodeKind::Map {
                     flow: f,
@@ -1022,13 +1024,13 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
                 span: start..end,
                 col,
                 kind: NodeKind::Scalar { style },
-                anchored: anchor != 0,
+                anchor,
             }),
-            Event::Alias(_) => Some(Node {
+            Event::Alias(id) => Some(Node {
                 span: start..end,
                 col,
-                kind: NodeKind::Alias,
-                anchored: false,
+                kind: NodeKind::Alias(id),
+                anchor: 0,
             }),
             Event::MappingStart(style, anchor, _) => {
                 stack.push(Node {
@@ -1038,7 +1040,7 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
                         flow: style == StructureStyle::Flow,
                         entries: Vec::new(),
                     },
-                    anchored: anchor != 0,
+                    anchor,
                 });
                 keys.push(None);
                 None
@@ -1051,7 +1053,7 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
                         flow: style == StructureStyle::Flow,
                         items: Vec::new(),
                     },
-                    anchored: anchor != 0,
+                    anchor,
                 });
                 keys.push(None);
                 None

@@ -859,3 +859,89 @@ fn hundred_megabyte_stream_passes_through() {
     let fixed = run(&["-p", "root-run"], alone.as_bytes()).stdout.len();
     assert_eq!(out.len(), input.len() + workloads * (fixed - alone.len()));
 }
+
+/// A Deployment written with anchors, aliases, a merge key, a tag, an explicit `? key`, a flow
+/// pod spec and comments, as charts that share blocks between components write it.
+const ANCHORED: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # the web
+  labels: &labels
+    app: web
+    ? tier
+    : !!str 1
+spec:
+  selector:
+    matchLabels: *labels
+  template:
+    metadata:
+      labels: *labels  # same labels
+    spec:
+      containers:
+      - &main
+        <<: &image {image: 'nginx:1.27'}
+        name: web
+        securityContext: &sc
+          runAsUser: 1000
+        volumeMounts: [{name: cache, mountPath: /var/cache}]
+      - name: side
+        <<: *image
+        securityContext: *sc
+        args: [\"--a\", --b]   # flow args
+      volumes:
+      - {name: cache, emptyDir: {}}
+";
+
+/// An anchor, alias or merge key anywhere in an edited document used to make the whole
+/// document be re-rendered: comments gone, aliases expanded, 19 of 47 lines kept. Now only the
+/// edited lines change, and every alias keeps the value Kubernetes read before, unless the
+/// fix changed that very place.
+#[test]
+fn anchors_comments_and_flow_survive_an_edit_of_an_aliased_document() {
+    let o = run(&["-p", "root-run"], ANCHORED.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let before: Vec<&str> = ANCHORED.lines().collect();
+    let after: Vec<&str> = out.lines().collect();
+    // The one changed line is the uid; the pod securityContext is added after the volumes.
+    let changed: Vec<&str> = before
+        .iter()
+        .filter(|l| !after.contains(l))
+        .copied()
+        .collect();
+    assert_eq!(changed, ["          runAsUser: 1000"], "{out}");
+    assert!(
+        out.contains("        securityContext: &sc\n          runAsUser: 0\n"),
+        "{out}"
+    );
+    // root-run made the side container root too: its alias of the changed anchor stays.
+    assert!(out.contains("        securityContext: *sc\n"), "{out}");
+    let v = helm_fixup::yaml::parse_value(&out).unwrap();
+    let pod = &v["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][1]["securityContext"]["runAsUser"], 0);
+    assert_eq!(pod["containers"][1]["image"], "nginx:1.27");
+    assert_eq!(v["spec"]["selector"]["matchLabels"]["tier"], "1");
+    assert_eq!(pod["securityContext"]["runAsUser"], 0);
+}
+
+/// Helm's `toJson` writes a whole object as one line of JSON. It used to come back as block
+/// YAML; now it stays one line of JSON, with only the changed values different.
+#[test]
+fn a_tojson_document_is_edited_as_json() {
+    let doc = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx","securityContext":{"runAsUser":1000},"volumeMounts":[{"name":"cache","mountPath":"/var/cache"}]}],"volumes":[{"name":"cache","emptyDir":{}}]}}}}"#;
+    let input = format!("---\n# Source: c/templates/web.json\n{doc}\n");
+    let o = run(&["-p", "root-run"], input.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[..2], ["---", "# Source: c/templates/web.json"]);
+    assert!(
+        lines[2].contains(r#""securityContext":{"runAsUser":0}"#),
+        "{out}"
+    );
+    assert!(
+        lines[2].ends_with(r#""securityContext":{"runAsUser":0,"runAsGroup":0,"fsGroup":0,"runAsNonRoot":false,"seccompProfile":{"type":"RuntimeDefault"}}}}}}"#),
+        "{out}"
+    );
+}
