@@ -231,6 +231,36 @@ for n in 2500 5000; do
   read -r t m c < <(measure "$f" "$bin" -p shared-uid); row "shared-uid, $n containers" "$f" "$t" "$m" "$c"
 done
 
+# --- limits: aliases over many documents, one big value in an edited document --------------
+# 200 Deployments with a 1,000-item anchor aliased 98 times (each under the per-document alias
+# limit) must be refused by the stream's limit in well under 2 s and 400 MB; 10 of them (just
+# under it) must pass in as little. A 40 MB annotation costs about its size in a ConfigMap
+# (copied through) and must cost under 3x its size plus 40 MB in a Pod root-run edits.
+printf '\n== limits (aliases: under 2 s and 400 MB; big value: RSS-input under 2x its size plus 40 MB)\n'
+python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+def deployment(d):
+    items = "\n".join(f"    - item{i}" for i in range(1000))
+    uses = "\n".join(f"  u{j}: *big" for j in range(98))
+    return (f"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{d}\nspec:\n  template:\n"
+            f"    spec:\n      volumes: [{{name: data, emptyDir: {{}}}}]\n      containers:\n      - name: c\n"
+            f"        image: x\n        volumeMounts: [{{name: data, mountPath: /data}}]\nx-lists:\n"
+            f"  big: &big\n{items}\n{uses}\n")
+open(f"{w}/aliases-200.yaml", "w").write("".join(deployment(d) for d in range(200)))
+open(f"{w}/aliases-10.yaml", "w").write("".join(deployment(d) for d in range(10)))
+big = "a" * 40_000_000
+pod = ("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    big: \"%s\"\nspec:\n"
+       "  volumes: [{name: data, emptyDir: {}}]\n  containers:\n  - name: c\n    image: x\n"
+       "    securityContext: {runAsUser: 1000}\n    volumeMounts: [{name: data, mountPath: /data}]\n") % big
+open(f"{w}/big-value-pod.yaml", "w").write(pod)
+open(f"{w}/big-value-configmap.yaml", "w").write(
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  annotations:\n    big: \"%s\"\ndata: {a: b}\n" % big)
+PY
+for f in aliases-200 aliases-10 big-value-configmap big-value-pod; do
+  read -r t m c < <(runs=1 measure "$work/$f.yaml" "$bin" -p root-run); row "root-run, $f" "$work/$f.yaml" "$t" "$m" "$c"
+done
+
 # --- bad input: exit 2, fast ---------------------------------------------------------------
 printf '\n== bad input (must exit 2 in under a second)\n'
 python3 - "$work" <<'PY'
