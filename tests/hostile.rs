@@ -945,3 +945,25 @@ fn a_tojson_document_is_edited_as_json() {
         "{out}"
     );
 }
+
+/// A Pod with a value over a megabyte is read back by comparing events, not by building a
+/// fourth copy of it (5× its size in RSS before; see docs/performance.md): the edit must still
+/// be exact, and a big document that does not read back as fixed must still be caught.
+#[test]
+fn big_annotation_in_an_edited_pod_is_edited_in_place() {
+    let big = "a\\\"b".repeat(600_000);
+    let doc = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    big: \"{big}\" # kept\nspec:\n  volumes: [{{name: d, emptyDir: {{}}}}]\n  containers:\n  - name: c\n    image: x\n    securityContext: {{runAsUser: 1000}}\n    volumeMounts: [{{name: d, mountPath: /d}}]\n");
+    assert!(doc.len() > 2 << 20);
+    let o = run(&["-p", "root-run"], doc.as_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        out.lines().filter(|l| !doc.lines().any(|d| d == *l)).count(),
+        8,
+        "only the uid line and the pod securityContext's seven lines are new:\n{}",
+        &out[out.len() - 400..]
+    );
+    assert!(out.contains("securityContext: {runAsUser: 0}"));
+    let v = helm_fixup::yaml::parse_value(&out).unwrap();
+    assert_eq!(v["metadata"]["annotations"]["big"], "a\"b".repeat(600_000));
+}
