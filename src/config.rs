@@ -167,7 +167,13 @@ pub fn resolve(
     let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
     let mut profiles = Vec::new();
     for def in &defs {
+        // Params::new checks the values with the fix's own `configure`; the profile file's
+        // targets are checked here too, so no usage error waits for stdin.
         let params = Params::new(def, per.get(&def.name).unwrap_or(&BTreeMap::new()))?;
+        for t in &def.targets {
+            Selector::parse(t, &names)
+                .map_err(|e| format!("profile {}: targets: {e}", def.name))?;
+        }
         profiles.push((def.clone(), params));
     }
 
@@ -270,7 +276,14 @@ mod tests {
     #[test]
     fn comma_lists_and_repeats_dedupe() {
         let c = resolve(
-            &args(&["-p", "root-run,local-pv", "-p", "root-run"]),
+            &args(&[
+                "-p",
+                "root-run,local-pv",
+                "-p",
+                "root-run",
+                "--set",
+                "local-pv.node=n",
+            ]),
             &no_env,
             &no_files,
         )

@@ -15,7 +15,7 @@ use crate::edit;
 use crate::immutable;
 use crate::live::LivePvs;
 use crate::manifest::Identity;
-use crate::profile::{Ctx, Doc, Docs, Params, ProfileDef, fix_by_name};
+use crate::profile::{self, Ctx, Doc, Docs, Params, ProfileDef};
 use crate::render;
 use crate::report::{self, Added, Code, Record, Report};
 use crate::select::{Selection, Selector};
@@ -459,8 +459,9 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     ordered.sort_by_key(|(d, _)| d.order());
     let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
     for (def, params) in ordered {
-        let fix = fix_by_name(&def.fix)
-            .ok_or_else(|| Error::Usage(format!("unknown fix {}", def.fix)))?;
+        // Checked once already when the command line was read (`Params::new`); plans built in
+        // code are checked here.
+        let fix = profile::configure(&def.fix, params).map_err(|e| Error::Usage(e.0))?;
         let mut only = plan.only.clone();
         for t in &def.targets {
             let mut s = Selector::parse(t, &names).map_err(Error::Usage)?;
@@ -478,7 +479,8 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             added: &mut new_docs,
             live_pvs: plan.live_pvs.as_ref(),
         };
-        fix.apply(&mut docs, &mut ctx).map_err(Error::Usage)?;
+        fix.apply(&mut docs, &mut ctx)
+            .map_err(|e| Error::Usage(e.0))?;
         for (i, before) in docs.take_snapshots() {
             let doc = docs.get(i);
             let changes = report::diff(&before, &doc.value);

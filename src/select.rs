@@ -60,6 +60,23 @@ impl Selector {
                     KEYS.join(", ")
                 )
             })?;
+            // Every object has a kind, a name and an apiVersion, and every container a name:
+            // an empty one matches nothing, which is a typo. `namespace=` is meaningful: the
+            // objects without a namespace.
+            let no_key = key == "label" && value.split('=').next().is_none_or(str::is_empty);
+            if no_key || value.is_empty() && key != "namespace" && KEYS.contains(&key) {
+                let example = match key {
+                    "label" => "label=KEY or label=KEY=VALUE",
+                    "kind" => "kind=StatefulSet",
+                    "apiVersion" => "apiVersion=apps/v1",
+                    "container" => "container=thanos-sidecar",
+                    _ => "name=prometheus-*",
+                };
+                return Err(format!(
+                    "selector {text:?}: {part:?} has no value to match (e.g. {example}; globs \
+                     allowed)"
+                ));
+            }
             let value = value.to_string();
             terms.push(match key {
                 "kind" => Term::Kind(value),
@@ -213,6 +230,24 @@ mod tests {
         let v = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "kps-grafana", "namespace": "monitoring", "labels": {"app.kubernetes.io/name": "grafana"}}});
         (Identity::of(&v), v)
+    }
+
+    #[test]
+    fn a_term_without_a_value_is_a_usage_error() {
+        for bad in [
+            "kind=",
+            "name=",
+            "container=",
+            "apiVersion=",
+            "label=",
+            "label==x",
+        ] {
+            let e = Selector::parse(bad, &[]).unwrap_err();
+            assert!(e.contains("has no value to match"), "{bad}: {e}");
+        }
+        // The objects without a namespace, and a label whose value is empty.
+        assert!(Selector::parse("namespace=", &[]).is_ok());
+        assert!(Selector::parse("label=app=", &[]).is_ok());
     }
 
     #[test]

@@ -753,3 +753,93 @@ fn completions_and_man_page_know_every_flag() {
         );
     }
 }
+
+/// Every bad parameter, selector or profile is a usage error before stdin is read. Parameters
+/// used to be checked by each fix after the whole stream was read, so with Helm's pipe (or
+/// `< /dev/zero`) the error waited for input. Here stdin stays open and empty: each run must
+/// end on its own with exit 3 and nothing on stdout.
+#[test]
+fn every_usage_error_exits_before_reading_stdin() {
+    let cases: &[&[&str]] = &[
+        &["-p", "shared-uid", "--set", "shared-uid.uid=abc"],
+        &["-p", "shared-uid", "--set", "shared-uid.gid=4294967296"],
+        &["-p", "init-chown", "--set", "init-chown.uid=-1"],
+        &["-p", "init-chown", "--set", "init-chown.image=a b"],
+        &["-p", "exec-probes", "--set", "exec-probes.all=maybe"],
+        &[
+            "-p",
+            "exec-probes",
+            "--set",
+            "exec-probes.operatorVersion=latest",
+        ],
+        &[
+            "-p",
+            "root-run",
+            "--set",
+            "root-run.addCapabilities=NET-ADMIN",
+        ],
+        &["-p", "local-pv"],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.path=/a/../../etc",
+        ],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.keep=perhaps",
+        ],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.nodes=a,b",
+            "--set",
+            "local-pv.pin=x",
+        ],
+        &["-p", "root-run", "--set", "root-run.nope=1"],
+        &["-p", "root-run", "--set", "shared-uid.uid=1"],
+        &["-p", "root-run", "--only", "kind="],
+        &["-p", "root-run", "--skip", "nope:kind=Pod"],
+        &["-p", "root-run", "--only", "colour=red"],
+        &["-p", "no-such-profile"],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+            .args(*args)
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let held = child.stdin.take();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        drop(held);
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("{args:?} waited for stdin");
+        };
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(status.code(), Some(3), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with("helm-fixup: "), "{args:?}: {err}");
+    }
+}

@@ -739,7 +739,11 @@ fn operator_version_param_decides() {
 fn bad_operator_version_is_a_usage_error() {
     let def = ProfileDef::builtin("exec-probes").unwrap();
     let set = BTreeMap::from([("operatorVersion".to_string(), "seventy".to_string())]);
-    let params = Params::new(&def, &set).unwrap();
+    // Refused when the parameters are read, before any input.
+    let e = Params::new(&def, &set).unwrap_err();
+    assert!(e.contains("exec-probes.operatorVersion"), "{e}");
+    // A plan built in code without that check is refused by the engine alike.
+    let params = Params::from_pairs("exec-probes", &[("operatorVersion", "seventy")]);
     let plan = Plan {
         profiles: vec![(def, params)],
         ..Plan::default()

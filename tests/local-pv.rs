@@ -395,7 +395,7 @@ fn claim_without_namespace_needs_param() {
 
 #[test]
 fn missing_node_is_a_usage_error() {
-    match process(PVC.as_bytes(), &plan(&[])).unwrap_err() {
+    match common::run_err(PVC, &["local-pv"], &[]) {
         Error::Usage(m) => assert!(
             m.contains("local-pv.node=") && m.contains("local-pv.nodes="),
             "{m}"

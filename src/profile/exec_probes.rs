@@ -28,7 +28,7 @@
 //! command; it keeps the operator's handler type (exec), so the merge replaces only the command
 //! at every operator version (see "listenLocal on images without a shell" below).
 
-use super::{Ctx, Docs, Fix};
+use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
@@ -1373,17 +1373,29 @@ fn listen_local_images(docs: &mut Docs, ctx: &mut Ctx, param: Option<Version>) {
 }
 
 impl Fix for ExecProbes {
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let all = ctx.params.bool("all")?;
-        let param = match ctx.params.str("operatorVersion") {
+    /// `all`, and the operator version the user gives (`operatorVersion`).
+    type Settings = (bool, Option<(u64, u64, u64)>);
+
+    fn configure(&self, params: &Params) -> Result<Self::Settings, UsageError> {
+        let all = params.bool("all")?;
+        let version = match params.str("operatorVersion") {
             None => None,
             Some(v) => Some(parse_version(v).ok_or_else(|| {
                 format!(
                     "{}.operatorVersion={v:?}: expected a version like 0.74.0",
-                    ctx.profile
+                    params.profile()
                 )
             })?),
         };
+        Ok((all, version))
+    }
+
+    fn apply(
+        &self,
+        &(all, param): &Self::Settings,
+        docs: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError> {
         if all && !ctx.sel.explicit() {
             ctx.report.warn(
                 ctx.profile,

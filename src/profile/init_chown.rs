@@ -25,7 +25,7 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
-use super::{Ctx, Docs, Fix};
+use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
 use crate::report::Code;
@@ -326,7 +326,7 @@ fn describe(t: &Target) -> String {
 }
 
 /// Params resolved once per run.
-struct Settings {
+pub struct Settings {
     image: String,
     uid: Option<i64>,
     gid: Option<i64>,
@@ -750,26 +750,33 @@ impl Fix for InitChown {
         true
     }
 
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let image = ctx.params.str("image").unwrap_or(DEFAULT_IMAGE).to_string();
+    type Settings = Settings;
+
+    fn configure(&self, params: &Params) -> Result<Settings, UsageError> {
+        let image = params.str("image").unwrap_or(DEFAULT_IMAGE).to_string();
         if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "init-chown.image={image:?}: an image reference has no spaces"
-            ));
+            return Err(
+                format!("init-chown.image={image:?}: an image reference has no spaces").into(),
+            );
         }
         let settings = Settings {
             image,
-            uid: ctx.params.int("uid")?,
-            gid: ctx.params.int("gid")?,
+            uid: params.int("uid")?,
+            gid: params.int("gid")?,
         };
         for (name, v) in [("uid", settings.uid), ("gid", settings.gid)] {
             if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
                 return Err(format!(
                     "init-chown.{name}={v}: Kubernetes accepts ids up to {}",
                     workload::MAX_ID
-                ));
+                )
+                .into());
             }
         }
+        Ok(settings)
+    }
+
+    fn apply(&self, settings: &Settings, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let restricted = docs.restricted_namespaces();
         for i in docs.pods(ctx.sel) {
             let id = docs.get(i).id.clone();
@@ -782,10 +789,10 @@ impl Fix for InitChown {
             workload::warn_bad_numbers(ctx.report, &id, doc);
             let mut plan = match cr {
                 Some(kind) if ctx.sel.container(kind.main_container()) => {
-                    plan_cr(kind, &id, doc, pod, &settings)
+                    plan_cr(kind, &id, doc, pod, settings)
                 }
                 Some(_) => PodPlan::default(),
-                None => plan_pod(doc, pod, &settings, &|n| ctx.sel.container(n)),
+                None => plan_pod(doc, pod, settings, &|n| ctx.sel.container(n)),
             };
             let object = id.to_string();
             let mut covered = Vec::new();

@@ -38,7 +38,7 @@
 mod fit;
 mod placement;
 
-use super::{Ctx, Docs, Fix};
+use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::live;
 use crate::manifest::Identity;
 use crate::report::{Code, NodePrep};
@@ -63,7 +63,7 @@ const MAX_NAME: usize = 253;
 
 /// The validated parameters.
 #[derive(Debug, Clone)]
-struct Config {
+pub struct Config {
     /// Sorted, without repeats; never empty.
     nodes: Vec<String>,
     /// Base directory without a trailing slash ("" for `/`).
@@ -670,13 +670,18 @@ fn judge(cfg: &Config, spec: &Value, object: &Identity, ctx: &mut Ctx) -> Verdic
 }
 
 impl Fix for LocalPv {
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let cfg = Config::from(ctx.params)?;
+    type Settings = Config;
+
+    fn configure(&self, params: &Params) -> Result<Config, UsageError> {
+        Ok(Config::from(params)?)
+    }
+
+    fn apply(&self, cfg: &Config, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let live = Live::index(ctx.live_pvs);
-        let mut bound = bound_in_stream(docs, &cfg);
-        let mounts = claim_mounts(docs, &cfg);
+        let mut bound = bound_in_stream(docs, cfg);
+        let mounts = claim_mounts(docs, cfg);
         let users = claim_users(docs, &mounts);
-        let anchors = pod_anchors(docs, &cfg);
+        let anchors = pod_anchors(docs, cfg);
         let prebound = bound.len();
         let class_in_stream = docs.iter().any(|d| {
             d.id.kind == "StorageClass"
@@ -722,7 +727,7 @@ impl Fix for LocalPv {
                     .filter(|c| c.spec_pointer == pointer)
                     .collect();
                 let Some(first) = group.first() else { continue };
-                if matches!(judge(&cfg, &first.spec, &id, ctx), Verdict::Skip) {
+                if matches!(judge(cfg, &first.spec, &id, ctx), Verdict::Skip) {
                     continue;
                 }
                 let mut set_class = false;
@@ -737,7 +742,8 @@ impl Fix for LocalPv {
                             "local-pv: claim {} of {id} has no namespace, and Helm does not tell post-renderers \
                              the release namespace: pass --set local-pv.namespace=<release namespace>",
                             claim.name
-                        ));
+                        )
+                        .into());
                     };
                     if !is_subdomain(&claim.name) || !is_label(&ns) {
                         ctx.report.warn_code(
@@ -823,7 +829,7 @@ impl Fix for LocalPv {
                                 );
                             }
                             let mut pv =
-                                build_pv(&cfg, live::name(lv).to_string(), &ns, claim, &node, size);
+                                build_pv(cfg, live::name(lv).to_string(), &ns, claim, &node, size);
                             keep_live_fields(&mut pv, lv);
                             placed.push((claim.name.clone(), node.clone()));
                             pv
@@ -864,7 +870,7 @@ impl Fix for LocalPv {
                                 );
                             fresh_claim_refs += 1;
                             placed.push((claim.name.clone(), node.clone()));
-                            build_pv(&cfg, name, &ns, claim, &node, size)
+                            build_pv(cfg, name, &ns, claim, &node, size)
                         }
                     };
                     let node = node_of(&pv).unwrap_or_default();
@@ -874,10 +880,10 @@ impl Fix for LocalPv {
                     match mounts.get(&key) {
                         Some(pods) => {
                             for (p, _) in pods {
-                                check_fit(docs, *p, &cfg, &pv, &node, ctx);
+                                check_fit(docs, *p, cfg, &pv, &node, ctx);
                             }
                         }
-                        None => check_fit(docs, i, &cfg, &pv, &node, ctx),
+                        None => check_fit(docs, i, cfg, &pv, &node, ctx),
                     }
                     pvs.push(pv);
                     // A volume that exists has its directory already (and maybe another path).
@@ -890,7 +896,7 @@ impl Fix for LocalPv {
                         ));
                     }
                 }
-                check_spread(docs, i, &cfg, &placed, ctx);
+                check_spread(docs, i, cfg, &placed, ctx);
                 if set_class
                     && !foreign
                     && let Some(spec) = object_at(docs.edit(i), pointer)
@@ -956,7 +962,7 @@ impl Fix for LocalPv {
                 );
             }
         } else if wants_class && cfg.create_class {
-            ctx.added.push(build_class(&cfg));
+            ctx.added.push(build_class(cfg));
         } else if wants_class {
             ctx.report.note_code(
                 Code::ClusterSetup,
@@ -966,7 +972,7 @@ impl Fix for LocalPv {
                     "the volumes name StorageClass {class}, which this release does not create (a cluster-wide \
                      object belongs to no one release). Pre-bound volumes bind without it; to create it once for \
                      the cluster, run: {}",
-                    class_command(&cfg),
+                    class_command(cfg),
                     class = cfg.class
                 ),
             );

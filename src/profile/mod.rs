@@ -79,7 +79,7 @@ impl ProfileDef {
                 e.to_string().lines().next().unwrap_or("invalid")
             )
         })?;
-        if fix_by_name(&def.fix).is_none() {
+        if !FIXES.contains(&def.fix.as_str()) {
             return Err(format!(
                 "profile {origin}: unknown fix {:?} (valid: {})",
                 def.fix,
@@ -141,10 +141,18 @@ impl Params {
             }
             values.insert(k.clone(), v.clone());
         }
-        Ok(Params {
+        let params = Params {
             profile: def.name.clone(),
             values,
-        })
+        };
+        // Checked here, when the command line is read, so no bad value waits for stdin.
+        configure(&def.fix, &params).map_err(|e| e.0)?;
+        Ok(params)
+    }
+
+    /// The profile these parameters belong to.
+    pub fn profile(&self) -> &str {
+        &self.profile
     }
 
     /// A test helper and the way fixes read optional text parameters.
@@ -376,11 +384,39 @@ pub struct Ctx<'a> {
     pub live_pvs: Option<&'a crate::live::LivePvs>,
 }
 
-/// The code of one fix.
-pub trait Fix: Sync {
-    /// Apply the fix to every document it targets. An `Err` is a usage error (exit 3): a bad
-    /// parameter, or a conflict the user must resolve.
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String>;
+/// A usage error (exit 3): a bad parameter, or a conflict in the stream the user must resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl From<String> for UsageError {
+    fn from(s: String) -> UsageError {
+        UsageError(s)
+    }
+}
+
+impl From<&str> for UsageError {
+    fn from(s: &str) -> UsageError {
+        UsageError(s.to_string())
+    }
+}
+
+/// The code of one fix, in two steps: [`Fix::configure`] checks the parameters and turns them
+/// into settings, before any input is read (a bad `--set` fails at once, not after stdin);
+/// [`Fix::apply`] then runs over the documents.
+pub trait Fix: Sync + 'static {
+    /// The fix's parameters, checked and parsed.
+    type Settings: Send + Sync + 'static;
+
+    fn configure(&self, params: &Params) -> Result<Self::Settings, UsageError>;
+
+    /// Apply the fix to every document it targets.
+    fn apply(
+        &self,
+        settings: &Self::Settings,
+        docs: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError>;
 
     /// Whether the objects this fix changes end up with more privilege than the chart asked for.
     fn raises_privilege(&self) -> bool {
@@ -388,16 +424,53 @@ pub trait Fix: Sync {
     }
 }
 
-/// The fix code for a fix name.
-pub fn fix_by_name(name: &str) -> Option<&'static dyn Fix> {
-    Some(match name {
-        "root-run" => &root_run::RootRun,
-        "shared-uid" => &shared_uid::SharedUid,
-        "init-chown" => &init_chown::InitChown,
-        "exec-probes" => &exec_probes::ExecProbes,
-        "local-pv" => &local_pv::LocalPv,
-        _ => return None,
-    })
+/// A fix with its settings, ready to run: what the engine holds for each profile.
+pub trait Configured: Send + Sync {
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError>;
+    fn raises_privilege(&self) -> bool;
+}
+
+struct Ready<F: Fix> {
+    fix: &'static F,
+    settings: F::Settings,
+}
+
+impl<F: Fix> Configured for Ready<F> {
+    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
+        self.fix.apply(&self.settings, docs, ctx)
+    }
+
+    fn raises_privilege(&self) -> bool {
+        self.fix.raises_privilege()
+    }
+}
+
+/// The built-in fixes by name, in run order.
+pub const FIXES: &[&str] = &[
+    "root-run",
+    "shared-uid",
+    "init-chown",
+    "exec-probes",
+    "local-pv",
+];
+
+/// Check `params` for the fix `fix` and return it ready to run.
+pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, UsageError> {
+    fn ready<F: Fix>(fix: &'static F, params: &Params) -> Result<Box<dyn Configured>, UsageError> {
+        let settings = fix.configure(params)?;
+        Ok(Box::new(Ready { fix, settings }))
+    }
+    match fix {
+        "root-run" => ready(&root_run::RootRun, params),
+        "shared-uid" => ready(&shared_uid::SharedUid, params),
+        "init-chown" => ready(&init_chown::InitChown, params),
+        "exec-probes" => ready(&exec_probes::ExecProbes, params),
+        "local-pv" => ready(&local_pv::LocalPv, params),
+        _ => Err(UsageError(format!(
+            "unknown fix {fix:?} (valid: {})",
+            FIXES.join(", ")
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -417,7 +490,12 @@ mod tests {
             for p in &def.params {
                 assert!(!p.help.is_empty(), "{name}.{}", p.name);
             }
-            Params::new(&def, &BTreeMap::new()).unwrap();
+            // local-pv has no default for its node: it must be given.
+            let set: BTreeMap<String, String> = match name {
+                "local-pv" => BTreeMap::from([("node".to_string(), "n".to_string())]),
+                _ => BTreeMap::new(),
+            };
+            Params::new(&def, &set).unwrap();
         }
     }
 

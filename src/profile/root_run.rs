@@ -32,7 +32,7 @@
 //! entry the chart wrote is extended); without it each CR gets a note saying why root alone
 //! may not be enough there.
 
-use super::{Ctx, Docs, Fix};
+use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::report::Code;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
@@ -238,9 +238,11 @@ impl Fix for RootRun {
         true
     }
 
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let caps: Vec<String> = ctx
-            .params
+    /// The capabilities to add (`addCapabilities`), upper-cased.
+    type Settings = Vec<String>;
+
+    fn configure(&self, params: &Params) -> Result<Vec<String>, UsageError> {
+        let caps: Vec<String> = params
             .list("addCapabilities")
             .into_iter()
             .map(|c| c.to_ascii_uppercase())
@@ -249,10 +251,14 @@ impl Fix for RootRun {
             .iter()
             .find(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
         {
-            return Err(format!(
-                "root-run.addCapabilities: {bad:?} is not a capability name"
-            ));
+            return Err(
+                format!("root-run.addCapabilities: {bad:?} is not a capability name").into(),
+            );
         }
+        Ok(caps)
+    }
+
+    fn apply(&self, caps: &Vec<String>, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let levels = docs.pod_security_levels();
         let explicit = ctx.sel.explicit();
         // Pod specs the default targets leave alone, and one (kind, name) for the hint.
@@ -299,7 +305,7 @@ impl Fix for RootRun {
                         if sel.container(&name) {
                             // A CR entry named like a generated container is a patch: the
                             // operator's drop [ALL] is not in it, so add without seeing one.
-                            root_container(c, &caps, names.contains(&name.as_str()));
+                            root_container(c, caps, names.contains(&name.as_str()));
                         }
                     }
                 }
@@ -317,7 +323,7 @@ impl Fix for RootRun {
                         continue;
                     };
                     if !cs.iter().any(|c| workload::container_name(c) == *name) {
-                        cs.push(caps_entry(name, &caps));
+                        cs.push(caps_entry(name, caps));
                     }
                 }
             }
@@ -507,7 +513,11 @@ spec:
         )
         .unwrap();
         assert_eq!(again.stream, out.stream);
-        assert!(process(input.as_bytes(), &plan(&[("addCapabilities", "CHOWN;rm")])).is_err());
+        // Refused when the parameters are read, before any input.
+        let def = ProfileDef::builtin("root-run").unwrap();
+        let set = BTreeMap::from([("addCapabilities".to_string(), "CHOWN;rm".to_string())]);
+        let e = Params::new(&def, &set).unwrap_err();
+        assert!(e.contains("\"CHOWN;RM\" is not a capability name"), "{e}");
     }
 
     #[test]

@@ -30,7 +30,7 @@
 //! context is `spec.securityContext` and the containers are the `spec.containers` patches the
 //! operator merges by name.
 
-use super::{Ctx, Docs, Fix};
+use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::report::{Code, Report};
 use crate::workload::At;
@@ -334,17 +334,30 @@ fn root_run_changed(report: &Report, object: &str) -> bool {
 }
 
 impl Fix for SharedUid {
-    fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), String> {
-        let uid_param = ctx.params.int("uid")?;
-        let gid_param = ctx.params.int("gid")?;
-        for (name, v) in [("uid", uid_param), ("gid", gid_param)] {
+    /// The `uid` and `gid` the user forces, if any.
+    type Settings = (Option<i64>, Option<i64>);
+
+    fn configure(&self, params: &Params) -> Result<Self::Settings, UsageError> {
+        let uid = params.int("uid")?;
+        let gid = params.int("gid")?;
+        for (name, v) in [("uid", uid), ("gid", gid)] {
             if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
                 return Err(format!(
                     "shared-uid.{name}={v}: Kubernetes accepts ids up to {}",
                     workload::MAX_ID
-                ));
+                )
+                .into());
             }
         }
+        Ok((uid, gid))
+    }
+
+    fn apply(
+        &self,
+        &(uid_param, gid_param): &Self::Settings,
+        docs: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError> {
         // Pod Security "restricted" rejects runAsUser 0 (the "Running as Non-root user" control);
         // "baseline" says nothing about uids.
         let restricted = docs.restricted_namespaces();
@@ -370,7 +383,8 @@ impl Fix for SharedUid {
                     "root-run and shared-uid both change {object}: they set different uids, pick one for it \
                      (e.g. --skip shared-uid:name={})",
                     id.name
-                ));
+                )
+                .into());
             }
             if uid_param.is_none()
                 && cr.is_none()

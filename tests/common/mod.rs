@@ -10,6 +10,12 @@ use std::collections::BTreeMap;
 
 /// A plan running the built-in `profiles`, each with its `PROFILE.PARAM=VALUE` settings.
 pub fn plan(profiles: &[&str], set: &[(&str, &str)]) -> Plan {
+    try_plan(profiles, set).unwrap()
+}
+
+/// [`plan`], or the usage error its parameters give (checked before any input, as the binary
+/// checks them when it reads the command line).
+pub fn try_plan(profiles: &[&str], set: &[(&str, &str)]) -> Result<Plan, String> {
     let profiles = profiles
         .iter()
         .map(|name| {
@@ -21,22 +27,26 @@ pub fn plan(profiles: &[&str], set: &[(&str, &str)]) -> Plan {
                     (p == *name).then(|| (param.to_string(), v.to_string()))
                 })
                 .collect();
-            let params = Params::new(&def, &mine).unwrap();
-            (def, params)
+            let params = Params::new(&def, &mine)?;
+            Ok((def, params))
         })
-        .collect();
-    Plan {
+        .collect::<Result<_, String>>()?;
+    Ok(Plan {
         profiles,
         ..Plan::default()
-    }
+    })
 }
 
 pub fn run(input: &str, profiles: &[&str], set: &[(&str, &str)]) -> Output {
     process(input.as_bytes(), &plan(profiles, set)).unwrap()
 }
 
+/// The error of a run: a usage error from the parameters, or the engine's.
 pub fn run_err(input: &str, profiles: &[&str], set: &[(&str, &str)]) -> Error {
-    process(input.as_bytes(), &plan(profiles, set)).unwrap_err()
+    match try_plan(profiles, set) {
+        Ok(plan) => process(input.as_bytes(), &plan).unwrap_err(),
+        Err(e) => Error::Usage(e),
+    }
 }
 
 /// The documents of an output stream, as values (empty documents left out).
