@@ -499,6 +499,9 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                 );
             }
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
+            if more_privileged {
+                docs.mark_raised(i);
+            }
             report.changed.push(Record {
                 profile: def.name.clone(),
                 object,

@@ -152,6 +152,18 @@ impl Report {
         self.push(Level::Warning, code, profile, object, message.into());
     }
 
+    /// Take over the messages and the escalated objects of `other` (a fix's findings for one
+    /// pod), in their order; a message this report already has is dropped as usual.
+    pub fn absorb(&mut self, other: Report) {
+        for m in other.messages {
+            if !self.seen.contains(&m) {
+                self.seen.insert(m.clone());
+                self.messages.push(m);
+            }
+        }
+        self.escalated.extend(other.escalated);
+    }
+
     fn push(
         &mut self,
         level: Level,

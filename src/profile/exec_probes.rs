@@ -28,8 +28,10 @@
 //! command; it keeps the operator's handler type (exec), so the merge replaces only the command
 //! at every operator version (see "listenLocal on images without a shell" below).
 
+use super::driver::{self, Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
+use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
@@ -463,7 +465,7 @@ struct PodPlan {
 /// Which probes of one pod spec to convert, decided on the unchanged pod so the edit afterwards is
 /// a plain replacement. Containers the operator generates (CR entries named like them) are never
 /// converted: there the entry is a patch, and a patch cannot swap the handler before 0.91.
-fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) -> PodPlan {
+fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: bool) -> PodPlan {
     let mut plan = PodPlan::default();
     let generated = |list: &str, name: &str| {
         cr.is_some_and(|k| match list {
@@ -493,7 +495,7 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, ctx: &Ctx, all: bool) 
     for list in lists {
         for (index, c) in entries(list) {
             let name = workload::container_name(c);
-            if !ctx.sel.container(name) {
+            if !sel.container(name) {
                 continue;
             }
             let mut converted: Vec<&str> = Vec::new();
@@ -1392,10 +1394,18 @@ impl Fix for ExecProbes {
 
     fn apply(
         &self,
-        &(all, param): &Self::Settings,
+        settings: &Self::Settings,
         docs: &mut Docs,
         ctx: &mut Ctx,
     ) -> Result<(), UsageError> {
+        driver::drive(self, settings, docs, ctx)
+    }
+}
+
+impl PodFix for ExecProbes {
+    type Survey = ();
+
+    fn survey(&self, &(all, _): &Self::Settings, _docs: &Docs, ctx: &mut Ctx) {
         if all && !ctx.sel.explicit() {
             ctx.report.warn(
                 ctx.profile,
@@ -1404,36 +1414,51 @@ impl Fix for ExecProbes {
                  --only exec-probes:container=NAME",
             );
         }
-        for i in docs.pods(ctx.sel) {
-            let id = docs.get(i).id.clone();
-            let cr = CrKind::of(&id);
-            let plan = match workload::pod_spec(&id, &docs.get(i).value) {
-                Some(pod) => plan_pod(pod, cr, ctx, all),
-                None => continue,
-            };
-            for n in plan.notes {
-                ctx.report.note(ctx.profile, Some(id.to_string()), n);
-            }
-            for w in plan.warnings {
-                ctx.report.warn(ctx.profile, Some(id.to_string()), w);
-            }
-            if plan.conversions.is_empty() {
-                continue;
-            }
-            let value = docs.edit(i);
-            if let Some(pod) = workload::pod_spec_mut(&id, value) {
-                for conv in plan.conversions {
-                    let probe = pod
-                        .get_mut(conv.list)
-                        .and_then(Value::as_array_mut)
-                        .and_then(|l| l.get_mut(conv.index))
-                        .and_then(|c| c.get_mut(conv.probe));
-                    if let Some(probe) = probe {
-                        replace_handler(probe, conv.exec);
-                    }
+    }
+
+    fn plan(
+        &self,
+        &(all, _): &Self::Settings,
+        _: &mut (),
+        view: &PodView,
+        sel: &Selection,
+        profile: &str,
+    ) -> Result<Findings, UsageError> {
+        let plan = plan_pod(view.pod, view.cr, sel, all);
+        let mut found = Findings::default();
+        for n in plan.notes {
+            found.report.note(profile, Some(view.id.to_string()), n);
+        }
+        for w in plan.warnings {
+            found.report.warn(profile, Some(view.id.to_string()), w);
+        }
+        if plan.conversions.is_empty() {
+            return Ok(found);
+        }
+        let mut value = Findings::start(view);
+        if let Some(pod) = workload::pod_spec_mut(view.id, &mut value) {
+            for conv in plan.conversions {
+                let probe = pod
+                    .get_mut(conv.list)
+                    .and_then(Value::as_array_mut)
+                    .and_then(|l| l.get_mut(conv.index))
+                    .and_then(|c| c.get_mut(conv.probe));
+                if let Some(probe) = probe {
+                    replace_handler(probe, conv.exec);
                 }
             }
         }
+        found.set_fixed(view, value);
+        Ok(found)
+    }
+
+    fn finish(
+        &self,
+        &(_, param): &Self::Settings,
+        _: (),
+        docs: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError> {
         operator_crs(docs, ctx, param);
         listen_local_images(docs, ctx, param);
         Ok(())

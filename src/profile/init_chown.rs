@@ -25,10 +25,12 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
+use super::driver::{self, Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
 use crate::report::Code;
+use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
@@ -777,133 +779,141 @@ impl Fix for InitChown {
     }
 
     fn apply(&self, settings: &Settings, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
-        let restricted = docs.restricted_namespaces();
-        for i in docs.pods(ctx.sel) {
-            let id = docs.get(i).id.clone();
-            let cr = CrKind::of(&id);
-            let doc = &docs.get(i).value;
-            let Some(pod) = workload::pod_spec(&id, doc) else {
-                continue;
-            };
-            // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
-            workload::warn_bad_numbers(ctx.report, &id, doc);
-            let mut plan = match cr {
-                Some(kind) if ctx.sel.container(kind.main_container()) => {
-                    plan_cr(kind, &id, doc, pod, settings)
-                }
-                Some(_) => PodPlan::default(),
-                None => plan_pod(doc, pod, settings, &|n| ctx.sel.container(n)),
-            };
-            let object = id.to_string();
-            let mut covered = Vec::new();
-            plan.targets.retain(|t| match existing_helper(pod, t) {
-                Some(Ok(name)) => {
-                    covered.push(format!(
-                        "init container {name} already chowns {} to {} as root: not adding {NAME}",
-                        describe(t),
-                        t.uid
-                    ));
-                    false
-                }
-                Some(Err(name)) => {
-                    covered.push(format!(
-                        "init container {name} chowns {} as root but not to uid {}; it runs after {NAME} and may \
-                         undo it: make it use {}:{}",
-                        describe(t),
-                        t.uid,
-                        t.uid,
-                        t.gid
-                    ));
-                    true
-                }
-                None => true,
-            });
-            for m in covered {
-                if m.contains("may undo") {
-                    ctx.report.warn(ctx.profile, Some(object.clone()), m);
-                } else {
-                    ctx.report.note(ctx.profile, Some(object.clone()), m);
-                }
+        driver::drive(self, settings, docs, ctx)
+    }
+}
+
+impl PodFix for InitChown {
+    /// The namespaces that enforce Pod Security "restricted".
+    type Survey = Vec<String>;
+
+    fn survey(&self, _: &Settings, docs: &Docs, _: &mut Ctx) -> Vec<String> {
+        docs.restricted_namespaces()
+    }
+
+    fn plan(
+        &self,
+        settings: &Settings,
+        survey: &mut Vec<String>,
+        view: &PodView,
+        sel: &Selection,
+        profile: &str,
+    ) -> Result<Findings, UsageError> {
+        let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
+        let mut found = Findings::default();
+        let report = &mut found.report;
+        // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
+        workload::warn_bad_numbers(report, id, doc);
+        let mut plan = match cr {
+            Some(kind) if sel.container(kind.main_container()) => {
+                plan_cr(kind, id, doc, pod, settings)
             }
-            for n in &plan.notes {
-                ctx.report
-                    .note(ctx.profile, Some(object.clone()), n.clone());
+            Some(_) => PodPlan::default(),
+            None => plan_pod(doc, pod, settings, &|n| sel.container(n)),
+        };
+        let object = id.to_string();
+        let mut covered = Vec::new();
+        plan.targets.retain(|t| match existing_helper(pod, t) {
+            Some(Ok(name)) => {
+                covered.push((false, format!(
+                    "init container {name} already chowns {} to {} as root: not adding {NAME}",
+                    describe(t),
+                    t.uid
+                )));
+                false
             }
-            for w in &plan.warnings {
-                ctx.report
-                    .warn(ctx.profile, Some(object.clone()), w.clone());
+            Some(Err(name)) => {
+                // It runs after ours and may undo it: a warning.
+                covered.push((true, format!(
+                    "init container {name} chowns {} as root but not to uid {}; it runs after {NAME} and may \
+                     undo it: make it use {}:{}",
+                    describe(t),
+                    t.uid,
+                    t.uid,
+                    t.gid
+                )));
+                true
             }
-            if plan.targets.is_empty() {
-                if ctx.sel.explicit() && plan.notes.is_empty() && plan.warnings.is_empty() {
-                    ctx.report.note(
-                        ctx.profile,
-                        Some(object.clone()),
-                        "no writable persistent mount (configMap, secret, projected, emptyDir and downwardAPI \
-                         volumes are made for the pod and follow its fsGroup)",
-                    );
-                }
-                continue;
-            }
-            let mut nfs: Vec<&str> = Vec::new();
-            for t in plan.targets.iter().filter(|t| is_nfs(pod, &t.volume)) {
-                if !nfs.contains(&t.volume.as_str()) {
-                    nfs.push(&t.volume);
-                }
-            }
-            let nfs_note = (!nfs.is_empty()).then(|| {
-                format!(
-                    "volume {} is NFS: if the export squashes root (root_squash, the NFS default), {NAME} cannot \
-                     change ownership there; it then logs what it could not change and the pod starts anyway. Set \
-                     the owner on the NFS server, export with no_root_squash, or give the pod the owner's uid with \
-                     shared-uid",
-                    nfs.join(", ")
-                )
-            });
-            let wanted = container(&settings.image, &plan.targets);
-            let before = doc.clone();
-            let value = docs.edit(i);
-            let Some(pod) = workload::pod_spec_mut(&id, value) else {
-                continue;
-            };
-            if let Err(e) = place(pod, wanted, cr.is_none()) {
-                ctx.report.warn(
-                    ctx.profile,
-                    Some(object.clone()),
-                    format!("{e}: {NAME} not added"),
-                );
-                continue;
-            }
-            if *value == before {
-                continue;
-            }
-            let what: Vec<String> = plan
-                .targets
-                .iter()
-                .map(|t| format!("{} -> {}:{}", describe(t), t.uid, t.gid))
-                .collect();
-            ctx.report.note(
-                ctx.profile,
-                Some(object.clone()),
-                format!("{NAME} chowns {}", what.join(", ")),
-            );
-            if let Some(n) = nfs_note {
-                ctx.report
-                    .note_code(Code::ClusterSetup, ctx.profile, Some(object.clone()), n);
-            }
-            if id
-                .namespace
-                .as_ref()
-                .is_some_and(|ns| restricted.contains(ns))
-            {
-                ctx.report.warn_code(
-                    Code::PodSecurity,
-                    ctx.profile,
-                    Some(object.clone()),
-                    format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
-                );
+            None => true,
+        });
+        for (undoes, m) in covered {
+            if undoes {
+                report.warn(profile, Some(object.clone()), m);
+            } else {
+                report.note(profile, Some(object.clone()), m);
             }
         }
-        Ok(())
+        for n in &plan.notes {
+            report.note(profile, Some(object.clone()), n.clone());
+        }
+        for w in &plan.warnings {
+            report.warn(profile, Some(object.clone()), w.clone());
+        }
+        if plan.targets.is_empty() {
+            if sel.explicit() && plan.notes.is_empty() && plan.warnings.is_empty() {
+                report.note(
+                    profile,
+                    Some(object.clone()),
+                    "no writable persistent mount (configMap, secret, projected, emptyDir and downwardAPI \
+                     volumes are made for the pod and follow its fsGroup)",
+                );
+            }
+            return Ok(found);
+        }
+        let mut nfs: Vec<&str> = Vec::new();
+        for t in plan.targets.iter().filter(|t| is_nfs(pod, &t.volume)) {
+            if !nfs.contains(&t.volume.as_str()) {
+                nfs.push(&t.volume);
+            }
+        }
+        let nfs_note = (!nfs.is_empty()).then(|| {
+            format!(
+                "volume {} is NFS: if the export squashes root (root_squash, the NFS default), {NAME} cannot \
+                 change ownership there; it then logs what it could not change and the pod starts anyway. Set \
+                 the owner on the NFS server, export with no_root_squash, or give the pod the owner's uid with \
+                 shared-uid",
+                nfs.join(", ")
+            )
+        });
+        let wanted = container(&settings.image, &plan.targets);
+        let mut value = Findings::start(view);
+        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+            return Ok(found);
+        };
+        if let Err(e) = place(pod, wanted, cr.is_none()) {
+            report.warn(
+                profile,
+                Some(object.clone()),
+                format!("{e}: {NAME} not added"),
+            );
+            return Ok(found);
+        }
+        if value == *doc {
+            return Ok(found);
+        }
+        let what: Vec<String> = plan
+            .targets
+            .iter()
+            .map(|t| format!("{} -> {}:{}", describe(t), t.uid, t.gid))
+            .collect();
+        report.note(
+            profile,
+            Some(object.clone()),
+            format!("{NAME} chowns {}", what.join(", ")),
+        );
+        if let Some(n) = nfs_note {
+            report.note_code(Code::ClusterSetup, profile, Some(object.clone()), n);
+        }
+        if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
+            report.warn_code(
+                Code::PodSecurity,
+                profile,
+                Some(object.clone()),
+                format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
+            );
+        }
+        found.set_fixed(view, value);
+        Ok(found)
     }
 }
 

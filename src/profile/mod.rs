@@ -6,6 +6,7 @@
 //! changes values through [`Docs::edit`] and leaves notes in the report. It never prints and
 //! never touches text: the engine diffs the values and edits the text (see `edit.rs`).
 
+pub mod driver;
 pub mod exec_probes;
 pub mod init_chown;
 pub mod local_pv;
@@ -276,6 +277,8 @@ fn weigh(v: &Value) -> (usize, usize) {
 pub struct Docs {
     items: Vec<Doc>,
     snapshots: BTreeMap<usize, Snapshot>,
+    /// Documents a fix that ran before made more privileged (see [`Docs::raised`]).
+    raised: std::collections::BTreeSet<usize>,
     /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
     /// not hooks: the run holds the release's templates even if every document here is a hook.
     pub skipped_templates: bool,
@@ -286,6 +289,7 @@ impl Docs {
         Docs {
             items,
             snapshots: BTreeMap::new(),
+            raised: Default::default(),
             skipped_templates: false,
         }
     }
@@ -325,6 +329,18 @@ impl Docs {
         std::mem::take(&mut self.snapshots)
             .into_iter()
             .map(|(i, s)| (i, s.into_value()))
+    }
+
+    /// Whether a fix that ran before made document `i` more privileged: shared-uid then leaves
+    /// it to that fix (they would set different uids).
+    pub fn raised(&self, i: usize) -> bool {
+        self.raised.contains(&i)
+    }
+
+    /// Record that the current fix made document `i` more privileged (the engine does, when it
+    /// attributes the changes).
+    pub fn mark_raised(&mut self, i: usize) {
+        self.raised.insert(i);
     }
 
     pub fn into_items(self) -> Vec<Doc> {

@@ -32,8 +32,10 @@
 //! entry the chart wrote is extended); without it each CR gets a note saying why root alone
 //! may not be enough there.
 
+use super::driver::{self, Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::report::Code;
+use crate::select::Selection;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use k8s_openapi::api::core::v1::{Capabilities, Container, SecurityContext};
@@ -259,121 +261,156 @@ impl Fix for RootRun {
     }
 
     fn apply(&self, caps: &Vec<String>, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
-        let levels = docs.pod_security_levels();
-        let explicit = ctx.sel.explicit();
-        // Pod specs the default targets leave alone, and one (kind, name) for the hint.
-        let mut left_alone: Vec<String> = Vec::new();
-        let mut example: Option<(String, String, bool)> = None;
-        for i in docs.pods(ctx.sel) {
-            let id = docs.get(i).id.clone();
-            let cr = CrKind::of(&id);
-            if cr.is_none() && !explicit {
-                let doc = &docs.get(i).value;
-                if !workload::pod_spec(&id, doc).is_some_and(|pod| writes_volume(doc, pod)) {
-                    left_alone.push(id.to_string());
-                    // The hint names a release workload rather than a hook when there is one.
-                    if example
-                        .as_ref()
-                        .is_none_or(|(_, _, hook)| *hook && !id.hook)
-                    {
-                        example = Some((id.kind.clone(), id.name.clone(), id.hook));
-                    }
-                    continue;
-                }
-            }
-            // The chart's uid (`before_uid`) reads as unset when Kubernetes would refuse it.
-            workload::warn_bad_numbers(ctx.report, &id, &docs.get(i).value);
-            let generated = cr.map(|kind| generated(kind, &docs.get(i).value));
-            // The uid the chart ran the CR's pods as: files it wrote before belong to it.
-            let before_uid = workload::pod_spec(&id, &docs.get(i).value)
-                .and_then(|pod| workload::sc_int(pod.get("securityContext"), "runAsUser"))
-                .filter(|u| *u != 0);
-            let sel = ctx.sel;
-            let value = docs.edit(i);
-            let Some(pod) = workload::pod_spec_mut(&id, value) else {
-                continue;
-            };
-            root_pod(pod);
-            for list in ["initContainers", "containers"] {
-                let names: &[&str] = generated
-                    .as_ref()
-                    .and_then(|g| g.iter().find(|(l, _)| *l == list))
-                    .map_or(&[], |(_, n)| n.as_slice());
-                if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
-                    for c in cs.iter_mut() {
-                        let name = workload::container_name(c).to_string();
-                        if sel.container(&name) {
-                            // A CR entry named like a generated container is a patch: the
-                            // operator's drop [ALL] is not in it, so add without seeing one.
-                            root_container(c, caps, names.contains(&name.as_str()));
-                        }
-                    }
-                }
-                if caps.is_empty() {
-                    continue;
-                }
-                for name in names.iter().filter(|n| sel.container(n)) {
-                    let slot = pod.entry(list).or_insert(Value::Null);
-                    if slot.is_null() {
-                        *slot = json!([]);
-                    }
-                    // A list that is not a list is the chart's bug: Kubernetes rejects it, and
-                    // guessing what was meant would hide it.
-                    let Some(cs) = slot.as_array_mut() else {
-                        continue;
-                    };
-                    if !cs.iter().any(|c| workload::container_name(c) == *name) {
-                        cs.push(caps_entry(name, caps));
-                    }
-                }
-            }
-            if let (Some(generated), true) = (&generated, caps.is_empty()) {
-                let names: Vec<&str> = generated
-                    .iter()
-                    .flat_map(|(_, n)| n.iter().copied())
-                    .collect();
-                ctx.report.note_code(
-                    Code::LeftAlone,
-                    ctx.profile,
-                    Some(id.to_string()),
-                    format!(
-                        "the operator runs its {} containers with capabilities drop [ALL], so as root they still \
-                         cannot write files another user owns{}; \
-                         --set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER gives those containers the \
-                         capabilities, or use init-chown or shared-uid instead, which need no root in them",
-                        names.join("/"),
-                        before_uid.map_or(String::new(), |u| format!(" (those written before as uid {u})")),
-                    ),
-                );
-            }
-            if let Some((_, level)) = levels
-                .iter()
-                .find(|(ns, _)| Some(ns) == id.namespace.as_ref())
+        driver::drive(self, caps, docs, ctx)
+    }
+}
+
+/// What root-run reads from the stream before the pods, and gathers over them.
+pub struct Survey {
+    /// The Pod Security levels the stream's Namespaces enforce, as (namespace, level).
+    levels: Vec<(String, String)>,
+    /// Pod specs the default targets leave alone.
+    left_alone: Vec<String>,
+    /// One (kind, name, hook) for the hint that names how to change one anyway.
+    example: Option<(String, String, bool)>,
+}
+
+impl PodFix for RootRun {
+    type Survey = Survey;
+
+    fn survey(&self, _: &Vec<String>, docs: &Docs, _: &mut Ctx) -> Survey {
+        Survey {
+            levels: docs.pod_security_levels(),
+            left_alone: Vec::new(),
+            example: None,
+        }
+    }
+
+    fn plan(
+        &self,
+        caps: &Vec<String>,
+        survey: &mut Survey,
+        view: &PodView,
+        sel: &Selection,
+        profile: &str,
+    ) -> Result<Findings, UsageError> {
+        let (id, cr, doc) = (view.id, view.cr, view.doc);
+        let mut found = Findings::default();
+        if cr.is_none() && !sel.explicit() && !writes_volume(doc, view.pod) {
+            survey.left_alone.push(id.to_string());
+            // The hint names a release workload rather than a hook when there is one.
+            if survey
+                .example
+                .as_ref()
+                .is_none_or(|(_, _, hook)| *hook && !id.hook)
             {
-                let extra: Vec<&String> = caps
-                    .iter()
-                    .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
-                    .collect();
-                if level == "restricted" {
-                    ctx.report.warn_code(
-                        Code::PodSecurity,
-                        ctx.profile,
-                        Some(id.to_string()),
-                        "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
-                         Kubernetes will reject these pods; relabel the namespace to baseline or use shared-uid/init-chown instead",
-                    );
-                } else if !extra.is_empty() {
-                    ctx.report.warn_code(
-                        Code::PodSecurity,
-                        ctx.profile,
-                        Some(id.to_string()),
-                        format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),
-                    );
+                survey.example = Some((id.kind.clone(), id.name.clone(), id.hook));
+            }
+            return Ok(found);
+        }
+        let report = &mut found.report;
+        // The chart's uid (`before_uid`) reads as unset when Kubernetes would refuse it.
+        workload::warn_bad_numbers(report, id, doc);
+        let generated = cr.map(|kind| generated(kind, doc));
+        // The uid the chart ran the CR's pods as: files it wrote before belong to it.
+        let before_uid =
+            workload::sc_int(view.pod.get("securityContext"), "runAsUser").filter(|u| *u != 0);
+        let mut value = Findings::start(view);
+        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+            return Ok(found);
+        };
+        root_pod(pod);
+        for list in ["initContainers", "containers"] {
+            let names: &[&str] = generated
+                .as_ref()
+                .and_then(|g| g.iter().find(|(l, _)| *l == list))
+                .map_or(&[], |(_, n)| n.as_slice());
+            if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
+                for c in cs.iter_mut() {
+                    let name = workload::container_name(c).to_string();
+                    if sel.container(&name) {
+                        // A CR entry named like a generated container is a patch: the
+                        // operator's drop [ALL] is not in it, so add without seeing one.
+                        root_container(c, caps, names.contains(&name.as_str()));
+                    }
+                }
+            }
+            if caps.is_empty() {
+                continue;
+            }
+            for name in names.iter().filter(|n| sel.container(n)) {
+                let slot = pod.entry(list).or_insert(Value::Null);
+                if slot.is_null() {
+                    *slot = json!([]);
+                }
+                // A list that is not a list is the chart's bug: Kubernetes rejects it, and
+                // guessing what was meant would hide it.
+                let Some(cs) = slot.as_array_mut() else {
+                    continue;
+                };
+                if !cs.iter().any(|c| workload::container_name(c) == *name) {
+                    cs.push(caps_entry(name, caps));
                 }
             }
         }
-        if let Some((kind, name, _)) = example {
-            let n = left_alone.len();
+        if let (Some(generated), true) = (&generated, caps.is_empty()) {
+            let names: Vec<&str> = generated
+                .iter()
+                .flat_map(|(_, n)| n.iter().copied())
+                .collect();
+            report.note_code(
+                Code::LeftAlone,
+                profile,
+                Some(id.to_string()),
+                format!(
+                    "the operator runs its {} containers with capabilities drop [ALL], so as root they still \
+                     cannot write files another user owns{}; \
+                     --set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER gives those containers the \
+                     capabilities, or use init-chown or shared-uid instead, which need no root in them",
+                    names.join("/"),
+                    before_uid.map_or(String::new(), |u| format!(" (those written before as uid {u})")),
+                ),
+            );
+        }
+        if let Some((_, level)) = survey
+            .levels
+            .iter()
+            .find(|(ns, _)| Some(ns) == id.namespace.as_ref())
+        {
+            let extra: Vec<&String> = caps
+                .iter()
+                .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
+                .collect();
+            if level == "restricted" {
+                report.warn_code(
+                    Code::PodSecurity,
+                    profile,
+                    Some(id.to_string()),
+                    "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
+                     Kubernetes will reject these pods; relabel the namespace to baseline or use shared-uid/init-chown instead",
+                );
+            } else if !extra.is_empty() {
+                report.warn_code(
+                    Code::PodSecurity,
+                    profile,
+                    Some(id.to_string()),
+                    format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),
+                );
+            }
+        }
+        found.set_fixed(view, value);
+        Ok(found)
+    }
+
+    fn finish(
+        &self,
+        _: &Vec<String>,
+        survey: Survey,
+        _: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError> {
+        if let Some((kind, name, _)) = survey.example {
+            let n = survey.left_alone.len();
             ctx.report.note_code(
                 Code::LeftAlone,
                 ctx.profile,
@@ -385,7 +422,7 @@ impl Fix for RootRun {
                     if n == 1 { "" } else { "s" },
                     if n == 1 { "it" } else { "them" },
                     if n == 1 { "it writes" } else { "they write" },
-                    some_of(&left_alone),
+                    some_of(&survey.left_alone),
                     crate::shell::quote(&format!("root-run:kind={kind},name={name}")),
                 ),
             );

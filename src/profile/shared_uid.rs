@@ -30,9 +30,11 @@
 //! context is `spec.securityContext` and the containers are the `spec.containers` patches the
 //! operator merges by name.
 
+use super::driver::{self, Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
-use crate::report::{Code, Report};
+use crate::report::Code;
+use crate::select::Selection;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -321,18 +323,6 @@ fn non_root_containers(pod: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-/// Did a `root-run` profile change this object earlier in the run? Both on one pod is a
-/// contradiction the user must resolve, even when shared-uid would then find nothing to change
-/// (root-run leaves uid 0, which shared-uid never shares). Only `root-run` runs before this fix
-/// and it is the only one of those that raises privilege, so the flag identifies it even in a
-/// user profile file with another name.
-fn root_run_changed(report: &Report, object: &str) -> bool {
-    report
-        .changed
-        .iter()
-        .any(|r| r.more_privileged && r.object == object)
-}
-
 impl Fix for SharedUid {
     /// The `uid` and `gid` the user forces, if any.
     type Settings = (Option<i64>, Option<i64>);
@@ -354,129 +344,142 @@ impl Fix for SharedUid {
 
     fn apply(
         &self,
-        &(uid_param, gid_param): &Self::Settings,
+        settings: &Self::Settings,
         docs: &mut Docs,
         ctx: &mut Ctx,
     ) -> Result<(), UsageError> {
-        // Pod Security "restricted" rejects runAsUser 0 (the "Running as Non-root user" control);
-        // "baseline" says nothing about uids.
-        let restricted = docs.restricted_namespaces();
-        for i in docs.pods(ctx.sel) {
-            let id = docs.get(i).id.clone();
-            let cr = CrKind::of(&id);
-            let doc = &docs.get(i).value;
-            let Some(pod) = workload::pod_spec(&id, doc) else {
-                continue;
-            };
-            let shared = match cr {
-                Some(kind) => cr_shared(kind, &id, doc),
-                None => shared_volumes(doc, pod),
-            };
-            if shared.is_empty() && cr.is_none() && !ctx.sel.explicit() {
-                continue;
-            }
-            // An id Kubernetes refuses reads as unset in `choose`: say so.
-            workload::warn_bad_numbers(ctx.report, &id, doc);
-            let object = id.to_string();
-            if root_run_changed(ctx.report, &object) {
-                return Err(format!(
-                    "root-run and shared-uid both change {object}: they set different uids, pick one for it \
-                     (e.g. --skip shared-uid:name={})",
-                    id.name
-                )
-                .into());
-            }
-            if uid_param.is_none()
-                && cr.is_none()
-                && let Some(why) = already_shared(pod, &shared)
-            {
-                ctx.report.note(
-                    ctx.profile,
-                    Some(object),
-                    format!(
-                        "containers {}: {why}; left alone (--set shared-uid.uid=UID gives them one uid anyway)",
-                        describe(&shared, cr)
-                    ),
-                );
-                continue;
-            }
-            let (uid, gid, source) = choose(pod, uid_param, gid_param);
-            let non_root_before = non_root_containers(pod);
-            let root_inits: Vec<String> = pod
-                .get("initContainers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|c| is_root_init(c))
-                .map(|c| workload::container_name(c).to_string())
-                .collect();
-            let sel = ctx.sel;
-            let before = doc.clone();
-            let value = docs.edit(i);
-            let Some(pod) = workload::pod_spec_mut(&id, value) else {
-                continue;
-            };
-            set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
-            clear_containers(pod, uid, gid, &|n| sel.container(n));
-            // Computed once: a pod of thousands of containers stays linear.
-            let non_root_after: std::collections::HashSet<String> =
-                non_root_containers(pod).into_iter().collect();
-            let now_root: Vec<String> = non_root_before
-                .into_iter()
-                .filter(|n| !non_root_after.contains(n))
-                .collect();
-            if *value == before {
-                continue;
-            }
-            if !now_root.is_empty() {
-                // The contract shares the pod's uid, and here that is root: say so loudly, and
-                // count the object as more privileged, like root-run's.
-                ctx.report.escalated.push(object.clone());
-                ctx.report.warn_code(
-                    Code::MorePrivileged,
-                    ctx.profile,
-                    Some(object.clone()),
-                    format!(
-                        "the shared uid is 0 ({source}), so {} now run{} as root; set --set shared-uid.uid=UID \
-                         to share a non-root uid instead",
-                        now_root.join(", "),
-                        if now_root.len() == 1 { "s" } else { "" }
-                    ),
-                );
-                if id
-                    .namespace
-                    .as_ref()
-                    .is_some_and(|ns| restricted.contains(ns))
-                {
-                    ctx.report.warn_code(
-                        Code::PodSecurity,
-                        ctx.profile,
-                        Some(object.clone()),
-                        "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
-                         uid 0: set --set shared-uid.uid=UID to a non-root uid",
-                    );
-                }
-            }
-            let what = describe(&shared, cr);
-            let whose = if cr.is_some() {
-                "the operator's containers "
-            } else {
-                "containers "
-            };
-            ctx.report.note(
-                ctx.profile,
-                Some(object.clone()),
-                format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
+        driver::drive(self, settings, docs, ctx)
+    }
+}
+
+impl PodFix for SharedUid {
+    /// The namespaces that enforce Pod Security "restricted", which rejects runAsUser 0 (the
+    /// "Running as Non-root user" control); "baseline" says nothing about uids.
+    type Survey = Vec<String>;
+
+    fn survey(&self, _: &Self::Settings, docs: &Docs, _: &mut Ctx) -> Vec<String> {
+        docs.restricted_namespaces()
+    }
+
+    fn plan(
+        &self,
+        &(uid_param, gid_param): &Self::Settings,
+        survey: &mut Vec<String>,
+        view: &PodView,
+        sel: &Selection,
+        profile: &str,
+    ) -> Result<Findings, UsageError> {
+        let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
+        let mut found = Findings::default();
+        let report = &mut found.report;
+        let shared = match cr {
+            Some(kind) => cr_shared(kind, id, doc),
+            None => shared_volumes(doc, pod),
+        };
+        if shared.is_empty() && cr.is_none() && !sel.explicit() {
+            return Ok(found);
+        }
+        // An id Kubernetes refuses reads as unset in `choose`: say so.
+        workload::warn_bad_numbers(report, id, doc);
+        let object = id.to_string();
+        // A fix before this one made the object more privileged: that is root-run, the only
+        // one before shared-uid that raises privilege (so this holds for a user profile file
+        // with another name too). Both on one pod is a contradiction the user must resolve, even
+        // when shared-uid would then find nothing to change (root-run leaves uid 0, which
+        // shared-uid never shares).
+        if view.raised {
+            return Err(format!(
+                "root-run and shared-uid both change {object}: they set different uids, pick one for it \
+                 (e.g. --skip shared-uid:name={})",
+                id.name
+            )
+            .into());
+        }
+        if uid_param.is_none()
+            && cr.is_none()
+            && let Some(why) = already_shared(pod, &shared)
+        {
+            report.note(
+                profile,
+                Some(object),
+                format!(
+                    "containers {}: {why}; left alone (--set shared-uid.uid=UID gives them one uid anyway)",
+                    describe(&shared, cr)
+                ),
             );
-            for name in root_inits {
-                ctx.report.note(
-                    ctx.profile,
+            return Ok(found);
+        }
+        let (uid, gid, source) = choose(pod, uid_param, gid_param);
+        let non_root_before = non_root_containers(pod);
+        let root_inits: Vec<String> = pod
+            .get("initContainers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|c| is_root_init(c))
+            .map(|c| workload::container_name(c).to_string())
+            .collect();
+        let mut value = Findings::start(view);
+        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+            return Ok(found);
+        };
+        set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());
+        clear_containers(pod, uid, gid, &|n| sel.container(n));
+        // Computed once: a pod of thousands of containers stays linear.
+        let non_root_after: std::collections::HashSet<String> =
+            non_root_containers(pod).into_iter().collect();
+        let now_root: Vec<String> = non_root_before
+            .into_iter()
+            .filter(|n| !non_root_after.contains(n))
+            .collect();
+        if value == *doc {
+            return Ok(found);
+        }
+        if !now_root.is_empty() {
+            // The contract shares the pod's uid, and here that is root: say so loudly, and
+            // count the object as more privileged, like root-run's.
+            report.escalated.push(object.clone());
+            report.warn_code(
+                Code::MorePrivileged,
+                profile,
+                Some(object.clone()),
+                format!(
+                    "the shared uid is 0 ({source}), so {} now run{} as root; set --set shared-uid.uid=UID \
+                     to share a non-root uid instead",
+                    now_root.join(", "),
+                    if now_root.len() == 1 { "s" } else { "" }
+                ),
+            );
+            if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
+                report.warn_code(
+                    Code::PodSecurity,
+                    profile,
                     Some(object.clone()),
-                    format!("init container {name} runs as root on purpose (a chown helper): kept out of the shared uid"),
+                    "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
+                     uid 0: set --set shared-uid.uid=UID to a non-root uid",
                 );
             }
         }
-        Ok(())
+        let what = describe(&shared, cr);
+        let whose = if cr.is_some() {
+            "the operator's containers "
+        } else {
+            "containers "
+        };
+        report.note(
+            profile,
+            Some(object.clone()),
+            format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
+        );
+        for name in root_inits {
+            report.note(
+                profile,
+                Some(object.clone()),
+                format!("init container {name} runs as root on purpose (a chown helper): kept out of the shared uid"),
+            );
+        }
+        found.set_fixed(view, value);
+        Ok(found)
     }
 }
 

@@ -1,0 +1,114 @@
+//! The one loop every pod-level fix runs in, so a fix is only its decisions.
+//!
+//! A pod-level fix ([`PodFix`]) says, for one pod at a time, what it would do: the document as
+//! it would leave it, and what to tell the user ([`Findings`]). That step changes nothing, so
+//! it can run alone (to diagnose a stream without fixing it). [`drive`] does the rest for every
+//! fix alike: it picks the pods the selection names, gives each fix a read-only [`PodView`],
+//! passes the findings on to the report, and stores a changed document through
+//! [`Docs::edit`], which keeps the snapshot the engine diffs for the summary.
+
+use super::{Ctx, Docs, Fix, UsageError};
+use crate::manifest::Identity;
+use crate::report::Report;
+use crate::select::Selection;
+use crate::workload::{self, CrKind};
+use serde_json::{Map, Value};
+
+/// One pod as a fix sees it while planning: nothing here can be changed.
+pub struct PodView<'a> {
+    pub id: &'a Identity,
+    /// The prometheus-operator resource kind, when the pod spec is a CR's.
+    pub cr: Option<CrKind>,
+    /// The whole document.
+    pub doc: &'a Value,
+    /// Its pod spec (for a CR, the CR's spec, which the operator turns into one).
+    pub pod: &'a Map<String, Value>,
+    /// Whether a fix that ran before made this object more privileged (root-run did).
+    pub raised: bool,
+}
+
+/// What a fix would do to one pod.
+#[derive(Default)]
+pub struct Findings {
+    /// The document as the fix would leave it; `None` when it leaves it alone.
+    pub fixed: Option<Value>,
+    /// Notes and warnings, in the order the user reads them, with their levels and codes (and
+    /// the objects made more privileged, in `escalated`).
+    pub report: Report,
+}
+
+impl Findings {
+    /// A copy of the pod's document to change: what `fixed` will be.
+    pub fn start(view: &PodView) -> Value {
+        view.doc.clone()
+    }
+
+    /// Keep `fixed` as the planned document when it differs from the pod's.
+    pub fn set_fixed(&mut self, view: &PodView, fixed: Value) {
+        if fixed != *view.doc {
+            self.fixed = Some(fixed);
+        }
+    }
+}
+
+/// A fix that works pod by pod.
+pub trait PodFix: Fix {
+    /// What the fix reads from the whole stream before any pod (Pod Security levels, ...) and
+    /// gathers over the pods for the notes it gives at the end.
+    type Survey;
+
+    fn survey(&self, settings: &Self::Settings, docs: &Docs, ctx: &mut Ctx) -> Self::Survey;
+
+    /// What the fix would do to one pod, without doing it. An `Err` is a conflict the user must
+    /// resolve (exit 3).
+    fn plan(
+        &self,
+        settings: &Self::Settings,
+        survey: &mut Self::Survey,
+        view: &PodView,
+        sel: &Selection,
+        profile: &str,
+    ) -> Result<Findings, UsageError>;
+
+    /// After every pod: steps over the whole stream and the notes that sum the pods up.
+    fn finish(
+        &self,
+        _settings: &Self::Settings,
+        _survey: Self::Survey,
+        _docs: &mut Docs,
+        _ctx: &mut Ctx,
+    ) -> Result<(), UsageError> {
+        Ok(())
+    }
+}
+
+/// Run a pod-level fix over the pods `ctx.sel` selects: the body of its [`Fix::apply`].
+pub fn drive<F: PodFix>(
+    fix: &F,
+    settings: &F::Settings,
+    docs: &mut Docs,
+    ctx: &mut Ctx,
+) -> Result<(), UsageError> {
+    let mut survey = fix.survey(settings, docs, ctx);
+    for i in docs.pods(ctx.sel) {
+        let found = {
+            let d = docs.get(i);
+            let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+                continue;
+            };
+            let view = PodView {
+                id: &d.id,
+                cr: CrKind::of(&d.id),
+                doc: &d.value,
+                pod,
+                raised: docs.raised(i),
+            };
+            fix.plan(settings, &mut survey, &view, ctx.sel, ctx.profile)?
+        };
+        ctx.report.absorb(found.report);
+        if let Some(fixed) = found.fixed {
+            *docs.edit(i) = fixed;
+        }
+    }
+    fix.finish(settings, survey, docs, ctx)
+}
