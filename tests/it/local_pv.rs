@@ -1,14 +1,12 @@
 //! End-to-end tests of the `local-pv` profile: each one is named after the failure it guards.
 
-mod common;
-
 use helm_fixup::live::parse_pvs;
 use helm_fixup::report::{Code, Level};
 use helm_fixup::select::Selector;
 use helm_fixup::{Error, Output, Plan, process};
 use serde_json::{Value, json};
 
-use common::docs;
+use crate::common::docs;
 
 /// A plan running local-pv with these parameters (names without the `local-pv.` prefix).
 fn plan(pairs: &[(&str, &str)]) -> Plan {
@@ -17,7 +15,7 @@ fn plan(pairs: &[(&str, &str)]) -> Plan {
         .map(|(k, v)| (format!("local-pv.{k}"), *v))
         .collect();
     let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    common::plan(&["local-pv"], &set)
+    crate::common::plan(&["local-pv"], &set)
 }
 
 fn run(input: &str, pairs: &[(&str, &str)]) -> Output {

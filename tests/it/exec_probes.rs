@@ -6,9 +6,8 @@
 
 use helm_fixup::profile::{Params, ProfileDef};
 use helm_fixup::select::Selector;
-mod common;
 
-use common::docs;
+use crate::common::docs;
 use helm_fixup::{Error, Output, Plan, process};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -949,7 +948,7 @@ fn distroless_prometheus_with_listen_local_becomes_ready() {
     let text = out.report.text();
     assert!(text.contains("v3.14.0-distroless has no shell"), "{text}");
     assert_eq!(out.report.warnings(), 0, "{text}");
-    common::assert_idempotent(&out, &["exec-probes"], &[]);
+    crate::common::assert_idempotent(&out, &["exec-probes"], &[]);
 }
 
 #[test]
@@ -996,7 +995,7 @@ fn exec_probes_keeps_existing_container_patch_entry() {
         text.contains("args: [--upstream=http://127.0.0.1:9090]"),
         "{text}"
     );
-    common::assert_idempotent(&out, &["exec-probes"], &[]);
+    crate::common::assert_idempotent(&out, &["exec-probes"], &[]);
 }
 
 #[test]
@@ -1079,7 +1078,7 @@ fn unknown_prometheus_image_warns_and_names_what_to_set() {
     let input = cr_stream(&[], "Prometheus", "  version: v3.14.0\n");
     let out = run(&input, &[("operatorVersion", "0.93.1")]);
     assert_eq!(out.stream, input.as_bytes());
-    let warnings = common::messages(
+    let warnings = crate::common::messages(
         &out,
         helm_fixup::report::Level::Warning,
         "Prometheus monitoring/kps-prometheus",
@@ -1148,7 +1147,7 @@ fn chart_probe_with_another_handler_is_left_alone_with_a_warning() {
         text.contains("readinessProbe sets its own tcpSocket handler"),
         "{text}"
     );
-    common::assert_idempotent(&out, &["exec-probes"], &[]);
+    crate::common::assert_idempotent(&out, &["exec-probes"], &[]);
 }
 
 #[test]

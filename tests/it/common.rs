@@ -1,4 +1,4 @@
-//! Helpers shared by the profile test files: build a plan from profile names and `--set`
+//! Helpers shared by the profile test modules: build a plan from profile names and `--set`
 //! pairs, run the core on a stream, and read the output back as values.
 #![allow(dead_code)]
 

@@ -1,9 +1,7 @@
 //! End-to-end tests of the `shared-uid` profile, named after the failures they guard (seed 002:
 //! thanos-sidecar cannot hard-link the blocks prometheus writes).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use helm_fixup::Error;
 use helm_fixup::report::{Code, Level};
 use helm_fixup::select::Selector;

@@ -2,9 +2,7 @@
 //! a root-owned hostPath / local PV directory; prometheus panics
 //! `open /prometheus/queries.active: permission denied`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use helm_fixup::report::Level;
 use serde_json::{Value, json};
 

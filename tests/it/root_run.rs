@@ -2,9 +2,7 @@
 //! config-reloader running as `nobody` cannot write its volume; issue 11 item 6: root-run made
 //! every pod of the release root, node-exporter with hostPID and hostNetwork included).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use helm_fixup::report::{Code, Level};
 use helm_fixup::select::Selector;
 use helm_fixup::{Output, Plan, process};
