@@ -952,13 +952,17 @@ fn a_tojson_document_is_edited_as_json() {
 #[test]
 fn big_annotation_in_an_edited_pod_is_edited_in_place() {
     let big = "a\\\"b".repeat(600_000);
-    let doc = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    big: \"{big}\" # kept\nspec:\n  volumes: [{{name: d, emptyDir: {{}}}}]\n  containers:\n  - name: c\n    image: x\n    securityContext: {{runAsUser: 1000}}\n    volumeMounts: [{{name: d, mountPath: /d}}]\n");
+    let doc = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    big: \"{big}\" # kept\nspec:\n  volumes: [{{name: d, emptyDir: {{}}}}]\n  containers:\n  - name: c\n    image: x\n    securityContext: {{runAsUser: 1000}}\n    volumeMounts: [{{name: d, mountPath: /d}}]\n"
+    );
     assert!(doc.len() > 2 << 20);
     let o = run(&["-p", "root-run"], doc.as_bytes());
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     let out = String::from_utf8(o.stdout).unwrap();
     assert_eq!(
-        out.lines().filter(|l| !doc.lines().any(|d| d == *l)).count(),
+        out.lines()
+            .filter(|l| !doc.lines().any(|d| d == *l))
+            .count(),
         8,
         "only the uid line and the pod securityContext's seven lines are new:\n{}",
         &out[out.len() - 400..]
