@@ -1,8 +1,7 @@
 //! The command-line contract: subcommands, exit codes, where the summary goes, and that stdout
 //! stays empty on every error (Helm would otherwise install a truncated release).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use crate::support::Run;
 
 struct Out {
     code: i32,
@@ -14,35 +13,23 @@ struct Out {
 /// Run the binary with a clean environment (plus `env`), `input` on stdin, and a summary file.
 fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
     let dir = tempfile::tempdir().unwrap();
-    let sum = dir.path().join("summary");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
-    cmd.args(args)
-        .env_clear()
-        .env("HELM_FIXUP_TTY", "0")
-        .current_dir(dir.path());
+    let mut run = Run::new()
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir.path())
+        .stdin(input);
     if !args
         .iter()
         .any(|a| ["profiles", "explain", "last", "completions", "man"].contains(a))
     {
-        cmd.arg("--summary-file").arg(&sum);
+        run = run.summary_file(dir.path().join("summary"));
     }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A usage error exits before reading stdin: a closed pipe here is expected.
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    let o = child.wait_with_output().unwrap();
+    let o = run.run();
     Out {
-        code: o.status.code().unwrap_or(-1),
+        code: o.code.unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        summary: std::fs::read_to_string(&sum).unwrap_or_default(),
+        stderr: o.stderr,
+        summary: o.summary,
     }
 }
 
@@ -551,18 +538,13 @@ fn unwritable_summary_file_is_a_usage_error_before_stdin_is_read() {
         (missing.to_str().unwrap(), "does not exist"),
         (dir.path().to_str().unwrap(), "is a directory"),
     ] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-fixup"));
-        // stdin stays open and empty-handed: the run must not wait for it.
-        let o = cmd
+        // stdin is an empty pipe: the run must fail on the path, not on the input.
+        let o = Run::new()
             .args(["-p", "root-run", "--summary-file", path])
-            .env_clear()
-            .env("HELM_FIXUP_TTY", "0")
-            .stdin(Stdio::piped())
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(3), "{path}");
+            .run();
+        assert_eq!(o.code, Some(3), "{path}");
         assert!(o.stdout.is_empty());
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = &o.stderr;
         assert!(err.contains(needle), "{path}: {err}");
     }
 }
@@ -570,15 +552,12 @@ fn unwritable_summary_file_is_a_usage_error_before_stdin_is_read() {
 #[test]
 fn stdin_that_is_a_directory_says_what_to_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+    let o = Run::new()
         .args(["-p", "root-run"])
-        .env_clear()
-        .env("HELM_FIXUP_TTY", "0")
-        .stdin(std::fs::File::open(dir.path()).unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
+        .stdin_from(std::fs::File::open(dir.path()).unwrap())
+        .run();
+    assert_eq!(o.code, Some(3));
+    let err = &o.stderr;
     assert!(err.contains("stdin is a directory"), "{err}");
     assert!(err.contains("< manifests.yaml"), "{err}");
 }

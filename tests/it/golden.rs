@@ -6,44 +6,20 @@
 //! files after an intended change, then review the diff. Every case is also run a second time on
 //! its own output, which must come back unchanged (idempotence).
 
+use crate::support::{Ran, Run};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    summary: String,
-}
-
-fn run(args: &[String], input: &[u8]) -> Run {
+fn run(args: &[String], input: &[u8]) -> Ran {
     let dir = tempfile::tempdir().unwrap();
-    let sum = dir.path().join("summary.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+    Run::new()
         .args(args)
-        .arg("--summary-file")
-        .arg(&sum)
-        .env_clear()
-        .env("HELM_FIXUP_TTY", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        summary: std::fs::read_to_string(&sum).unwrap_or_default(),
-    }
+        .summary_file(dir.path().join("summary.txt"))
+        .stdin(input)
+        .run()
 }
 
 fn first_difference(want: &str, got: &str) -> String {
@@ -102,7 +78,13 @@ fn golden_outputs_and_summaries() {
             let input = std::fs::read(root().join(parts.next().expect("input path"))).unwrap();
             let args: Vec<String> = parts.map(str::to_string).collect();
             let r = run(&args, &input);
-            assert_eq!(r.code, 0, "{name}: exit {} summary:\n{}", r.code, r.summary);
+            assert_eq!(
+                r.code,
+                Some(0),
+                "{name}: exit {:?} summary:\n{}",
+                r.code,
+                r.summary
+            );
             let out = String::from_utf8(r.stdout.clone()).unwrap();
             check(
                 &root().join(format!("tests/golden/out/{name}.yaml")),
@@ -115,7 +97,7 @@ fn golden_outputs_and_summaries() {
                 &mut failures,
             );
             let again = run(&args, &r.stdout);
-            assert_eq!(again.code, 0, "{name}: second run failed");
+            assert_eq!(again.code, Some(0), "{name}: second run failed");
             if again.stdout != r.stdout {
                 failures.push(format!(
                     "{name}: not idempotent: {}",

@@ -15,7 +15,8 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-const FIXUP: &str = env!("CARGO_BIN_EXE_helm-fixup");
+use crate::support::{BIN as FIXUP, Run};
+
 const RELEASE: &str = "demo";
 const NAMESPACE: &str = "monitoring";
 const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
@@ -654,12 +655,11 @@ fn helm4_without_a_terminal_leaves_the_error_in_the_last_run_file() {
     assert!(text.contains("unknown profile \"root-runn\""), "{text}");
     assert!(text.contains("(exit 3)"), "{text}");
     // `helm-fixup last` shows the same record.
-    let last = Command::new(FIXUP)
+    let last = Run::new()
         .arg("last")
         .env("XDG_STATE_HOME", helm.home.path().join("state"))
-        .output()
-        .unwrap();
-    assert!(stdout(&last).contains("unknown profile \"root-runn\""));
+        .run();
+    assert!(last.stdout_text().contains("unknown profile \"root-runn\""));
 }
 
 #[test]

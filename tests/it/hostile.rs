@@ -6,48 +6,16 @@
 //! value (sigs.k8s.io/yaml's non-strict `YAMLToJSON`), and so does helm-fixup, with a
 //! `duplicate-key` warning; a profile's edit lands on that last copy.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::support::{Ran, Run};
+use std::time::Duration;
 
-struct Out {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    took: Duration,
-}
-
-fn run(args: &[&str], input: &[u8]) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
-        .args(args)
-        .env_clear()
-        .env("HELM_FIXUP_TTY", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // Write from a thread: a large input must not dead-lock against a full stdout pipe.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let o = child.wait_with_output().unwrap();
-    let took = start.elapsed();
-    writer.join().unwrap();
-    Out {
-        code: o.status.code(),
-        stdout: o.stdout,
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        took,
-    }
+fn run(args: &[&str], input: &[u8]) -> Ran {
+    Run::new().args(args).stdin(input).run()
 }
 
 /// Bad input: exit 2, empty stdout, and the message names the document, line and column.
 #[track_caller]
-fn rejected(input: &[u8], doc: usize, line: Option<usize>, reason: &str) -> Out {
+fn rejected(input: &[u8], doc: usize, line: Option<usize>, reason: &str) -> Ran {
     for args in [
         &["-p", "root-run"][..],
         &[
@@ -75,9 +43,9 @@ fn rejected(input: &[u8], doc: usize, line: Option<usize>, reason: &str) -> Out 
         assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
         // A hang guard only; the time is measured in scripts/bench.sh.
         assert!(
-            o.took < Duration::from_secs(10),
+            o.elapsed < Duration::from_secs(10),
             "{args:?}: took {:?}",
-            o.took
+            o.elapsed
         );
     }
     run(&["-p", "root-run"], input)
@@ -299,7 +267,7 @@ fn crlf_streams_keep_crlf_in_edits() {
 }
 
 /// The `duplicate-key` warnings of a run's JSON summary: (object, message).
-fn duplicate_key_warnings(args: &[&str], input: &str) -> (Out, Vec<(String, String)>) {
+fn duplicate_key_warnings(args: &[&str], input: &str) -> (Ran, Vec<(String, String)>) {
     let dir = tempfile::tempdir().unwrap();
     let sum = dir.path().join("s.json");
     let mut all: Vec<&str> = args.to_vec();
@@ -762,21 +730,12 @@ fn broken_stdout_pipe_is_quiet() {
         ));
     }
     input.push_str(&format!("---\n{DEPLOY}"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+    let o = Run::new()
         .args(["-p", "root-run"])
-        .env_clear()
-        .env("HELM_FIXUP_TTY", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = stdin.write_all(input.as_bytes());
-    drop(stdin);
-    let o = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
+        .close_stdout()
+        .stdin(&input)
+        .run();
+    let stderr = &o.stderr;
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
     use std::os::unix::process::ExitStatusExt;

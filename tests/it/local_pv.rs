@@ -1054,17 +1054,14 @@ fn statefulset_with_float_replicas_gets_a_volume_per_replica() {
 #[test]
 fn local_pv_path_with_dot_dot_is_refused() {
     for bad in ["/a/../../etc", "/srv//disks", "/srv/./disks", "srv/disks"] {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+        let o = crate::support::Run::new()
             .args(["-p", "local-pv", "--set", "local-pv.node=n1", "--set"])
             .arg(format!("local-pv.path={bad}"))
-            .env_clear()
-            .env("HELM_FIXUP_TTY", "0")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(3), "{bad}");
+            .stdin_from(std::process::Stdio::null())
+            .run();
+        assert_eq!(o.code, Some(3), "{bad}");
         assert!(o.stdout.is_empty());
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = &o.stderr;
         assert!(
             err.contains("local-pv.path=") && err.contains("without . or .. parts"),
             "{err}"

@@ -6,6 +6,7 @@
 //! `tests/fuzz-crashes/` (inputs the fuzzer found), read through `CARGO_MANIFEST_DIR`.
 
 mod common;
+mod support;
 
 mod cli;
 mod exec_probes;
