@@ -1,0 +1,824 @@
+//! The command-line contract: subcommands, exit codes, where the summary goes, and that stdout
+//! stays empty on every error (Helm would otherwise install a truncated release).
+
+use crate::support::Run;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    summary: String,
+}
+
+/// Run the binary with a clean environment (plus `env`), `input` on stdin, and a summary file.
+fn fixup(args: &[&str], env: &[(&str, &str)], input: &str) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Run::new()
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir.path())
+        .stdin(input);
+    if !args
+        .iter()
+        .any(|a| ["profiles", "explain", "last", "completions", "man"].contains(a))
+    {
+        run = run.summary_file(dir.path().join("summary"));
+    }
+    let o = run.run();
+    Out {
+        code: o.code.unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: o.stderr,
+        summary: o.summary,
+    }
+}
+
+const DEPLOY: &str = "---
+# Source: demo/templates/deploy.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsUser: 1000   # the chart's uid
+        runAsNonRoot: true
+      containers:
+      - name: web
+        image: \"nginx:1.27\"
+        env:
+        - name: FLAG
+          value: \"yes\"
+        volumeMounts:
+        - name: cache
+          mountPath: /var/cache/nginx
+      volumes:
+      - name: cache
+        emptyDir: {}
+---
+# Source: demo/templates/cm.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  mode: \"0644\"
+";
+
+#[test]
+fn profiles_lists_every_builtin_profile() {
+    let o = fixup(&["profiles"], &[], "");
+    assert_eq!(o.code, 0);
+    let names: Vec<&str> = o
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "root-run",
+            "shared-uid",
+            "init-chown",
+            "exec-probes",
+            "local-pv"
+        ]
+    );
+}
+
+#[test]
+fn explain_shows_params_defaults_required_and_the_failure_fixed() {
+    let o = fixup(&["explain", "local-pv"], &[], "");
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stdout.contains("path") && o.stdout.contains("/mnt/disks"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("Fixes: PVC stays Pending"),
+        "{}",
+        o.stdout
+    );
+    for line in ["node", "nodes", "namespace"] {
+        assert!(
+            o.stdout.lines().any(
+                |l| l.trim_start().starts_with(&format!("{line} ")) && l.contains("required (")
+            ),
+            "{line} not marked required:\n{}",
+            o.stdout
+        );
+    }
+    // Internal numbers never reach the user.
+    for n in ["000", "001", "002", "003", "004"] {
+        assert!(!o.stdout.contains(n), "{n} in:\n{}", o.stdout);
+    }
+    let o = fixup(&["explain", "nope"], &[], "");
+    assert_eq!(o.code, 3);
+    assert!(o.stderr.contains("valid: root-run"), "{}", o.stderr);
+}
+
+#[test]
+fn no_profile_passes_through_byte_for_byte_with_a_warning() {
+    let o = fixup(&[], &[], DEPLOY);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.stdout, DEPLOY);
+    assert!(o.summary.contains("no profile selected"), "{}", o.summary);
+}
+
+#[test]
+fn root_run_changes_only_the_fixed_lines() {
+    let o = fixup(&["-p", "root-run"], &[], DEPLOY);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    let want = DEPLOY
+        .replace("runAsUser: 1000   # the chart's uid\n        runAsNonRoot: true",
+                 "runAsUser: 0   # the chart's uid\n        runAsNonRoot: false\n        runAsGroup: 0\n        fsGroup: 0\n        seccompProfile:\n          type: RuntimeDefault");
+    assert_eq!(o.stdout, want);
+    assert!(o.summary.contains("root-run  Deployment demo/web  spec.template.spec.securityContext.runAsUser 1000 -> 0, runAsNonRoot true -> false"), "{}", o.summary);
+    assert!(
+        o.summary
+            .contains("more privileged than the chart asked: Deployment demo/web")
+    );
+    assert!(
+        o.summary.ends_with(
+            "helm-fixup: 1 object changed, 0 added, 0 warnings, 1 more privileged (2 documents)\n"
+        ),
+        "{}",
+        o.summary
+    );
+    let again = fixup(&["-p", "root-run"], &[], &o.stdout);
+    assert_eq!(again.stdout, o.stdout, "idempotent");
+}
+
+#[test]
+fn invalid_yaml_exits_2_with_position_and_empty_stdout() {
+    let bad = format!("{DEPLOY}---\nkind: Pod\nmetadata: {{name: [\n");
+    let o = fixup(&["-p", "root-run"], &[], &bad);
+    assert_eq!(o.code, 2);
+    assert!(o.stdout.is_empty());
+    assert!(o.summary.contains("document 3 (line "), "{}", o.summary);
+    assert!(o.summary.contains("nothing was written to stdout"));
+}
+
+#[test]
+fn scalar_and_kindless_documents_are_bad_input() {
+    for (input, reason) in [
+        (
+            "kind: A\n---\njust a string\n",
+            "document 2 (line 3, column 1): the document is a string, not a mapping",
+        ),
+        (
+            "- a\n- b\n",
+            "document 1 (line 1, column 1): the document is a list, not a mapping",
+        ),
+        (
+            "---\n# Source: x\nmetadata:\n  name: x\n",
+            "document 1 (line 3, column 1): the document has no kind",
+        ),
+    ] {
+        let o = fixup(&["-p", "root-run"], &[], input);
+        assert_eq!((o.code, o.stdout.as_str()), (2, ""), "{input}");
+        assert!(o.stderr.contains(reason), "{input}: {}", o.stderr);
+    }
+}
+
+#[test]
+fn usage_errors_exit_3_and_name_the_valid_choices() {
+    for (args, needle) in [
+        (
+            &["-p", "rootrun"][..],
+            "valid: root-run, shared-uid, init-chown, exec-probes, local-pv",
+        ),
+        (
+            &["-p", "root-run", "--set", "root-run.caps=X"][..],
+            "valid: addCapabilities",
+        ),
+        (
+            &["-p", "root-run", "--only", "knd=Pod"][..],
+            "valid: kind, name",
+        ),
+        (
+            &["-p", "root-run", "-c", "missing.yaml"][..],
+            "missing.yaml",
+        ),
+    ] {
+        let o = fixup(args, &[], DEPLOY);
+        assert_eq!((o.code, o.stdout.as_str()), (3, ""), "{args:?}");
+        assert!(o.summary.contains(needle), "{args:?}: {}", o.summary);
+    }
+}
+
+#[test]
+fn empty_stream_still_writes_a_comment_line() {
+    for input in ["", "---\n", "\n\n"] {
+        let o = fixup(&["-p", "root-run"], &[], input);
+        assert_eq!(o.code, 0);
+        assert!(
+            o.stdout.starts_with('#') || !o.stdout.trim().is_empty(),
+            "{input:?} -> {:?}",
+            o.stdout
+        );
+        assert!(!o.stdout.trim().is_empty());
+    }
+}
+
+#[test]
+fn env_profiles_apply_when_no_flags_are_given() {
+    let o = fixup(&[], &[("HELM_FIXUP_PROFILES", "root-run")], DEPLOY);
+    assert!(o.stdout.contains("runAsUser: 0"), "{}", o.summary);
+}
+
+#[test]
+fn config_file_drives_a_scripted_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("fixup.yaml");
+    std::fs::write(&cfg, "profiles: [root-run]\nskip: [\"kind=Deployment\"]\n").unwrap();
+    let o = fixup(&["-c", cfg.to_str().unwrap()], &[], DEPLOY);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    assert_eq!(o.stdout, DEPLOY, "the only workload is skipped");
+    let o = fixup(&[], &[("HELM_FIXUP_CONFIG", cfg.to_str().unwrap())], DEPLOY);
+    assert!(
+        o.summary.contains("helm-fixup: profiles root-run"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn json_summary_has_the_same_records() {
+    let o = fixup(&["-p", "root-run", "--summary-format", "json"], &[], DEPLOY);
+    let v: serde_json::Value = serde_json::from_str(&o.summary).unwrap();
+    assert_eq!(v["changed"][0]["object"], "Deployment demo/web");
+    assert_eq!(v["changed"][0]["more_privileged"], true);
+    assert_eq!(
+        v["changed"][0]["changes"][0]["path"],
+        "spec.template.spec.securityContext.runAsUser"
+    );
+}
+
+#[test]
+fn dry_run_reports_but_writes_the_input() {
+    let o = fixup(&["-p", "root-run", "--dry-run"], &[], DEPLOY);
+    assert_eq!(o.stdout, DEPLOY);
+    assert!(o.summary.contains("runAsUser 1000 -> 0") && o.summary.contains("dry run"));
+}
+
+#[test]
+fn diff_shows_only_changed_lines() {
+    let o = fixup(&["-p", "root-run", "--diff"], &[], DEPLOY);
+    let minus: Vec<&str> = o
+        .summary
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert_eq!(
+        minus,
+        [
+            "-        runAsUser: 1000   # the chart's uid",
+            "-        runAsNonRoot: true"
+        ]
+    );
+    assert!(o.summary.contains("+++ b/Deployment demo/web"));
+}
+
+/// The README is the user's manual: every built-in profile has a section with a Helm 3 and a
+/// Helm 4 call, and every exit code of the contract is in the table.
+#[test]
+fn readme_documents_every_profile_and_exit_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let profiles = fixup(&["profiles"], &[], "");
+    let names: Vec<&str> = profiles
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names.len(), 5, "{}", profiles.stdout);
+    for name in &names {
+        let start = readme
+            .find(&format!("\n### {name}\n"))
+            .unwrap_or_else(|| panic!("README has no section for {name}"));
+        let rest = &readme[start + 5..];
+        let section = &rest[..rest
+            .find("\n### ")
+            .or_else(|| rest.find("\n## "))
+            .unwrap_or(rest.len())];
+        assert!(
+            section.contains("--post-renderer fixup"),
+            "{name}: no Helm 4 example"
+        );
+        assert!(
+            section.contains("--post-renderer helm-fixup"),
+            "{name}: no Helm 3 example"
+        );
+        assert!(
+            section.contains("helm-fixup: profiles"),
+            "{name}: no example summary"
+        );
+    }
+    for code in 0..=3 {
+        assert!(
+            readme.contains(&format!("\n| {code} |")),
+            "exit code {code} missing"
+        );
+    }
+}
+
+const CLAIM: &str = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  namespace: mon
+spec:
+  resources:
+    requests:
+      storage: 1Gi
+";
+
+/// A fake kubectl that prints `out` (or fails when `out` is None) and records its arguments.
+fn fake_kubectl(dir: &std::path::Path, out: Option<&str>) -> String {
+    let path = dir.join("kubectl");
+    let body = match out {
+        Some(json) => format!(
+            "#!/bin/sh\necho \"$@\" > '{}/args'\ncat <<'EOF'\n{json}\nEOF\n",
+            dir.display()
+        ),
+        None => "#!/bin/sh\necho 'error: You must be logged in to the server (Unauthorized)' >&2\nexit 1\n".into(),
+    };
+    std::fs::write(&path, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn existing_cluster_reads_live_volumes_with_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1",
+      "kind": "PersistentVolume", "metadata": {"name": "mon.data",
+      "annotations": {"meta.helm.sh/release-name": "r"}},
+      "spec": {"capacity": {"storage": "1Gi"}, "local": {"path": "/srv/old/mon/data"},
+        "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "mon", "name": "data", "uid": "abc"},
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions":
+          [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["old-node"]}]}]}}},
+      "status": {"phase": "Bound"}}]}"#;
+    let kubectl = fake_kubectl(dir.path(), Some(live));
+    let args = [
+        "-p",
+        "local-pv",
+        "--set",
+        "local-pv.node=new-node",
+        "--set",
+        "local-pv.existing=cluster",
+    ];
+    let o = fixup(&args, &[("HELM_FIXUP_KUBECTL", &kubectl)], CLAIM);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("/srv/old/mon/data") && o.stdout.contains("old-node"));
+    assert!(o.stdout.contains("uid: abc"), "{}", o.stdout);
+    let called = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    assert!(called.starts_with("get pv -o json"), "{called}");
+    // kubectl failing is a usage error before the stream is read: exit 3, nothing on stdout.
+    let failing = fake_kubectl(dir.path(), None);
+    let o = fixup(&args, &[("HELM_FIXUP_KUBECTL", &failing)], CLAIM);
+    assert_eq!(o.code, 3);
+    assert!(o.stdout.is_empty());
+    assert!(
+        o.summary.contains("local-pv.existing=cluster") && o.summary.contains("Unauthorized"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn existing_file_that_is_missing_or_broken_exits_3() {
+    let o = fixup(
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.existing=/nonexistent/pv.yaml",
+        ],
+        &[],
+        CLAIM,
+    );
+    assert_eq!(o.code, 3);
+    assert!(o.stdout.is_empty());
+    assert!(o.summary.contains("/nonexistent/pv.yaml"), "{}", o.summary);
+}
+
+#[test]
+fn selector_that_matches_nothing_warns() {
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--only",
+            "kind=Promethues",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert_eq!(o.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&o.summary).unwrap();
+    let m = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "selector-unmatched")
+        .expect("a selector-unmatched message");
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .contains("kinds here: Deployment"),
+        "{m}"
+    );
+    // A --skip that skips nothing says so too; one that matches says nothing.
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--skip",
+            "name=wbe",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert!(
+        o.summary
+            .contains("--skip name=wbe matches no object a profile reads, so it skips nothing"),
+        "{}",
+        o.summary
+    );
+    let o = fixup(
+        &[
+            "-p",
+            "root-run",
+            "--skip",
+            "name=web",
+            "--summary-format",
+            "json",
+        ],
+        &[],
+        DEPLOY,
+    );
+    assert!(!o.summary.contains("selector-unmatched"), "{}", o.summary);
+}
+
+#[test]
+fn config_file_pins_claims_and_names_the_live_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("pv.yaml");
+    std::fs::write(&live, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
+    let cfg = dir.path().join("fixup.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "profiles: [local-pv]\nparams:\n  local-pv:\n    nodes: [a, b]\n    pin: [\"mon/data=node-z\"]\n    existing: {}\n",
+            live.display()
+        ),
+    )
+    .unwrap();
+    let o = fixup(&["-c", cfg.to_str().unwrap()], &[], CLAIM);
+    assert_eq!(o.code, 0, "{}", o.summary);
+    assert!(o.stdout.contains("- node-z"), "{}", o.stdout);
+    assert!(
+        o.summary.contains("0 volume(s) exist already"),
+        "{}",
+        o.summary
+    );
+}
+
+/// Exit 2 means bad input in the README's table; clap's own default for argument errors is 2,
+/// so a typo in a flag looked like a broken chart.
+#[test]
+fn argument_errors_exit_3_not_the_bad_input_code() {
+    for (args, needle) in [
+        (&["--bogus"][..], "--bogus"),
+        (&["-p"][..], "a value is required"),
+        (&["-p", "root-run", "--summary-format", "xml"][..], "xml"),
+        (&["explain"][..], "<PROFILE>"),
+        (&["version"][..], "helm-fixup --version"),
+    ] {
+        let o = fixup(args, &[], DEPLOY);
+        assert_eq!(
+            (o.code, o.stdout.as_str()),
+            (3, ""),
+            "{args:?}: {}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"][..],
+        &["explain", "--help"][..],
+    ] {
+        let o = fixup(args, &[], "");
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        assert!(o.stdout.contains("helm-fixup"), "{args:?}: {}", o.stdout);
+    }
+}
+
+/// A summary file that cannot be written used to lose the summary and exit 0 after all the work.
+#[test]
+fn unwritable_summary_file_is_a_usage_error_before_stdin_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/summary.txt");
+    for (path, needle) in [
+        (missing.to_str().unwrap(), "does not exist"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        // stdin is an empty pipe: the run must fail on the path, not on the input.
+        let o = Run::new()
+            .args(["-p", "root-run", "--summary-file", path])
+            .run();
+        assert_eq!(o.code, Some(3), "{path}");
+        assert!(o.stdout.is_empty());
+        let err = &o.stderr;
+        assert!(err.contains(needle), "{path}: {err}");
+    }
+}
+
+#[test]
+fn stdin_that_is_a_directory_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Run::new()
+        .args(["-p", "root-run"])
+        .stdin_from(std::fs::File::open(dir.path()).unwrap())
+        .run();
+    assert_eq!(o.code, Some(3));
+    let err = &o.stderr;
+    assert!(err.contains("stdin is a directory"), "{err}");
+    assert!(err.contains("< manifests.yaml"), "{err}");
+}
+
+/// Helm 4 discards the post-renderer's stderr: the last-run file is where the error survives.
+#[test]
+fn last_shows_the_error_or_summary_of_the_previous_run() {
+    let state = tempfile::tempdir().unwrap();
+    let xdg = state.path().to_str().unwrap();
+    let env = [("XDG_STATE_HOME", xdg)];
+    let o = fixup(&["last"], &env, "");
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("no run recorded yet"), "{}", o.stdout);
+
+    let o = fixup(&["-p", "root-runn"], &env, DEPLOY);
+    assert_eq!(o.code, 3);
+    let file = state.path().join("helm-fixup/last-run.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("(exit 3)"), "{text}");
+    assert!(text.contains("unknown profile \"root-runn\""), "{text}");
+    let o = fixup(&["last"], &env, "");
+    assert!(
+        o.stdout.contains("unknown profile \"root-runn\""),
+        "{}",
+        o.stdout
+    );
+
+    // A clap error is recorded too, and a success replaces the error with the summary.
+    let o = fixup(&["--bogus"], &env, "");
+    assert_eq!(o.code, 3);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("--bogus"));
+    let o = fixup(&["-p", "root-run"], &env, DEPLOY);
+    assert_eq!(o.code, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("(exit 0)") && text.contains("helm-fixup: profiles"),
+        "{text}"
+    );
+    assert!(!text.contains("root-runn"), "{text}");
+}
+
+/// Profile files written before `seed:` became `fixes:` still load.
+#[test]
+fn old_profile_file_with_seed_key_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    std::fs::write(
+        &file,
+        "name: mine\nfix: root-run\ndescription: d\nseed: \"permission denied\"\n",
+    )
+    .unwrap();
+    let o = fixup(&["explain", file.to_str().unwrap()], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("Fixes: permission denied"),
+        "{}",
+        o.stdout
+    );
+}
+
+/// Split a shell command line into words: double and single quotes group, backslash-newline
+/// joins lines. Enough for the README's examples.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The README's Helm 3 calls, each as the helm-fixup arguments Helm 3 would pass: Helm 3 hands
+/// every `--post-renderer-args` value over as one argument, so `"-p shared-uid"` reached the
+/// binary as the single word `-p shared-uid` and failed.
+fn readme_helm3_calls() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let joined = readme.replace("\\\n", " ");
+    let mut calls = Vec::new();
+    for line in joined.lines() {
+        let line = line.split(" # ").next().unwrap_or(line);
+        if !line.contains("--post-renderer helm-fixup") {
+            continue;
+        }
+        let words = shell_words(line);
+        let mut args = Vec::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            if w == "--post-renderer-args" {
+                args.push(it.next().cloned().unwrap_or_default());
+            } else if let Some(v) = w.strip_prefix("--post-renderer-args=") {
+                args.push(v.to_string());
+            }
+        }
+        calls.push(args);
+    }
+    calls
+}
+
+#[test]
+fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
+    let calls = readme_helm3_calls();
+    assert!(
+        calls.len() >= 6,
+        "found only {} Helm 3 examples",
+        calls.len()
+    );
+    let stream = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/streams/demo.yaml"
+    ))
+    .unwrap();
+    for args in calls {
+        for a in &args {
+            assert!(
+                !a.contains(char::is_whitespace),
+                "README Helm 3 example passes {a:?} as one argument: {args:?}"
+            );
+        }
+        if args.iter().any(|a| a.contains("$PWD") || a.contains("...")) {
+            continue;
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = fixup(&argv, &[], &stream);
+        assert_eq!(o.code, 0, "README Helm 3 example {args:?}: {}", o.stderr);
+    }
+}
+
+/// Completions and the man page come from the clap definition: they know every flag and
+/// subcommand, and an unknown shell is a usage error.
+#[test]
+fn completions_and_man_page_know_every_flag() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = fixup(&["completions", shell], &[], "");
+        assert_eq!(o.code, 0, "{shell}: {}", o.stderr);
+        for flag in ["summary-file", "dry-run", "explain", "last"] {
+            assert!(o.stdout.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+    let o = fixup(&["completions", "tcsh"], &[], "");
+    assert_eq!(o.code, 3);
+    let o = fixup(&["man"], &[], "");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains(".TH helm-fixup 1"), "{}", o.stdout);
+    for flag in ["summary\\-file", "dry\\-run"] {
+        assert!(
+            o.stdout.contains(flag),
+            "man page lacks {flag}:\n{}",
+            o.stdout
+        );
+    }
+}
+
+/// Every bad parameter, selector or profile is a usage error before stdin is read. Parameters
+/// used to be checked by each fix after the whole stream was read, so with Helm's pipe (or
+/// `< /dev/zero`) the error waited for input. Here stdin stays open and empty: each run must
+/// end on its own with exit 3 and nothing on stdout.
+#[test]
+fn every_usage_error_exits_before_reading_stdin() {
+    let cases: &[&[&str]] = &[
+        &["-p", "shared-uid", "--set", "shared-uid.uid=abc"],
+        &["-p", "shared-uid", "--set", "shared-uid.gid=4294967296"],
+        &["-p", "init-chown", "--set", "init-chown.uid=-1"],
+        &["-p", "init-chown", "--set", "init-chown.image=a b"],
+        &["-p", "exec-probes", "--set", "exec-probes.all=maybe"],
+        &[
+            "-p",
+            "exec-probes",
+            "--set",
+            "exec-probes.operatorVersion=latest",
+        ],
+        &[
+            "-p",
+            "root-run",
+            "--set",
+            "root-run.addCapabilities=NET-ADMIN",
+        ],
+        &["-p", "local-pv"],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.path=/a/../../etc",
+        ],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.node=n",
+            "--set",
+            "local-pv.keep=perhaps",
+        ],
+        &[
+            "-p",
+            "local-pv",
+            "--set",
+            "local-pv.nodes=a,b",
+            "--set",
+            "local-pv.pin=x",
+        ],
+        &["-p", "root-run", "--set", "root-run.nope=1"],
+        &["-p", "root-run", "--set", "shared-uid.uid=1"],
+        &["-p", "root-run", "--only", "kind="],
+        &["-p", "root-run", "--skip", "nope:kind=Pod"],
+        &["-p", "root-run", "--only", "colour=red"],
+        &["-p", "no-such-profile"],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
+            .args(*args)
+            .env_clear()
+            .env("HELM_FIXUP_TTY", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let held = child.stdin.take();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        drop(held);
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("{args:?} waited for stdin");
+        };
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(status.code(), Some(3), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with("helm-fixup: "), "{args:?}: {err}");
+    }
+}
