@@ -790,35 +790,26 @@ fn every_usage_error_exits_before_reading_stdin() {
         &["-p", "no-such-profile"],
     ];
     for args in cases {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helm-fixup"))
-            .args(*args)
-            .env_clear()
-            .env("HELM_FIXUP_TTY", "0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        // A pipe whose writer stays open for a minute: reading it to its end would wait.
+        let mut writer = std::process::Command::new("sleep")
+            .arg("60")
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let held = child.stdin.take();
-        let start = std::time::Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break Some(s);
-            }
-            if start.elapsed() > std::time::Duration::from_secs(20) {
-                break None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        };
-        drop(held);
-        let Some(status) = status else {
-            let _ = child.kill();
-            panic!("{args:?} waited for stdin");
-        };
-        let o = child.wait_with_output().unwrap();
-        assert_eq!(status.code(), Some(3), "{args:?}");
+        let open = writer.stdout.take().unwrap();
+        let o = Run::new().args(*args).stdin_from(open).run();
+        let _ = writer.kill();
+        let _ = writer.wait();
+        assert!(
+            o.elapsed < std::time::Duration::from_secs(20),
+            "{args:?} waited for stdin"
+        );
+        assert_eq!(o.code, Some(3), "{args:?}: {}", o.stderr);
         assert!(o.stdout.is_empty(), "{args:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.starts_with("helm-fixup: "), "{args:?}: {err}");
+        assert!(
+            o.stderr.starts_with("helm-fixup: "),
+            "{args:?}: {}",
+            o.stderr
+        );
     }
 }

@@ -393,7 +393,7 @@ fn claim_without_namespace_needs_param() {
 
 #[test]
 fn missing_node_is_a_usage_error() {
-    match common::run_err(PVC, &["local-pv"], &[]) {
+    match crate::common::run_err(PVC, &["local-pv"], &[]) {
         Error::Usage(m) => assert!(
             m.contains("local-pv.node=") && m.contains("local-pv.nodes="),
             "{m}"
