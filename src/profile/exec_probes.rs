@@ -28,7 +28,7 @@
 //! command; it keeps the operator's handler type (exec), so the merge replaces only the command
 //! at every operator version (see "listenLocal on images without a shell" below).
 
-use super::driver::{self, Findings, PodFix, PodView};
+use super::driver::{Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::select::Selection;
@@ -1390,15 +1390,6 @@ impl Fix for ExecProbes {
             })?),
         };
         Ok((all, version))
-    }
-
-    fn apply(
-        &self,
-        settings: &Self::Settings,
-        docs: &mut Docs,
-        ctx: &mut Ctx,
-    ) -> Result<(), UsageError> {
-        driver::drive(self, settings, docs, ctx)
     }
 }
 

@@ -25,7 +25,7 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
-use super::driver::{self, Findings, PodFix, PodView};
+use super::driver::{Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
@@ -776,10 +776,6 @@ impl Fix for InitChown {
             }
         }
         Ok(settings)
-    }
-
-    fn apply(&self, settings: &Settings, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
-        driver::drive(self, settings, docs, ctx)
     }
 }
 

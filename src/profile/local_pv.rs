@@ -38,7 +38,7 @@
 mod fit;
 mod placement;
 
-use super::{Ctx, Docs, Fix, Params, UsageError};
+use super::{Ctx, Docs, Fix, Params, StreamFix, UsageError};
 use crate::live;
 use crate::manifest::Identity;
 use crate::report::{Code, NodePrep};
@@ -675,7 +675,9 @@ impl Fix for LocalPv {
     fn configure(&self, params: &Params) -> Result<Config, UsageError> {
         Ok(Config::from(params)?)
     }
+}
 
+impl StreamFix for LocalPv {
     fn apply(&self, cfg: &Config, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let live = Live::index(ctx.live_pvs);
         let mut bound = bound_in_stream(docs, cfg);

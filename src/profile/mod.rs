@@ -225,7 +225,7 @@ pub struct Doc {
 }
 
 /// A document's value before the current profile changed it (see [`Docs::take_snapshots`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Snapshot {
     /// Compact JSON: for the usual document of many small nodes.
     Json(String),
@@ -273,7 +273,7 @@ fn weigh(v: &Value) -> (usize, usize) {
 
 /// The documents of one run. Fixes read freely and change through [`Docs::edit`], which keeps a
 /// snapshot of each document the current profile changes so the engine can attribute changes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Docs {
     items: Vec<Doc>,
     snapshots: BTreeMap<usize, Snapshot>,
@@ -419,20 +419,13 @@ impl From<&str> for UsageError {
 
 /// The code of one fix, in two steps: [`Fix::configure`] checks the parameters and turns them
 /// into settings, before any input is read (a bad `--set` fails at once, not after stdin);
-/// [`Fix::apply`] then runs over the documents.
+/// then the fix runs over the documents, pod by pod ([`driver::PodFix`]) or over the whole
+/// stream at once ([`StreamFix`]).
 pub trait Fix: Sync + 'static {
     /// The fix's parameters, checked and parsed.
     type Settings: Send + Sync + 'static;
 
     fn configure(&self, params: &Params) -> Result<Self::Settings, UsageError>;
-
-    /// Apply the fix to every document it targets.
-    fn apply(
-        &self,
-        settings: &Self::Settings,
-        docs: &mut Docs,
-        ctx: &mut Ctx,
-    ) -> Result<(), UsageError>;
 
     /// Whether the objects this fix changes end up with more privilege than the chart asked for.
     fn raises_privilege(&self) -> bool {
@@ -440,20 +433,48 @@ pub trait Fix: Sync + 'static {
     }
 }
 
+/// A fix that must see the whole stream at once (local-pv: claims, their pods and the volumes
+/// already bound).
+pub trait StreamFix: Fix {
+    fn apply(
+        &self,
+        settings: &Self::Settings,
+        docs: &mut Docs,
+        ctx: &mut Ctx,
+    ) -> Result<(), UsageError>;
+}
+
 /// A fix with its settings, ready to run: what the engine holds for each profile.
 pub trait Configured: Send + Sync {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError>;
     fn raises_privilege(&self) -> bool;
+
+    /// What [`Configured::apply`] would do, with `docs` left as they are: each document it
+    /// would change, as it would leave it (the notes go to `ctx.report`, the added objects to
+    /// `ctx.added`, as `apply` puts them). For a command that diagnoses without fixing.
+    fn plan(&self, docs: &Docs, ctx: &mut Ctx) -> Result<Vec<(usize, Value)>, UsageError> {
+        let mut scratch = docs.clone();
+        scratch.snapshots.clear();
+        self.apply(&mut scratch, ctx)?;
+        let changed: Vec<usize> = scratch.take_snapshots().map(|(i, _)| i).collect();
+        Ok(changed
+            .into_iter()
+            .filter(|&i| scratch.get(i).value != docs.get(i).value)
+            .map(|i| (i, scratch.get(i).value.clone()))
+            .collect())
+    }
 }
 
+/// A fix with its settings, and how it runs: by the driver, pod by pod, or over the stream.
 struct Ready<F: Fix> {
     fix: &'static F,
     settings: F::Settings,
+    run: fn(&F, &F::Settings, &mut Docs, &mut Ctx) -> Result<(), UsageError>,
 }
 
 impl<F: Fix> Configured for Ready<F> {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
-        self.fix.apply(&self.settings, docs, ctx)
+        (self.run)(self.fix, &self.settings, docs, ctx)
     }
 
     fn raises_privilege(&self) -> bool {
@@ -472,16 +493,28 @@ pub const FIXES: &[&str] = &[
 
 /// Check `params` for the fix `fix` and return it ready to run.
 pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, UsageError> {
-    fn ready<F: Fix>(fix: &'static F, params: &Params) -> Result<Box<dyn Configured>, UsageError> {
+    fn pods<F: driver::PodFix>(
+        fix: &'static F,
+        params: &Params,
+    ) -> Result<Box<dyn Configured>, UsageError> {
         let settings = fix.configure(params)?;
-        Ok(Box::new(Ready { fix, settings }))
+        let run = driver::drive::<F>;
+        Ok(Box::new(Ready { fix, settings, run }))
+    }
+    fn stream<F: StreamFix>(
+        fix: &'static F,
+        params: &Params,
+    ) -> Result<Box<dyn Configured>, UsageError> {
+        let settings = fix.configure(params)?;
+        let run = F::apply;
+        Ok(Box::new(Ready { fix, settings, run }))
     }
     match fix {
-        "root-run" => ready(&root_run::RootRun, params),
-        "shared-uid" => ready(&shared_uid::SharedUid, params),
-        "init-chown" => ready(&init_chown::InitChown, params),
-        "exec-probes" => ready(&exec_probes::ExecProbes, params),
-        "local-pv" => ready(&local_pv::LocalPv, params),
+        "root-run" => pods(&root_run::RootRun, params),
+        "shared-uid" => pods(&shared_uid::SharedUid, params),
+        "init-chown" => pods(&init_chown::InitChown, params),
+        "exec-probes" => pods(&exec_probes::ExecProbes, params),
+        "local-pv" => stream(&local_pv::LocalPv, params),
         _ => Err(UsageError(format!(
             "unknown fix {fix:?} (valid: {})",
             FIXES.join(", ")
@@ -492,6 +525,64 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `diagnose` will plan every fix without applying any: planning must leave the documents
+    /// as they are and foresee exactly what applying does.
+    #[test]
+    fn planning_changes_nothing_and_foresees_the_apply() {
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "c"}}], "containers": [
+                {"name": "c", "image": "x", "securityContext": {"runAsUser": 1000},
+                 "volumeMounts": [{"name": "d", "mountPath": "/d"}],
+                 "livenessProbe": {"httpGet": {"path": "/", "port": 8080}}},
+                {"name": "s", "image": "y", "securityContext": {"runAsUser": 1001},
+                 "volumeMounts": [{"name": "d", "mountPath": "/s"}]}]}});
+        let docs = Docs::new(vec![Doc {
+            id: Identity::of(&pod),
+            value: pod.clone(),
+        }]);
+        for name in ["root-run", "shared-uid", "init-chown", "exec-probes"] {
+            let def = ProfileDef::builtin(name).unwrap();
+            let set = match name {
+                "exec-probes" => BTreeMap::from([("all".to_string(), "true".to_string())]),
+                _ => BTreeMap::new(),
+            };
+            let params = Params::new(&def, &set).unwrap();
+            let fix = configure(name, &params).unwrap();
+            let sel = Selection::for_profile(&[], &[], name);
+            let run = |docs: &mut Docs, plan: bool| {
+                let (mut report, mut added) = (Report::default(), Vec::new());
+                let mut ctx = Ctx {
+                    profile: name,
+                    params: &params,
+                    sel: &sel,
+                    form: Form::Plain,
+                    report: &mut report,
+                    added: &mut added,
+                    live_pvs: None,
+                };
+                let planned = if plan {
+                    fix.plan(docs, &mut ctx).unwrap()
+                } else {
+                    fix.apply(docs, &mut ctx).unwrap();
+                    Vec::new()
+                };
+                (planned, report.messages)
+            };
+            let mut scratch = docs.clone();
+            let (planned, planned_notes) = run(&mut scratch, true);
+            assert_eq!(
+                scratch.get(0).value,
+                pod,
+                "{name}: planning changed the document"
+            );
+            let mut applied = docs.clone();
+            let (_, applied_notes) = run(&mut applied, false);
+            assert_ne!(applied.get(0).value, pod, "{name} changes this pod");
+            assert_eq!(planned, [(0, applied.get(0).value.clone())], "{name}");
+            assert_eq!(planned_notes, applied_notes, "{name}");
+        }
+    }
 
     #[test]
     fn every_builtin_profile_loads_and_runs_its_own_fix() {

@@ -32,7 +32,7 @@
 //! entry the chart wrote is extended); without it each CR gets a note saying why root alone
 //! may not be enough there.
 
-use super::driver::{self, Findings, PodFix, PodView};
+use super::driver::{Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::report::Code;
 use crate::select::Selection;
@@ -258,10 +258,6 @@ impl Fix for RootRun {
             );
         }
         Ok(caps)
-    }
-
-    fn apply(&self, caps: &Vec<String>, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
-        driver::drive(self, caps, docs, ctx)
     }
 }
 

@@ -30,7 +30,7 @@
 //! context is `spec.securityContext` and the containers are the `spec.containers` patches the
 //! operator merges by name.
 
-use super::driver::{self, Findings, PodFix, PodView};
+use super::driver::{Findings, PodFix, PodView};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::report::Code;
@@ -340,15 +340,6 @@ impl Fix for SharedUid {
             }
         }
         Ok((uid, gid))
-    }
-
-    fn apply(
-        &self,
-        settings: &Self::Settings,
-        docs: &mut Docs,
-        ctx: &mut Ctx,
-    ) -> Result<(), UsageError> {
-        driver::drive(self, settings, docs, ctx)
     }
 }
 
