@@ -8,6 +8,7 @@
 use crate::cli::{Args, Command, SummaryFormat};
 use crate::config::{self, Config};
 use crate::engine;
+use crate::error::UsageError;
 use crate::exit::ExitCode;
 use crate::profile::{self, ProfileDef};
 use std::io::{IsTerminal, Read, Write};
@@ -231,12 +232,10 @@ fn fail(msg: &str, file: Option<&str>, code: ExitCode) -> ExitCode {
 /// A `--summary-file` that cannot be written would lose the summary after the work is done (and
 /// used to exit 0): find it before stdin is read. Opening without truncating creates the file
 /// when it is missing and leaves an old one as it is until the run writes it.
-fn check_summary_file(path: &std::path::Path) -> Result<(), String> {
+fn check_summary_file(path: &std::path::Path) -> Result<(), UsageError> {
     let shown = path.display();
     if path.is_dir() {
-        return Err(format!(
-            "--summary-file {shown} is a directory: give a file path"
-        ));
+        return Err(format!("--summary-file {shown} is a directory: give a file path").into());
     }
     let parent = path
         .parent()
@@ -246,7 +245,8 @@ fn check_summary_file(path: &std::path::Path) -> Result<(), String> {
         return Err(format!(
             "--summary-file {shown}: directory {} does not exist",
             parent.display()
-        ));
+        )
+        .into());
     }
     std::fs::OpenOptions::new()
         .write(true)
@@ -254,7 +254,7 @@ fn check_summary_file(path: &std::path::Path) -> Result<(), String> {
         .truncate(false)
         .open(path)
         .map(drop)
-        .map_err(|e| format!("--summary-file {shown} cannot be written: {e}"))
+        .map_err(|e| UsageError(format!("--summary-file {shown} cannot be written: {e}")))
 }
 
 /// Set to a file path to move the last-run record, or to `0` to turn it off.
@@ -389,7 +389,7 @@ pub fn profiles_text() -> String {
 }
 
 /// `helm-fixup explain NAME`.
-pub fn explain(name: &str) -> Result<String, String> {
+pub fn explain(name: &str) -> Result<String, UsageError> {
     let def = match ProfileDef::builtin(name) {
         Some(d) => d,
         None if name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml") => {
@@ -400,7 +400,8 @@ pub fn explain(name: &str) -> Result<String, String> {
             return Err(format!(
                 "unknown profile {name:?} (valid: {})",
                 profile::names().join(", ")
-            ));
+            )
+            .into());
         }
     };
     let mut out = format!(

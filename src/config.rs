@@ -4,6 +4,7 @@
 
 use crate::cli::{Args, SummaryFormat};
 use crate::engine::Plan;
+use crate::error::UsageError;
 use crate::profile::{self, Params, ProfileDef};
 use crate::select::Selector;
 use serde::Deserialize;
@@ -67,7 +68,7 @@ fn text(v: &Value) -> String {
 fn load_profile(
     arg: &str,
     read: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<ProfileDef, String> {
+) -> Result<ProfileDef, UsageError> {
     if let Some(def) = ProfileDef::builtin(arg) {
         return Ok(def);
     }
@@ -76,7 +77,8 @@ fn load_profile(
         return Err(format!(
             "unknown profile {arg:?} (valid: {}; or a profile file path)",
             profile::names().join(", ")
-        ));
+        )
+        .into());
     }
     ProfileDef::parse(&read(arg)?, arg)
 }
@@ -87,7 +89,7 @@ pub fn resolve(
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
     read: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<Config, String> {
+) -> Result<Config, UsageError> {
     let use_env = args.profiles.is_empty() && args.config.is_none();
     let config_path = match &args.config {
         Some(p) => Some(p.to_string_lossy().into_owned()),
@@ -132,10 +134,10 @@ pub fn resolve(
             sets.push((prof.clone(), k.clone(), text(v)));
         }
     }
-    let split_key = |key: &str| -> Result<(String, String), String> {
+    let split_key = |key: &str| -> Result<(String, String), UsageError> {
         key.split_once('.')
             .map(|(p, k)| (p.to_string(), k.to_string()))
-            .ok_or_else(|| format!("--set {key:?}: expected PROFILE.PARAM=VALUE"))
+            .ok_or_else(|| UsageError(format!("--set {key:?}: expected PROFILE.PARAM=VALUE")))
     };
     for (key, v) in &file.set {
         let (p, k) = split_key(key)?;
@@ -160,7 +162,8 @@ pub fn resolve(
                     selected.join(", ")
                 },
                 profile::names().join(", ")
-            ));
+            )
+            .into());
         }
         per.entry(p).or_default().insert(k, v);
     }
@@ -183,7 +186,7 @@ pub fn resolve(
     }
     for (prof, sels) in &file.targets {
         if !names.contains(&prof.as_str()) {
-            return Err(format!("config targets: profile {prof:?} is not selected"));
+            return Err(format!("config targets: profile {prof:?} is not selected").into());
         }
         for s in sels {
             let mut sel = Selector::parse(s, &names)?;
@@ -200,9 +203,7 @@ pub fn resolve(
         (None, None | Some("text")) => SummaryFormat::Text,
         (None, Some("json")) => SummaryFormat::Json,
         (None, Some(other)) => {
-            return Err(format!(
-                "config summaryFormat {other:?}: expected text or json"
-            ));
+            return Err(format!("config summaryFormat {other:?}: expected text or json").into());
         }
     };
     Ok(Config {
@@ -235,7 +236,7 @@ pub fn load_existing(
     cfg: &mut Config,
     read: &dyn Fn(&str) -> Result<String, String>,
     kubectl: &dyn Fn() -> Result<String, String>,
-) -> Result<(), String> {
+) -> Result<(), UsageError> {
     let Some(source) = existing_source(cfg).map(str::to_string) else {
         return Ok(());
     };
@@ -301,7 +302,8 @@ mod tests {
     fn unknown_profile_lists_valid_ones() {
         let e = resolve(&args(&["-p", "rootrun"]), &no_env, &no_files).unwrap_err();
         assert!(
-            e.contains("valid: root-run, shared-uid, init-chown, exec-probes, local-pv"),
+            e.message()
+                .contains("valid: root-run, shared-uid, init-chown, exec-probes, local-pv"),
             "{e}"
         );
     }
@@ -314,14 +316,14 @@ mod tests {
             &no_files,
         )
         .unwrap_err();
-        assert!(e.contains("not selected"), "{e}");
+        assert!(e.message().contains("not selected"), "{e}");
         let e = resolve(
             &args(&["-p", "local-pv", "--set", "local-pv.nod=a"]),
             &no_env,
             &no_files,
         )
         .unwrap_err();
-        assert!(e.contains("valid: node, nodes"), "{e}");
+        assert!(e.message().contains("valid: node, nodes"), "{e}");
     }
 
     #[test]
@@ -348,7 +350,7 @@ mod tests {
         assert_eq!(c.summary_format, SummaryFormat::Json);
         let bad = |_: &str| Ok("profile: [x]\n".to_string());
         let e = resolve(&args(&["-c", "f.yaml"]), &no_env, &bad).unwrap_err();
-        assert!(e.contains("valid keys"), "{e}");
+        assert!(e.message().contains("valid keys"), "{e}");
     }
 
     #[test]

@@ -464,7 +464,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         let fix = profile::configure(&def.fix, params).map_err(|e| Error::Usage(e.0))?;
         let mut only = plan.only.clone();
         for t in &def.targets {
-            let mut s = Selector::parse(t, &names).map_err(Error::Usage)?;
+            let mut s = Selector::parse(t, &names).map_err(|e| Error::Usage(e.0))?;
             s.profile = Some(def.name.clone());
             only.push(s);
         }
@@ -482,6 +482,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         fix.apply(&mut docs, &mut ctx)
             .map_err(|e| Error::Usage(e.0))?;
         for (i, before) in docs.take_snapshots() {
+            let before = before.map_err(Error::Internal)?;
             let doc = docs.get(i);
             let changes = report::diff(&before, &doc.value);
             touched.insert(i);

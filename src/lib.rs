@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod edit;
 pub mod engine;
+pub mod error;
 pub mod exit;
 pub mod fastyaml;
 pub mod immutable;

@@ -7,6 +7,7 @@
 //! which runs `kubectl get pv -o json` before stdin is read. This module only parses; running
 //! kubectl and reading files is the caller's (`app`), so the engine stays free of I/O.
 
+use crate::error::UsageError;
 use crate::stream;
 use crate::yaml;
 use serde_json::Value;
@@ -21,7 +22,7 @@ pub struct LivePvs {
 
 /// Parse live PersistentVolumes from `text` (YAML or JSON; a `List`, a `PersistentVolumeList`
 /// or a stream). Other kinds are ignored; text that is not YAML is an error naming `origin`.
-pub fn parse_pvs(text: &str, origin: &str) -> Result<LivePvs, String> {
+pub fn parse_pvs(text: &str, origin: &str) -> Result<LivePvs, UsageError> {
     let mut items = Vec::new();
     for (n, seg) in stream::split(text.as_bytes()).iter().enumerate() {
         let body = &text[seg.span.clone()];
@@ -117,6 +118,6 @@ mod tests {
     #[test]
     fn a_bad_existing_file_names_itself() {
         let e = parse_pvs("a: [", "pvs.yaml").unwrap_err();
-        assert!(e.starts_with("pvs.yaml: document 1 (line"), "{e}");
+        assert!(e.message().starts_with("pvs.yaml: document 1 (line"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 //! `container=config-reloader`. A `PROFILE:` prefix scopes it to one profile. `--only` keeps the
 //! objects that match any of its selectors; `--skip` drops those that match any.
 
+use crate::error::UsageError;
 use crate::manifest::Identity;
 use serde_json::Value;
 
@@ -39,14 +40,15 @@ pub struct Selector {
 
 impl Selector {
     /// Parse `[PROFILE:]key=value[,key=value...]`; `profiles` are the valid scope names.
-    pub fn parse(text: &str, profiles: &[&str]) -> Result<Selector, String> {
+    pub fn parse(text: &str, profiles: &[&str]) -> Result<Selector, UsageError> {
         let (profile, body) = match text.split_once(':') {
             Some((p, rest)) if !p.contains('=') => {
                 if !profiles.contains(&p) {
                     return Err(format!(
                         "selector {text:?}: unknown profile {p:?} (valid: {})",
                         profiles.join(", ")
-                    ));
+                    )
+                    .into());
                 }
                 (Some(p.to_string()), rest)
             }
@@ -75,7 +77,8 @@ impl Selector {
                 return Err(format!(
                     "selector {text:?}: {part:?} has no value to match (e.g. {example}; globs \
                      allowed)"
-                ));
+                )
+                .into());
             }
             let value = value.to_string();
             terms.push(match key {
@@ -92,15 +95,13 @@ impl Selector {
                     return Err(format!(
                         "selector {text:?}: unknown key {other:?} (valid: {})",
                         KEYS.join(", ")
-                    ));
+                    )
+                    .into());
                 }
             });
         }
         if terms.is_empty() {
-            return Err(format!(
-                "selector {text:?} is empty (keys: {})",
-                KEYS.join(", ")
-            ));
+            return Err(format!("selector {text:?} is empty (keys: {})", KEYS.join(", ")).into());
         }
         Ok(Selector {
             profile,
@@ -243,7 +244,7 @@ mod tests {
             "label==x",
         ] {
             let e = Selector::parse(bad, &[]).unwrap_err();
-            assert!(e.contains("has no value to match"), "{bad}: {e}");
+            assert!(e.message().contains("has no value to match"), "{bad}: {e}");
         }
         // The objects without a namespace, and a label whose value is empty.
         assert!(Selector::parse("namespace=", &[]).is_ok());
@@ -266,9 +267,9 @@ mod tests {
     #[test]
     fn unknown_keys_and_profiles_list_the_valid_ones() {
         let e = Selector::parse("knd=Pod", &["root-run"]).unwrap_err();
-        assert!(e.contains("valid: kind, name"), "{e}");
+        assert!(e.message().contains("valid: kind, name"), "{e}");
         let e = Selector::parse("rootrun:kind=Pod", &["root-run"]).unwrap_err();
-        assert!(e.contains("valid: root-run"), "{e}");
+        assert!(e.message().contains("valid: root-run"), "{e}");
     }
 
     #[test]

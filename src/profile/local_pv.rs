@@ -79,7 +79,7 @@ pub struct Config {
 }
 
 impl Config {
-    fn from(params: &super::Params) -> Result<Config, String> {
+    fn from(params: &super::Params) -> Result<Config, UsageError> {
         let node = params.str("node");
         let list = params.list("nodes");
         let mut nodes: Vec<String> = match (node, list.is_empty()) {
@@ -102,16 +102,15 @@ impl Config {
         nodes.sort();
         nodes.dedup();
         if let Some(bad) = nodes.iter().find(|n| !is_label_value(n)) {
-            return Err(format!(
-                "local-pv: node {bad:?} is not a valid node label value"
-            ));
+            return Err(format!("local-pv: node {bad:?} is not a valid node label value").into());
         }
         let path = params.str("path").unwrap_or("/mnt/disks");
         if !normalised_absolute(path) {
             return Err(format!(
                 "local-pv.path={path:?}: expected an absolute directory written plainly: starting \
                  with /, without . or .. parts and without //"
-            ));
+            )
+            .into());
         }
         let class = params
             .str("storageClass")
@@ -120,13 +119,12 @@ impl Config {
         if !is_subdomain(&class) {
             return Err(format!(
                 "local-pv.storageClass={class:?}: not a valid object name (DNS-1123 subdomain)"
-            ));
+            )
+            .into());
         }
         let namespace = params.str("namespace").map(str::to_string);
         if let Some(ns) = namespace.as_deref().filter(|ns| !is_label(ns)) {
-            return Err(format!(
-                "local-pv.namespace={ns:?}: not a valid namespace name"
-            ));
+            return Err(format!("local-pv.namespace={ns:?}: not a valid namespace name").into());
         }
         let label_key = params
             .str("nodeLabelKey")
@@ -136,9 +134,7 @@ impl Config {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(format!(
-                "local-pv.nodeLabelKey={label_key:?}: not a label key"
-            ));
+            return Err(format!("local-pv.nodeLabelKey={label_key:?}: not a label key").into());
         }
         Ok(Config {
             nodes,
@@ -673,7 +669,7 @@ impl Fix for LocalPv {
     type Settings = Config;
 
     fn configure(&self, params: &Params) -> Result<Config, UsageError> {
-        Ok(Config::from(params)?)
+        Config::from(params)
     }
 }
 
@@ -1193,7 +1189,7 @@ mod tests {
     use super::*;
     use crate::profile::Params;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, String> {
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, UsageError> {
         Config::from(&Params::from_pairs("local-pv", pairs))
     }
 
@@ -1252,12 +1248,13 @@ mod tests {
     fn missing_or_conflicting_node_params_explain_themselves() {
         let e = cfg(&[]).unwrap_err();
         assert!(
-            e.contains("local-pv.node=") && e.contains("local-pv.nodes="),
+            e.message().contains("local-pv.node=") && e.message().contains("local-pv.nodes="),
             "{e}"
         );
         assert!(
             cfg(&[("node", "a"), ("nodes", "b,c")])
                 .unwrap_err()
+                .message()
                 .contains("not both")
         );
         assert!(cfg(&[("node", "a b")]).is_err());

@@ -73,7 +73,7 @@ pub struct ProfileDef {
 }
 
 impl ProfileDef {
-    pub fn parse(text: &str, origin: &str) -> Result<ProfileDef, String> {
+    pub fn parse(text: &str, origin: &str) -> Result<ProfileDef, UsageError> {
         let def: ProfileDef = serde_saphyr::from_str(text).map_err(|e| {
             format!(
                 "profile {origin}: {}",
@@ -85,7 +85,8 @@ impl ProfileDef {
                 "profile {origin}: unknown fix {:?} (valid: {})",
                 def.fix,
                 names().join(", ")
-            ));
+            )
+            .into());
         }
         Ok(def)
     }
@@ -120,7 +121,7 @@ pub struct Params {
 
 impl Params {
     /// Build from the definition's defaults plus user settings; unknown names are errors.
-    pub fn new(def: &ProfileDef, set: &BTreeMap<String, String>) -> Result<Params, String> {
+    pub fn new(def: &ProfileDef, set: &BTreeMap<String, String>) -> Result<Params, UsageError> {
         let mut values = BTreeMap::new();
         for p in &def.params {
             if let Some(d) = &p.default {
@@ -138,7 +139,8 @@ impl Params {
                     } else {
                         valid.join(", ")
                     }
-                ));
+                )
+                .into());
             }
             values.insert(k.clone(), v.clone());
         }
@@ -147,7 +149,7 @@ impl Params {
             values,
         };
         // Checked here, when the command line is read, so no bad value waits for stdin.
-        configure(&def.fix, &params).map_err(|e| e.0)?;
+        configure(&def.fix, &params)?;
         Ok(params)
     }
 
@@ -164,29 +166,26 @@ impl Params {
             .filter(|s| !s.is_empty())
     }
 
-    pub fn bool(&self, name: &str) -> Result<bool, String> {
+    pub fn bool(&self, name: &str) -> Result<bool, UsageError> {
         match self.str(name) {
             None => Ok(false),
             Some("true" | "yes" | "1") => Ok(true),
             Some("false" | "no" | "0") => Ok(false),
-            Some(v) => Err(format!(
-                "{}.{name}={v:?}: expected true or false",
-                self.profile
-            )),
+            Some(v) => Err(format!("{}.{name}={v:?}: expected true or false", self.profile).into()),
         }
     }
 
-    pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
+    pub fn int(&self, name: &str) -> Result<Option<i64>, UsageError> {
         self.str(name)
             .map(|v| {
                 v.parse::<i64>()
                     .ok()
                     .filter(|n| (0..=i64::from(u32::MAX)).contains(n))
                     .ok_or_else(|| {
-                        format!(
+                        UsageError(format!(
                             "{}.{name}={v:?}: expected a non-negative integer",
                             self.profile
-                        )
+                        ))
                     })
             })
             .transpose()
@@ -243,14 +242,21 @@ impl Snapshot {
         if string_bytes >= 64 * nodes {
             return Snapshot::Value(v.clone());
         }
-        // Writing a `Value` as JSON cannot fail: its keys are strings and its numbers finite.
-        Snapshot::Json(serde_json::to_string(v).unwrap_or_default())
+        // Writing a `Value` as JSON does not fail (its keys are strings, its numbers finite);
+        // if it ever did, the value itself is kept rather than lost.
+        match serde_json::to_string(v) {
+            Ok(json) => Snapshot::Json(json),
+            Err(_) => Snapshot::Value(v.clone()),
+        }
     }
 
-    fn into_value(self) -> Value {
+    /// The value back; reading our own JSON back can only fail through a bug, which the engine
+    /// reports as one (exit 1) instead of diffing against nothing.
+    fn into_value(self) -> Result<Value, String> {
         match self {
-            Snapshot::Json(json) => serde_json::from_str(&json).unwrap_or(Value::Null),
-            Snapshot::Value(v) => v,
+            Snapshot::Json(json) => serde_json::from_str(&json)
+                .map_err(|e| format!("reading a document's snapshot back: {e}")),
+            Snapshot::Value(v) => Ok(v),
         }
     }
 }
@@ -325,7 +331,9 @@ impl Docs {
     /// bytes of its YAML, and a profile like root-run edits every workload of the stream. JSON
     /// gives back exactly the same value (`serde_json` writes floats so that they read back
     /// unchanged), and each is turned back into a value only when the caller reaches it.
-    pub fn take_snapshots(&mut self) -> impl Iterator<Item = (usize, Value)> + use<> {
+    pub fn take_snapshots(
+        &mut self,
+    ) -> impl Iterator<Item = (usize, Result<Value, String>)> + use<> {
         std::mem::take(&mut self.snapshots)
             .into_iter()
             .map(|(i, s)| (i, s.into_value()))
@@ -400,22 +408,7 @@ pub struct Ctx<'a> {
     pub live_pvs: Option<&'a crate::live::LivePvs>,
 }
 
-/// A usage error (exit 3): a bad parameter, or a conflict in the stream the user must resolve.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl From<String> for UsageError {
-    fn from(s: String) -> UsageError {
-        UsageError(s)
-    }
-}
-
-impl From<&str> for UsageError {
-    fn from(s: &str) -> UsageError {
-        UsageError(s.to_string())
-    }
-}
+pub use crate::error::UsageError;
 
 /// The code of one fix, in two steps: [`Fix::configure`] checks the parameters and turns them
 /// into settings, before any input is read (a bad `--set` fails at once, not after stdin);
@@ -456,7 +449,7 @@ pub trait Configured: Send + Sync {
         let mut scratch = docs.clone();
         scratch.snapshots.clear();
         self.apply(&mut scratch, ctx)?;
-        let changed: Vec<usize> = scratch.take_snapshots().map(|(i, _)| i).collect();
+        let changed: Vec<usize> = scratch.snapshots.keys().copied().collect();
         Ok(changed
             .into_iter()
             .filter(|&i| scratch.get(i).value != docs.get(i).value)
@@ -612,7 +605,7 @@ mod tests {
         let set = BTreeMap::from([("nod".to_string(), "x".to_string())]);
         let e = Params::new(&def, &set).unwrap_err();
         assert!(
-            e.contains("unknown parameter local-pv.nod") && e.contains("node"),
+            e.message().contains("unknown parameter local-pv.nod") && e.message().contains("node"),
             "{e}"
         );
     }
@@ -620,7 +613,7 @@ mod tests {
     #[test]
     fn unknown_fix_in_a_user_profile_is_an_error() {
         let e = ProfileDef::parse("name: x\nfix: nope\ndescription: d\n", "x.yaml").unwrap_err();
-        assert!(e.contains("valid: root-run"), "{e}");
+        assert!(e.message().contains("valid: root-run"), "{e}");
     }
 
     #[test]

@@ -550,7 +550,11 @@ spec:
         let def = ProfileDef::builtin("root-run").unwrap();
         let set = BTreeMap::from([("addCapabilities".to_string(), "CHOWN;rm".to_string())]);
         let e = Params::new(&def, &set).unwrap_err();
-        assert!(e.contains("\"CHOWN;RM\" is not a capability name"), "{e}");
+        assert!(
+            e.message()
+                .contains("\"CHOWN;RM\" is not a capability name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn try_plan(profiles: &[&str], set: &[(&str, &str)]) -> Result<Plan, String>
                     (p == *name).then(|| (param.to_string(), v.to_string()))
                 })
                 .collect();
-            let params = Params::new(&def, &mine)?;
+            let params = Params::new(&def, &mine).map_err(|e| e.0)?;
             Ok((def, params))
         })
         .collect::<Result<_, String>>()?;

@@ -740,7 +740,7 @@ fn bad_operator_version_is_a_usage_error() {
     let set = BTreeMap::from([("operatorVersion".to_string(), "seventy".to_string())]);
     // Refused when the parameters are read, before any input.
     let e = Params::new(&def, &set).unwrap_err();
-    assert!(e.contains("exec-probes.operatorVersion"), "{e}");
+    assert!(e.message().contains("exec-probes.operatorVersion"), "{e}");
     // A plan built in code without that check is refused by the engine alike.
     let params = Params::from_pairs("exec-probes", &[("operatorVersion", "seventy")]);
     let plan = Plan {
