@@ -11,16 +11,16 @@
 //!
 //! Nothing here keeps state between runs: Helm 4.2 may call us twice per release.
 
-use crate::edit;
 use crate::immutable;
 use crate::live::LivePvs;
 use crate::manifest::Identity;
 use crate::profile::{Ctx, Doc, Docs, Params, ProfileDef, fix_by_name};
-use crate::render;
 use crate::report::{self, Added, Code, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
+use crate::yaml::edit;
+use crate::yaml::render;
 use crate::yaml::{self, Node};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;

@@ -7,6 +7,11 @@
 //! idea of a document's meaning must match the cluster's. The span tree comes from the
 //! `granit-parser` events the same crate is built on.
 
+pub mod edit;
+pub mod fast;
+pub mod render;
+pub mod scan;
+
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -82,11 +87,11 @@ pub fn is_blank(text: &str) -> bool {
 
 /// Parse the text of one document into its value (`Value::Null` for an empty document).
 ///
-/// The plain text charts render goes through [`crate::fastyaml`]; everything else, and every
+/// The plain text charts render goes through [`fast`]; everything else, and every
 /// error, comes from serde-saphyr ([`parse_value_full`]). Debug builds (the tests) check that
 /// both agree on every document the fast reader accepts.
 pub fn parse_value(text: &str) -> Result<Value, ParseError> {
-    if let Some(v) = crate::fastyaml::value(text) {
+    if let Some(v) = fast::value(text) {
         #[cfg(debug_assertions)]
         assert_fast_agrees(text);
         return Ok(v);
@@ -152,7 +157,7 @@ impl DuplicateKey {
 /// value of a repeated key, as Kubernetes does: see [`DuplicateKey`]).
 pub fn read_value(text: &str) -> Result<(Value, Vec<DuplicateKey>), ParseError> {
     // The fast reader hands every document with a repeated key on, so it never has any.
-    if let Some(v) = crate::fastyaml::value(text) {
+    if let Some(v) = fast::value(text) {
         #[cfg(debug_assertions)]
         assert_fast_agrees(text);
         return Ok((v, Vec::new()));
@@ -713,7 +718,7 @@ fn plain_string(s: &str) -> bool {
 /// no profile reads, so they are checked at a fraction of the cost of a full parse and copied
 /// through byte for byte.
 pub fn scan(text: &str) -> Result<Scanned, Unsure> {
-    if let Some(kind) = crate::quickscan::scan(text) {
+    if let Some(kind) = scan::scan(text) {
         return Ok(Scanned { kind });
     }
     let mut stack: Vec<Frame> = Vec::new();
@@ -917,10 +922,10 @@ pub fn scalar_text(text: &str, node: &Node) -> Option<String> {
 
 /// Build the span tree of the (single) document in `text`. Returns `None` for an empty document.
 /// Errors are unexpected here because the value parse already validated the text.
-/// The span tree of one document (`None` when it is empty), by [`crate::fastyaml`] when it can
+/// The span tree of one document (`None` when it is empty), by [`fast`] when it can
 /// and the event parser otherwise ([`parse_tree_full`]); debug builds check both agree.
 pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
-    if let Some((_, root)) = crate::fastyaml::tree(text) {
+    if let Some((_, root)) = fast::tree(text) {
         #[cfg(debug_assertions)]
         assert_fast_agrees(text);
         return Ok(Some(root));
@@ -928,11 +933,11 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     parse_tree_full(text)
 }
 
-/// The value and the span tree of one document in one pass when [`crate::fastyaml`] can read it
+/// The value and the span tree of one document in one pass when [`fast`] can read it
 /// (the engine needs both for every document it rewrites); otherwise as [`parse_value`] and
 /// [`parse_tree`] give them.
 pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {
-    if let Some((v, root)) = crate::fastyaml::tree(text) {
+    if let Some((v, root)) = fast::tree(text) {
         #[cfg(debug_assertions)]
         assert_fast_agrees(text);
         return Ok((v, Some(root)));
@@ -940,15 +945,15 @@ pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {
     Ok((parse_value_full(text)?, parse_tree_full(text)?))
 }
 
-/// How [`crate::fastyaml`] and the full parsers disagree on a document the fast reader accepts:
+/// How [`fast`] and the full parsers disagree on a document the fast reader accepts:
 /// its value-only and tree answers differ, serde-saphyr reads another value, or the event parser
 /// builds another span tree. `None` when they agree or the fast reader leaves the document to
 /// them. The debug builds, the tests and the `fast_parse` fuzz target all check this one thing.
 pub fn fast_disagreement(text: &str) -> Option<String> {
-    let Some((v, root)) = crate::fastyaml::tree(text) else {
-        return crate::fastyaml::value(text).map(|_| "a value without a span tree".to_string());
+    let Some((v, root)) = fast::tree(text) else {
+        return fast::value(text).map(|_| "a value without a span tree".to_string());
     };
-    if crate::fastyaml::value(text).as_ref() != Some(&v) {
+    if fast::value(text).as_ref() != Some(&v) {
         return Some("its value and its tree's value differ".into());
     }
     if parse_value_full(text).as_ref() != Ok(&v) {

@@ -61,7 +61,7 @@ impl<'a> Level<'a> {
 /// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
 /// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
 fn has_odd_chars(b: &[u8]) -> bool {
-    if crate::fastyaml::plain_ascii(b) {
+    if crate::yaml::fast::plain_ascii(b) {
         return false;
     }
     b.iter().enumerate().any(|(i, &c)| match c {

@@ -11,7 +11,7 @@
 //! merge keys) falls back to re-rendering the whole document; the caller re-parses the result
 //! and compares values either way, so a mistake here can only cost formatting, never meaning.
 
-use crate::render;
+use crate::yaml::render;
 use crate::yaml::{Node, NodeKind, scalar_text};
 use granit_parser::ScalarStyle;
 use serde_json::{Map, Value};
