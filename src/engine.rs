@@ -20,7 +20,6 @@ use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
 use crate::yaml::edit;
-use crate::yaml::render;
 use crate::yaml::{self, Node};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -148,33 +147,9 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
     process_parts(input, plan).map(|p| p.into_output(input))
 }
 
-/// The top-level `kind:` of a document, read off its lines without parsing (only plain names that
-/// cannot be anything but a string). [`yaml::scan`] confirms it before the document is skipped.
-fn sniff_kind(text: &str) -> Option<&str> {
-    let mut rest = text;
-    let line = loop {
-        if let Some(l) = rest.strip_prefix("kind:") {
-            break l;
-        }
-        let i = memchr::memmem::find(rest.as_bytes(), b"\nkind:")?;
-        rest = &rest[i + 1..];
-    };
-    let line = &line[..line.find('\n').unwrap_or(line.len())];
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let value = match line.find(" #") {
-        Some(i) => &line[..i],
-        None => line,
-    }
-    .trim_matches([' ', '\t']);
-    let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
-        && value.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !yaml::null_or_bool_word(value);
-    plain.then_some(value)
-}
-
 /// Whether a document can be copied through after [`yaml::scan`] alone: no fix reads its kind.
 fn skippable(body: &str, plan: &Plan) -> bool {
-    let Some(kind) = sniff_kind(body) else {
+    let Some(kind) = yaml::sniff_kind(body) else {
         return false;
     };
     // List items are counted as documents of their own, even with no profile; Kubernetes
@@ -826,6 +801,6 @@ fn added_document(form: Form, profile: &str, mut v: Value, eol: &str) -> String 
         }
         Form::Plain => {}
     }
-    out.push_str(&render::document(&v, eol));
+    out.push_str(&yaml::render_document(&v, eol));
     out
 }

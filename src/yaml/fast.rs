@@ -1,5 +1,5 @@
 //! A fast reader for the plain YAML that charts render, giving the same value and span tree as
-//! the full parsers in [`crate::yaml`], or nothing.
+//! the full parsers in [`super::full`], or nothing.
 //!
 //! Pod specs, claims and monitoring CRs are the documents the profiles read, and serde-saphyr
 //! needs about a thousand instructions per byte to turn them into values (the span tree from the
@@ -13,11 +13,12 @@
 //!
 //! Plain scalars it cannot type with certainty (`0.5`, `yes`, `0x1f`, `1:20`, ...) are typed by
 //! serde-saphyr itself, one scalar at a time, and remembered, so YAML 1.1 quirks stay identical.
-//! Debug builds compare every answer with the full parsers (see [`crate::yaml::parse_value`]), so
+//! Debug builds compare every answer with the full parsers (see [`super::parse_value`]), so
 //! the whole test suite checks the two agree; the fuzz target `fast_parse` does the same on
 //! arbitrary input.
 
-use crate::yaml::{MAX_DEPTH, Node, NodeKind, is_key_byte, null_or_bool_word};
+use super::lex::{MAX_DEPTH, is_key_byte, null_or_bool_word, plain_ascii};
+use super::tree::{Node, NodeKind};
 use granit_parser::ScalarStyle;
 use serde_json::{Map, Number, Value};
 use std::cell::RefCell;
@@ -94,21 +95,6 @@ fn odd_bytes(b: &[u8]) -> bool {
                 || (w[0] == 0xe2 && w[1] == 0x80 && matches!(w[2], 0xa8 | 0xa9))
                 || (w[0] == 0xef && matches!((w[1], w[2]), (0xbb, 0xbf) | (0xbf, 0xbe | 0xbf)))
         })
-}
-
-/// Whether the bytes are printable ASCII and line feeds only, the case of nearly every document.
-/// Checked in blocks with no early exit, which the compiler turns into vector code: this check
-/// runs over every byte of the stream, and a byte-at-a-time loop was the largest single cost of
-/// validating the documents no profile reads.
-pub fn plain_ascii(b: &[u8]) -> bool {
-    let odd = |c: u8| (c < 0x20 && c != b'\n') | (c >= 0x7f);
-    let mut chunks = b.chunks_exact(64);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |acc, &c| acc | odd(c)) {
-            return false;
-        }
-    }
-    !chunks.remainder().iter().any(|&c| odd(c))
 }
 
 /// A line that holds content: where it starts, its indentation and where its text starts.
@@ -900,7 +886,7 @@ fn typed(s: &str) -> R<Value> {
         return Ok(v);
     }
     let doc = format!("k: {s}\n");
-    let v = crate::yaml::parse_value_full(&doc).map_err(|_| Bail)?;
+    let v = super::full::parse_value_full(&doc).map_err(|_| Bail)?;
     let Value::Object(mut m) = v else {
         return Err(Bail);
     };
@@ -920,36 +906,8 @@ fn typed(s: &str) -> R<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::full::parse_value_full;
     use super::*;
-    use crate::yaml::{fast_disagreement, parse_value_full};
-
-    /// The fast reader takes the document, and its answer is the full parsers' answer.
-    fn agrees(text: &str) -> bool {
-        if let Some(d) = fast_disagreement(text) {
-            panic!("{d}\nin:\n{text}");
-        }
-        tree(text).is_some()
-    }
-
-    #[test]
-    fn reads_what_charts_render_like_the_full_parsers() {
-        let docs = [
-            "---\n# Source: c/t.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a # c\n",
-            "kind: A\nspec:\n  list:\n  - a\n  -   b: 1\n      c: 2\n  -\n    x: z\n",
-            "kind: A\nspec:\n  containers:\n    - name: c\n      args: [\"--a\", '--b', c]\n",
-            "kind: A\nmeta: {a: b, \"c\": 'd', e: {f: []}}\nempty:\nlast: \n",
-            "kind: A\ndata:\n  s: |\n    echo hi\n      more\n\n  t: |-\n    x\n  u: |+\n    y\n\n# end\n",
-            "kind: A\nd: |\n\n  x\n  y\nq: \"q\\\"x\\u00e9\\n\"\ne: 'it''s'\n",
-            "kind: A\nnums: [1, 0, 0644, 0.5, 1e3, 100m, 128Mi, 10.0.0.0/8, .5]\nm: -2\n",
-            "kind: A\nwords: [yes, no, on, off, y, n, true, null, Yes]\nhttp: http://x:80/a\nt: ~\n",
-            "kind: A\nk:\n  {}\nl:\n    [a]\n...\n# after the end\n",
-            "kind: A\nunicode: \"héllo\"\nplain: naïve café\n",
-            "kind: A\nseq:\n- - nested\n",
-        ];
-        let accepted = docs.iter().filter(|d| agrees(d)).count();
-        // Every one but the last (a sequence in a sequence entry) is in the subset.
-        assert_eq!(accepted, docs.len() - 1);
-    }
 
     #[test]
     fn leaves_everything_else_to_the_full_parser() {

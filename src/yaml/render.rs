@@ -170,8 +170,8 @@ pub fn document(v: &Value, eol: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::full::parse_value_full as parse_value;
     use super::*;
-    use crate::yaml::parse_value;
     use serde_json::json;
 
     #[test]

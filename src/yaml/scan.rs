@@ -1,20 +1,32 @@
-//! A line-level validator for the plainest YAML, the shape almost every rendered manifest has:
-//! block mappings and sequences indented with spaces, plain keys, one-line plain or quoted
-//! values, and `|`/`>` block scalars (where dashboards, rules and scripts keep their bytes).
+//! Vouching for a document no profile reads, without building its value: is it valid, within
+//! the limits, and what is its top-level `kind`? Such documents (ConfigMaps, CRDs, rules: most
+//! of the bytes of a stream) are then copied through byte for byte. Two passes, the cheaper
+//! first, and the full parse ([`super::full`]) behind both, which gives the verdict and the
+//! message whenever they are not sure:
 //!
-//! It answers only "certainly valid, and this is its top-level kind" or "not sure": anything
-//! outside that subset (flow collections, anchors, aliases, tags, multi-line plain or quoted
-//! scalars, quoted keys, tabs, control characters, odd indentation, ...) is "not sure", and the
-//! caller then uses the event parser ([`crate::yaml::scan`]) and, failing that, the full parse,
-//! which gives the error message. It never builds a value and never allocates per line, so it runs
-//! at a few hundred MB/s where the event parser manages a few tens. The fuzz target `split_edit`
-//! checks that whatever it accepts the full parse accepts with the same kind.
+//! 1. [`lines`], a line-level validator for the plainest YAML, the shape almost every rendered
+//!    manifest has: block mappings and sequences indented with spaces, plain keys, one-line
+//!    plain or quoted values, and `|`/`>` block scalars (where dashboards, rules and scripts
+//!    keep their bytes). It answers only "certainly valid, and this is its top-level kind" or
+//!    "not sure": anything outside that subset (flow collections, anchors, aliases, tags,
+//!    multi-line plain or quoted scalars, quoted keys, tabs, control characters, odd
+//!    indentation, ...) is "not sure". It never builds a value and never allocates per line, so
+//!    it runs at a few hundred MB/s where the event parser manages a few tens.
+//! 2. [`scan`] drives the event parser and counts what the full parse would refuse.
+//!
+//! The fuzz target `split_edit` checks that whatever [`scan`] accepts the full parse accepts with
+//! the same kind.
 
-use crate::yaml::{is_key_byte, non_finite_word, null_or_bool_word};
-use std::collections::HashSet;
+use super::lex::{
+    MAX_ALIAS_EVENTS, MAX_DEPTH, MAX_NODES, event_options, is_key_byte, non_finite_word,
+    null_or_bool_word, plain_ascii, plain_string,
+};
+use granit_parser::{Event, Parser, ScalarStyle};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-/// Deeper than this and the full parser decides (and rejects past `yaml::MAX_DEPTH`).
-const MAX_DEPTH: usize = 48;
+/// Deeper than this and the full parser decides (and rejects past [`MAX_DEPTH`]).
+const LINES_MAX_DEPTH: usize = 48;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Block {
@@ -61,7 +73,7 @@ impl<'a> Level<'a> {
 /// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
 /// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
 fn has_odd_chars(b: &[u8]) -> bool {
-    if crate::yaml::fast::plain_ascii(b) {
+    if plain_ascii(b) {
         return false;
     }
     b.iter().enumerate().any(|(i, &c)| match c {
@@ -183,7 +195,7 @@ fn split_key(s: &str) -> Option<(&str, &str)> {
 }
 
 /// The top-level kind of a document in the simple subset, or `None` when not sure.
-pub fn scan(text: &str) -> Option<String> {
+pub fn lines(text: &str) -> Option<String> {
     if has_odd_chars(text.as_bytes()) {
         return None;
     }
@@ -304,7 +316,7 @@ pub fn scan(text: &str) -> Option<String> {
             }
         }
         pending = false;
-        if stack.len() > MAX_DEPTH {
+        if stack.len() > LINES_MAX_DEPTH {
             return None;
         }
         let (key, value) = split_key(rest)?;
@@ -357,16 +369,284 @@ pub fn scan(text: &str) -> Option<String> {
     kind.map(str::to_string)
 }
 
+/// What a cheap pass over a document found: its top-level `kind`, when the document is one clean
+/// block or flow mapping whose `kind` is a plain or quoted scalar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    pub kind: String,
+}
+
+/// Why [`scan`] could not vouch for a document: the caller then parses it in full, which gives the
+/// authoritative verdict and message (and rejects bad input quickly, since it has limits too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsure {
+    /// Not valid YAML, or past one of the limits (depth, nodes, alias expansion).
+    Invalid,
+    /// Valid as far as we looked, but not a plain mapping with a scalar `kind` (a list, a scalar,
+    /// an empty document, several documents, a duplicate key, a tagged root, ...).
+    Unusual,
+}
+
+/// The events aliases replay, counted as serde-saphyr counts them (see [`MAX_ALIAS_EVENTS`]):
+/// every scalar, collection start and collection end is one event, and an alias costs the
+/// events of its anchor's node. One copy, used by [`scan`] and [`replayed_events`].
+#[derive(Default)]
+struct Replay {
+    /// Events so far, each alias counted as the events it stands for.
+    expanded: usize,
+    replayed: usize,
+    /// Events of each anchored node, by anchor id.
+    sizes: HashMap<usize, usize>,
+    /// Open collections: their anchor id (0 for none) and `expanded` when they started.
+    open: Vec<(usize, usize)>,
+}
+
+impl Replay {
+    fn scalar(&mut self, anchor: usize) {
+        self.expanded += 1;
+        if anchor != 0 {
+            self.sizes.insert(anchor, 1);
+        }
+    }
+
+    fn open(&mut self, anchor: usize) {
+        self.expanded += 1;
+        self.open.push((anchor, self.expanded));
+    }
+
+    fn close(&mut self) {
+        // An end is replayed with its collection.
+        self.expanded += 1;
+        if let Some((id, start)) = self.open.pop()
+            && id != 0
+        {
+            self.sizes.insert(id, self.expanded - start + 1);
+        }
+    }
+
+    /// Count an alias; `None` when it names no anchor seen so far (invalid YAML).
+    fn alias(&mut self, id: usize) -> Option<usize> {
+        let n = self.sizes.get(&id).copied()?;
+        self.replayed = self.replayed.saturating_add(n);
+        self.expanded = self.expanded.saturating_add(n);
+        Some(self.replayed)
+    }
+}
+
+/// The events the aliases of one document replay (0 without any), counted as [`scan`] and
+/// serde-saphyr count them, without building anything. `None` when the text is not valid YAML:
+/// the full parse then names the error. The engine adds these up for the stream-wide limit
+/// ([`MAX_STREAM_ALIAS_EVENTS`]) before any document becomes a value.
+pub fn replayed_events(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'&', bytes).is_none() || memchr::memchr(b'*', bytes).is_none() {
+        return Some(0);
+    }
+    let mut r = Replay::default();
+    for next in Parser::new_from_str_with_options(text, event_options()) {
+        match next.ok()?.0 {
+            Event::Scalar(_, _, anchor, _) => r.scalar(anchor),
+            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                r.open(anchor)
+            }
+            Event::MappingEnd | Event::SequenceEnd => r.close(),
+            // Past the document's own limit: its parse reports that.
+            Event::Alias(id) if r.alias(id)? > MAX_ALIAS_EVENTS => return Some(r.replayed),
+            _ => {}
+        }
+    }
+    Some(r.replayed)
+}
+
+enum ScanNode<'a> {
+    /// Text, anchor, and whether it is plain (unquoted, not a block scalar).
+    Scalar(Cow<'a, str>, usize, bool),
+    Alias(usize),
+    /// A collection starts: mapping or not, anchor.
+    Open(bool, usize),
+}
+
+struct Frame<'a> {
+    map: bool,
+    /// For mappings: whether the next node is a key.
+    want_key: bool,
+    /// For mappings: the scalar keys seen. A repeated key makes the document `Unusual`, so the
+    /// full parse reads it (last value wins) and names the key in a `duplicate-key` warning.
+    keys: Vec<Cow<'a, str>>,
+    /// The same keys once there are many (linear search stays for the usual small mappings).
+    key_set: Option<HashSet<Cow<'a, str>>>,
+}
+
+impl<'a> Frame<'a> {
+    /// Record a key; false when the mapping already has it.
+    fn insert_key(&mut self, k: Cow<'a, str>) -> bool {
+        if let Some(set) = &mut self.key_set {
+            return set.insert(k);
+        }
+        if self.keys.contains(&k) {
+            return false;
+        }
+        self.keys.push(k);
+        if self.keys.len() > 32 {
+            self.key_set = Some(self.keys.drain(..).collect());
+        }
+        true
+    }
+}
+
+/// Validate one document by driving the event parser, without building any value: syntax,
+/// nesting depth, node count, alias expansion (an alias bomb costs only the events it would
+/// replay, counted, never performed). A repeated key is not an error (see
+/// [`DuplicateKey`](super::DuplicateKey)) but
+/// is `Unusual`: the full parse then reads the document and reports the key. Used for documents
+/// no profile reads, so they are checked at a fraction of the cost of a full parse and copied
+/// through byte for byte.
+pub fn scan(text: &str) -> Result<Scanned, Unsure> {
+    if let Some(kind) = lines(text) {
+        return Ok(Scanned { kind });
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut replay = Replay::default();
+    let mut events: usize = 0;
+    let mut roots = 0;
+    let mut kind: Option<String> = None;
+    let mut kind_next = false;
+    for next in Parser::new_from_str_with_options(text, event_options()) {
+        let (event, _) = next.map_err(|_| Unsure::Invalid)?;
+        events += 1;
+        if events > MAX_NODES * 2 {
+            return Err(Unsure::Invalid);
+        }
+        let node = match event {
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop().ok_or(Unsure::Invalid)?;
+                replay.close();
+                continue;
+            }
+            Event::Scalar(v, style, anchor, None) => {
+                ScanNode::Scalar(v, anchor, style == ScalarStyle::Plain)
+            }
+            Event::Alias(id) => ScanNode::Alias(id),
+            Event::MappingStart(_, anchor, None) => ScanNode::Open(true, anchor),
+            Event::SequenceStart(_, anchor, None) => ScanNode::Open(false, anchor),
+            // Tags are rare in manifests: leave their meaning to the full parse.
+            Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {
+                return Err(Unsure::Unusual);
+            }
+            _ => continue,
+        };
+        // Where this node sits in its parent.
+        let at_root = stack.len() == 1;
+        // An infinity is no JSON value, so the full parse refuses it: do not vouch for it.
+        if let ScanNode::Scalar(t, _, true) = &node
+            && !stack.last().is_some_and(|p| p.map && p.want_key)
+            && non_finite_word(t)
+        {
+            return Err(Unsure::Invalid);
+        }
+        match stack.last_mut() {
+            None => {
+                roots += 1;
+                if roots > 1 || !matches!(node, ScanNode::Open(true, _)) {
+                    return Err(Unsure::Unusual);
+                }
+            }
+            Some(parent) if parent.map && parent.want_key => {
+                parent.want_key = false;
+                // Only string keys: a null, collection or alias key fails the full parse.
+                let ScanNode::Scalar(k, _, plain) = &node else {
+                    return Err(Unsure::Unusual);
+                };
+                if *plain && matches!(k.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                    return Err(Unsure::Unusual);
+                }
+                if at_root && k == "kind" {
+                    kind_next = true;
+                }
+                if !parent.insert_key(k.clone()) {
+                    return Err(Unsure::Unusual);
+                }
+            }
+            Some(parent) if parent.map => {
+                parent.want_key = true;
+                if at_root && kind_next {
+                    kind_next = false;
+                    match &node {
+                        // A plain kind must read as a string: not null (the parser reports an
+                        // empty value as `~`), a boolean or a number.
+                        ScanNode::Scalar(k, _, plain)
+                            if !k.is_empty() && (!*plain || plain_string(k)) =>
+                        {
+                            kind = Some(k.to_string());
+                        }
+                        _ => return Err(Unsure::Unusual),
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        match node {
+            ScanNode::Scalar(_, anchor, _) => replay.scalar(anchor),
+            ScanNode::Alias(id) => {
+                if replay.alias(id).ok_or(Unsure::Invalid)? > MAX_ALIAS_EVENTS {
+                    return Err(Unsure::Invalid);
+                }
+            }
+            ScanNode::Open(map, anchor) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(Unsure::Invalid);
+                }
+                replay.open(anchor);
+                stack.push(Frame {
+                    map,
+                    want_key: true,
+                    keys: Vec::new(),
+                    key_set: None,
+                });
+            }
+        }
+    }
+    match kind {
+        Some(kind) if roots == 1 && stack.is_empty() => Ok(Scanned { kind }),
+        _ => Err(Unsure::Unusual),
+    }
+}
+
+/// The top-level `kind:` of a document, read off its lines without parsing (only plain names that
+/// cannot be anything but a string). [`scan`] confirms it before the
+/// caller copies the document through unread.
+pub fn sniff_kind(text: &str) -> Option<&str> {
+    let mut rest = text;
+    let line = loop {
+        if let Some(l) = rest.strip_prefix("kind:") {
+            break l;
+        }
+        let i = memchr::memmem::find(rest.as_bytes(), b"\nkind:")?;
+        rest = &rest[i + 1..];
+    };
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let value = match line.find(" #") {
+        Some(i) => &line[..i],
+        None => line,
+    }
+    .trim_matches([' ', '\t']);
+    let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+        && value.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !null_or_bool_word(value);
+    plain.then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scan;
+    use super::lines;
 
     #[test]
     fn plain_manifests_are_vouched_for() {
         let cm = "---\n# Source: c/t.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # c\n  labels:\n    app.kubernetes.io/name: x\ndata:\n  a.json: |-\n    {\"a\": 1}\n\n    # not a comment\n  b: \"yes\"\n  c: 'it''s'\n";
-        assert_eq!(scan(cm).as_deref(), Some("ConfigMap"));
+        assert_eq!(lines(cm).as_deref(), Some("ConfigMap"));
         let rule = "kind: PrometheusRule\nspec:\n  groups:\n  - name: g\n    rules:\n    - alert: A\n      expr: |\n        up == 0\n      for: 5m\n    - record: r\n";
-        assert_eq!(scan(rule).as_deref(), Some("PrometheusRule"));
+        assert_eq!(lines(rule).as_deref(), Some("PrometheusRule"));
     }
 
     /// Rule files carry long alert descriptions as quoted scalars over several lines.
@@ -378,9 +658,9 @@ mod tests {
             "kind: A\nl:\n- 'one\n  two'\n- three\n",
         ];
         for doc in docs {
-            let kind = scan(doc);
+            let kind = lines(doc);
             assert!(kind.is_some(), "{doc:?}");
-            let v = crate::yaml::parse_value_full(doc).unwrap();
+            let v = super::super::full::parse_value_full(doc).unwrap();
             assert_eq!(v["kind"].as_str(), kind.as_deref(), "{doc:?}");
         }
     }
@@ -409,7 +689,7 @@ mod tests {
             "kind: A\nb: |-# no space before the comment\n",
             "kind: A\nb: \"x\"# no space\n",
         ] {
-            assert_eq!(scan(doc), None, "{doc:?}");
+            assert_eq!(lines(doc), None, "{doc:?}");
         }
     }
 }
