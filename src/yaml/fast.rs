@@ -17,17 +17,16 @@
 //! the whole test suite checks the two agree; the fuzz target `fast_parse` does the same on
 //! arbitrary input.
 
-use super::lex::{MAX_DEPTH, is_key_byte, null_or_bool_word, plain_ascii};
+use super::lex::{
+    CHEAP_MAX_DEPTH, CHEAP_MAX_NODES, is_key_byte, null_or_bool_word, odd_chars, plain_string,
+    quote_close,
+};
 use super::tree::{Node, NodeKind};
 use granit_parser::ScalarStyle;
 use serde_json::{Map, Number, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// Give up past this depth (the full parser's limit is [`MAX_DEPTH`]; it then gives the error).
-const DEPTH: usize = MAX_DEPTH - 8;
-/// Give up past this many nodes (far below the full parser's budget).
-const NODES: usize = 500_000;
 /// Distinct plain scalars remembered with their serde-saphyr type.
 const CACHE: usize = 4096;
 
@@ -61,7 +60,9 @@ pub fn gives_up_at(text: &str) -> Option<usize> {
 }
 
 fn read_at(text: &str, tree: bool) -> Result<(Value, Node), usize> {
-    if odd_bytes(text.as_bytes()) {
+    // Tabs and carriage returns too: the line model here has neither.
+    let b = text.as_bytes();
+    if odd_chars(b) || memchr::memchr2(b'\t', b'\r', b).is_some() {
         return Err(0);
     }
     let mut p = Reader {
@@ -73,28 +74,6 @@ fn read_at(text: &str, tree: bool) -> Result<(Value, Node), usize> {
         nodes: 0,
     };
     p.document().map_err(|_| p.pos)
-}
-
-/// Bytes this reader leaves to the full parser: control characters (tab and CR included), DEL,
-/// and in non-ASCII text the C1 controls, NEL, the line and paragraph separators, a BOM and the
-/// non-characters U+FFFE/U+FFFF.
-fn odd_bytes(b: &[u8]) -> bool {
-    if plain_ascii(b) {
-        return false;
-    }
-    let mut ascii = true;
-    for &c in b {
-        if (c < 0x20 && c != b'\n') || c == 0x7f {
-            return true;
-        }
-        ascii &= c < 0x80;
-    }
-    !ascii
-        && b.windows(3).any(|w| {
-            (w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
-                || (w[0] == 0xe2 && w[1] == 0x80 && matches!(w[2], 0xa8 | 0xa9))
-                || (w[0] == 0xef && matches!((w[1], w[2]), (0xbb, 0xbf) | (0xbf, 0xbe | 0xbf)))
-        })
 }
 
 /// A line that holds content: where it starts, its indentation and where its text starts.
@@ -191,7 +170,7 @@ impl<'a> Reader<'a> {
 
     fn count(&mut self) -> R<()> {
         self.nodes += 1;
-        if self.nodes > NODES {
+        if self.nodes > CHEAP_MAX_NODES {
             return Err(Bail);
         }
         Ok(())
@@ -271,26 +250,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The position after the closing quote of a one-line quoted scalar starting at `i`.
+    /// The position after the closing quote of a one-line quoted scalar starting at `i`. Any
+    /// escape passes here: [`unquote`] decodes them, and hands on the ones it does not know.
     fn quoted_end(&self, i: usize) -> Option<usize> {
-        let b = self.b;
-        let q = b[i];
-        let mut j = i + 1;
-        while j < b.len() {
-            match b[j] {
-                b'\n' => return None,
-                b'\\' if q == b'"' => j += 2,
-                c if c == q => {
-                    if q == b'\'' && b.get(j + 1) == Some(&b'\'') {
-                        j += 2;
-                    } else {
-                        return Some(j + 1);
-                    }
-                }
-                _ => j += 1,
-            }
-        }
-        None
+        let line = &self.b[i + 1..self.line_end(i)];
+        let close = quote_close(line, self.b[i], |_| true).ok()??;
+        Some(i + 1 + close + 1)
     }
 
     fn key_value(&self, start: usize, end: usize, style: ScalarStyle) -> R<String> {
@@ -304,7 +269,7 @@ impl<'a> Reader<'a> {
     /// (which is not at the start of its line when the mapping follows a `- `).
     fn map(&mut self, indent: usize, first: usize) -> R<(Value, Node)> {
         self.depth += 1;
-        if self.depth > DEPTH {
+        if self.depth > CHEAP_MAX_DEPTH {
             return Err(Bail);
         }
         self.count()?;
@@ -409,7 +374,7 @@ impl<'a> Reader<'a> {
     /// (`key:` then `- a` below it) at its first item: `compact` says which this is.
     fn seq(&mut self, indent: usize, compact: bool) -> R<(Value, Node)> {
         self.depth += 1;
-        if self.depth > DEPTH {
+        if self.depth > CHEAP_MAX_DEPTH {
             return Err(Bail);
         }
         self.count()?;
@@ -658,7 +623,7 @@ impl Flow<'_, '_> {
     }
 
     fn node(&mut self, depth: usize) -> R<(Value, Node)> {
-        if self.r.depth + depth > DEPTH {
+        if self.r.depth + depth > CHEAP_MAX_DEPTH {
             return Err(Bail);
         }
         self.r.count()?;
@@ -862,7 +827,7 @@ fn plain(s: &str) -> R<Value> {
     let Some(&first) = b.first() else {
         return Err(Bail);
     };
-    if (first.is_ascii_alphabetic() || first == b'/') && !null_or_bool_word(s) {
+    if plain_string(s) || first == b'/' {
         // `.inf`/`.nan` start with a dot, numbers with a digit or a sign: this is a string.
         return Ok(Value::String(s.to_string()));
     }

@@ -206,6 +206,18 @@ mod tests {
         assert!(reads_as(doc, &parse_value(doc).unwrap()));
     }
 
+    /// A line or paragraph separator breaks the line for YAML 1.1 (Kubernetes) but not for 1.2:
+    /// the cheap readers hand such a document on, and what decides is the event parser.
+    #[test]
+    fn a_line_separator_is_left_to_the_event_parser() {
+        let doc = "kind: A\nb: x\u{2028}y\n";
+        assert!(fast::value(doc).is_none());
+        assert!(scan::lines(doc).is_none());
+        let v = parse_value(doc).unwrap();
+        assert_eq!(v["b"], "x\u{2028}y");
+        assert_eq!(scan(doc).map(|s| s.kind), Ok("A".to_string()));
+    }
+
     #[test]
     fn errors_carry_a_position() {
         let e = parse_value("a: 1\nb: [\n").unwrap_err();

@@ -18,15 +18,12 @@
 //! the same kind.
 
 use super::lex::{
-    MAX_ALIAS_EVENTS, MAX_DEPTH, MAX_NODES, event_options, is_key_byte, non_finite_word,
-    null_or_bool_word, plain_ascii, plain_string,
+    CHEAP_MAX_DEPTH, KeySet, MAX_ALIAS_EVENTS, MAX_DEPTH, MAX_NODES, event_options, is_key_byte,
+    non_finite_word, null_or_bool_word, odd_chars, plain_string, quote_close, simple_escape,
 };
 use granit_parser::{Event, Parser, ScalarStyle};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-
-/// Deeper than this and the full parser decides (and rejects past [`MAX_DEPTH`]).
-const LINES_MAX_DEPTH: usize = 48;
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Block {
@@ -40,8 +37,7 @@ struct Level<'a> {
     /// Keys seen in this mapping (plain keys only, so the text is the key). A repeated key is
     /// valid (the last value wins) but "not sure": the full parse reads the document, so the
     /// key is named in a `duplicate-key` warning and a profile's edit finds its last copy.
-    keys: Vec<&'a str>,
-    key_set: Option<HashSet<&'a str>>,
+    keys: KeySet<&'a str>,
 }
 
 impl<'a> Level<'a> {
@@ -49,44 +45,9 @@ impl<'a> Level<'a> {
         Level {
             indent,
             block,
-            keys: Vec::new(),
-            key_set: None,
+            keys: KeySet::default(),
         }
     }
-
-    fn insert(&mut self, k: &'a str) -> bool {
-        if let Some(set) = &mut self.key_set {
-            return set.insert(k);
-        }
-        if self.keys.contains(&k) {
-            return false;
-        }
-        self.keys.push(k);
-        if self.keys.len() > 16 {
-            self.key_set = Some(self.keys.drain(..).collect());
-        }
-        true
-    }
-}
-
-/// Whether the bytes hold a character YAML forbids or we do not want to judge here: C0 controls
-/// other than tab and line feed, a carriage return not before a line feed, DEL, C1 controls,
-/// a BOM inside the text, and the non-characters U+FFFE/U+FFFF.
-fn has_odd_chars(b: &[u8]) -> bool {
-    if plain_ascii(b) {
-        return false;
-    }
-    b.iter().enumerate().any(|(i, &c)| match c {
-        b'\r' => b.get(i + 1) != Some(&b'\n'),
-        b'\n' | b'\t' => false,
-        0..0x20 | 0x7f => true,
-        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)),
-        0xef => matches!(
-            (b.get(i + 1), b.get(i + 2)),
-            (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
-        ),
-        _ => false,
-    })
 }
 
 /// Where a plain value's comment starts (its ` #`), and whether the text before it holds a
@@ -117,29 +78,6 @@ enum Value {
     OpenQuote(u8),
 }
 
-/// Where a quoted scalar that is already open closes in `s` (the index of the closing quote), or
-/// `Err` when the line holds an escape we do not judge here; `Ok(None)` when it stays open.
-fn quote_close(s: &[u8], q: u8) -> Result<Option<usize>, ()> {
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'\\' if q == b'"' => match s.get(i + 1) {
-                Some(b'\\' | b'"' | b'n' | b't' | b'/' | b'r') => i += 2,
-                _ => return Err(()),
-            },
-            c if c == q => {
-                if q == b'\'' && s.get(i + 1) == Some(&b'\'') {
-                    i += 2;
-                } else {
-                    return Ok(Some(i));
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    Ok(None)
-}
-
 /// Strip a trailing comment (` #...`) and spaces from a value that is not quoted.
 fn classify(v: &str) -> Option<Value> {
     let v = v.trim_matches(' ');
@@ -154,7 +92,7 @@ fn classify(v: &str) -> Option<Value> {
         }
     }
     match b[0] {
-        q @ (b'"' | b'\'') => match quote_close(&b[1..], q).ok()? {
+        q @ (b'"' | b'\'') => match quote_close(&b[1..], q, simple_escape).ok()? {
             Some(i) => rest_is_comment(&v[i + 2..]).then_some(Value::Scalar),
             None => Some(Value::OpenQuote(q)),
         },
@@ -196,7 +134,7 @@ fn split_key(s: &str) -> Option<(&str, &str)> {
 
 /// The top-level kind of a document in the simple subset, or `None` when not sure.
 pub fn lines(text: &str) -> Option<String> {
-    if has_odd_chars(text.as_bytes()) {
+    if odd_chars(text.as_bytes()) {
         return None;
     }
     let mut stack: Vec<Level> = Vec::new();
@@ -219,7 +157,7 @@ pub fn lines(text: &str) -> Option<String> {
             if indent <= parent || memchr::memchr(b'\t', content.as_bytes()).is_some() {
                 return None;
             }
-            if let Some(i) = quote_close(content.as_bytes(), q).ok()? {
+            if let Some(i) = quote_close(content.as_bytes(), q, simple_escape).ok()? {
                 if !rest_is_comment(&content[i + 1..]) {
                     return None;
                 }
@@ -316,12 +254,12 @@ pub fn lines(text: &str) -> Option<String> {
             }
         }
         pending = false;
-        if stack.len() > LINES_MAX_DEPTH {
+        if stack.len() > CHEAP_MAX_DEPTH {
             return None;
         }
         let (key, value) = split_key(rest)?;
         let top = stack.last_mut()?;
-        if !top.insert(key) {
+        if !top.keys.insert(key) {
             return None;
         }
         let root = stack.len() == 1;
@@ -338,10 +276,7 @@ pub fn lines(text: &str) -> Option<String> {
                     let v = v.find(" #").map_or(v, |i| &v[..i]).trim_end_matches(' ');
                     // A letter first and no YAML 1.1 word: `kind: 1000` is a number, `kind: On`
                     // a boolean (found by fuzzing).
-                    if !v.bytes().all(|c| c.is_ascii_alphanumeric())
-                        || !v.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-                        || null_or_bool_word(v)
-                    {
+                    if !v.bytes().all(|c| c.is_ascii_alphanumeric()) || !plain_string(v) {
                         return None;
                     }
                     kind = Some(v);
@@ -472,26 +407,7 @@ struct Frame<'a> {
     want_key: bool,
     /// For mappings: the scalar keys seen. A repeated key makes the document `Unusual`, so the
     /// full parse reads it (last value wins) and names the key in a `duplicate-key` warning.
-    keys: Vec<Cow<'a, str>>,
-    /// The same keys once there are many (linear search stays for the usual small mappings).
-    key_set: Option<HashSet<Cow<'a, str>>>,
-}
-
-impl<'a> Frame<'a> {
-    /// Record a key; false when the mapping already has it.
-    fn insert_key(&mut self, k: Cow<'a, str>) -> bool {
-        if let Some(set) = &mut self.key_set {
-            return set.insert(k);
-        }
-        if self.keys.contains(&k) {
-            return false;
-        }
-        self.keys.push(k);
-        if self.keys.len() > 32 {
-            self.key_set = Some(self.keys.drain(..).collect());
-        }
-        true
-    }
+    keys: KeySet<Cow<'a, str>>,
 }
 
 /// Validate one document by driving the event parser, without building any value: syntax,
@@ -563,7 +479,7 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 if at_root && k == "kind" {
                     kind_next = true;
                 }
-                if !parent.insert_key(k.clone()) {
+                if !parent.keys.insert(k.clone()) {
                     return Err(Unsure::Unusual);
                 }
             }
@@ -600,8 +516,7 @@ pub fn scan(text: &str) -> Result<Scanned, Unsure> {
                 stack.push(Frame {
                     map,
                     want_key: true,
-                    keys: Vec::new(),
-                    key_set: None,
+                    keys: KeySet::default(),
                 });
             }
         }
@@ -633,7 +548,7 @@ pub fn sniff_kind(text: &str) -> Option<&str> {
     .trim_matches([' ', '\t']);
     let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
         && value.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !null_or_bool_word(value);
+        && plain_string(value);
     plain.then_some(value)
 }
 
@@ -685,6 +600,7 @@ mod tests {
             "kind: A\nb: a: b\n",
             "kind: A\n...\n",
             "kind: A\nb: \u{85}\n",
+            "kind: A\nb: x\u{2028}y\n",
             "kind: \"A\"\n",
             "kind: A\nb: |-# no space before the comment\n",
             "kind: A\nb: \"x\"# no space\n",
