@@ -19,7 +19,6 @@ use crate::report::{self, Added, Code, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
-use crate::yaml::edit;
 use crate::yaml::{self, Node};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -749,36 +748,16 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// The text of a changed document: a minimal edit when possible, a full re-render otherwise;
-/// either way it must read back as exactly `new`. `old` is taken by value and dropped once the
-/// edits are planned, before the edited text is built and read back, so a document with a
-/// large value is held at most three times at once (input, fixed value, edited text; see
-/// [`yaml::reads_as`]).
+/// The text of a changed document ([`yaml::rewrite`]), its failures as internal errors: the
+/// document read as a value, so its tree must build, and what the fixes made must be writable.
 fn rewrite(text: &str, tree: Option<Node>, old: Value, new: &Value) -> Result<String, Error> {
-    let eol = stream::line_ending(text);
-    let tree = match tree {
-        Some(t) => Some(t),
-        None => yaml::parse_tree(text).map_err(|e| Error::Internal(e.message))?,
-    };
-    let Some(root) = tree else {
-        return Err(Error::Internal("a changed document has no content".into()));
-    };
-    let planned = edit::plan(text, &root, &old, new, eol).ok();
-    drop(old);
-    if let Some(t) = planned.and_then(|e| e.splice(text).ok())
-        && yaml::reads_as(&t, new)
-    {
-        return Ok(t);
-    }
-    let t = edit::rerender(text, root.span.start, new, eol);
-    if yaml::reads_as(&t, new) {
-        Ok(t)
-    } else {
-        Err(Error::Internal(format!(
-            "could not write {} back",
-            Identity::of(new)
-        )))
-    }
+    yaml::rewrite(text, tree, old, new).map_err(|e| {
+        Error::Internal(match e {
+            yaml::RewriteError::Tree(e) => e.message,
+            yaml::RewriteError::Empty => "a changed document has no content".into(),
+            yaml::RewriteError::ReadBack => format!("could not write {} back", Identity::of(new)),
+        })
+    })
 }
 
 /// An added object, in the stream's form: Helm 3 gets a `# Source:` line, Helm 4 the filename

@@ -23,6 +23,7 @@ mod render;
 mod scan;
 mod tree;
 
+pub use edit::{Pair, align};
 pub use full::{DuplicateKey, ParseError, PathStep};
 pub use lex::{MAX_ALIAS_EVENTS, MAX_STREAM_ALIAS_EVENTS, is_blank};
 pub use render::document as render_document;
@@ -99,6 +100,54 @@ pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {
         return Ok((v, Some(root)));
     }
     Ok((parse_value_full(text)?, parse_tree_full(text)?))
+}
+
+/// Why [`rewrite`] could not write a changed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewriteError {
+    /// The span tree could not be built (the document was read as a value before, so this is
+    /// not the input's fault).
+    Tree(ParseError),
+    /// The document has no content to edit.
+    Empty,
+    /// Neither the minimal edit nor a re-render of the whole document reads back as the value.
+    ReadBack,
+}
+
+/// The text of a changed document (whose span tree is `tree`, when the caller has it): the
+/// minimal edit that turns `old` into `new` ([`edit::plan`]) when there is one, a re-render of
+/// the whole document otherwise ([`edit::rerender`]); either way it must read back as exactly
+/// `new` ([`reads_as`]), so a mistake of the editor costs formatting, never meaning. `old` is
+/// taken by value and dropped once the edits are planned, before the edited text is built and
+/// read back, so a document with a large value is held at most three times at once (input,
+/// new value, edited text).
+pub fn rewrite(
+    text: &str,
+    tree: Option<Node>,
+    old: Value,
+    new: &Value,
+) -> Result<String, RewriteError> {
+    let eol = crate::stream::line_ending(text);
+    let tree = match tree {
+        Some(t) => Some(t),
+        None => parse_tree(text).map_err(RewriteError::Tree)?,
+    };
+    let Some(root) = tree else {
+        return Err(RewriteError::Empty);
+    };
+    let planned = edit::plan(text, &root, &old, new, eol).ok();
+    drop(old);
+    if let Some(t) = planned.and_then(|e| e.splice(text).ok())
+        && reads_as(&t, new)
+    {
+        return Ok(t);
+    }
+    let t = edit::rerender(text, root.span.start, new, eol);
+    if reads_as(&t, new) {
+        Ok(t)
+    } else {
+        Err(RewriteError::ReadBack)
+    }
 }
 
 #[cfg(test)]
