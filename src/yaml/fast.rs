@@ -176,6 +176,15 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// One level deeper, for a block collection: give up past [`CHEAP_MAX_DEPTH`].
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > CHEAP_MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.count()
+    }
+
     fn document(&mut self) -> R<(Value, Node)> {
         // An optional `---` line, then the root mapping at column 0.
         if let Some(l) = self.peek()
@@ -268,11 +277,7 @@ impl<'a> Reader<'a> {
     /// A block mapping whose keys sit at column `indent`; the first key starts at `first`
     /// (which is not at the start of its line when the mapping follows a `- `).
     fn map(&mut self, indent: usize, first: usize) -> R<(Value, Node)> {
-        self.depth += 1;
-        if self.depth > CHEAP_MAX_DEPTH {
-            return Err(Bail);
-        }
-        self.count()?;
+        self.enter()?;
         let mut pairs = Vec::new();
         let mut entries = Vec::new();
         let mut at = first;
@@ -373,11 +378,7 @@ impl<'a> Reader<'a> {
     /// an indented sequence at its first dash, and that of a sequence at its key's indentation
     /// (`key:` then `- a` below it) at its first item: `compact` says which this is.
     fn seq(&mut self, indent: usize, compact: bool) -> R<(Value, Node)> {
-        self.depth += 1;
-        if self.depth > CHEAP_MAX_DEPTH {
-            return Err(Bail);
-        }
-        self.count()?;
+        self.enter()?;
         let mut items = Vec::new();
         let mut nodes = Vec::new();
         let mut start = None;

@@ -503,27 +503,22 @@ pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
                 kind: NodeKind::Alias(id),
                 anchor: 0,
             }),
-            Event::MappingStart(style, anchor, _) => {
-                stack.push(Node {
-                    span: start..end,
-                    col,
-                    kind: NodeKind::Map {
-                        flow: style == StructureStyle::Flow,
+            Event::MappingStart(style, anchor, _) | Event::SequenceStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                let kind = match event {
+                    Event::MappingStart(..) => NodeKind::Map {
+                        flow,
                         entries: Vec::new(),
                     },
-                    anchor,
-                });
-                keys.push(None);
-                None
-            }
-            Event::SequenceStart(style, anchor, _) => {
+                    _ => NodeKind::Seq {
+                        flow,
+                        items: Vec::new(),
+                    },
+                };
                 stack.push(Node {
                     span: start..end,
                     col,
-                    kind: NodeKind::Seq {
-                        flow: style == StructureStyle::Flow,
-                        items: Vec::new(),
-                    },
+                    kind,
                     anchor,
                 });
                 keys.push(None);
