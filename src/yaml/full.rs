@@ -48,9 +48,9 @@ fn options(dups: serde_saphyr::DuplicateKeyPolicy) -> serde_saphyr::Options {
     o
 }
 
-/// [`parse_value`] by serde-saphyr alone.
+/// [`super::parse_value`] by serde-saphyr alone.
 pub fn parse_value_full(text: &str) -> Result<Value, ParseError> {
-    full(text, false).map(|(v, _)| v)
+    value_and_dups(text, false).map(|(v, _)| v)
 }
 
 /// A key one mapping of a document repeats. Kubernetes reads the last value: Helm and kubectl
@@ -102,7 +102,7 @@ impl DuplicateKey {
     }
 }
 
-/// [`reads_as`] by comparing events, `None` when it cannot decide.
+/// [`super::reads_as`] by comparing events, `None` when it cannot decide.
 pub fn reads_as_streaming(text: &str, expected: &Value) -> Option<bool> {
     if is_blank(text) {
         return None;
@@ -197,7 +197,10 @@ impl<'de> serde::de::Visitor<'de> for Same<'_> {
 }
 
 /// serde-saphyr's value, and with `want_dups` the repeated keys when there are any.
-pub fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), ParseError> {
+pub fn value_and_dups(
+    text: &str,
+    want_dups: bool,
+) -> Result<(Value, Vec<DuplicateKey>), ParseError> {
     use serde_saphyr::{DuplicateKeyPolicy, Error};
     if is_blank(text) {
         return Ok((Value::Null, Vec::new()));
@@ -213,7 +216,7 @@ pub fn full(text: &str, want_dups: bool) -> Result<(Value, Vec<DuplicateKey>), P
         && let Some(quoted) = quote_overflowing_floats(text)
     {
         // Same length per line and the same lines: positions and duplicate keys still hold.
-        return full(&quoted, want_dups);
+        return value_and_dups(&quoted, want_dups);
     }
     let Error::DuplicateMappingKey { key, location } = e.without_snippet() else {
         return Err(parse_error(text, &e));
@@ -472,7 +475,7 @@ pub fn first_line(msg: &str) -> String {
     line.to_string()
 }
 
-/// [`parse_tree`] by the event parser alone.
+/// [`super::parse_tree`] by the event parser alone.
 pub fn parse_tree_full(text: &str) -> Result<Option<Node>, ParseError> {
     let mut stack: Vec<Node> = Vec::new();
     // Pending key for each open mapping on the stack.

@@ -21,7 +21,7 @@ pub const CHEAP_MAX_DEPTH: usize = MAX_DEPTH - 16;
 pub const CHEAP_MAX_NODES: usize = MAX_NODES / 4;
 /// Maximum events replayed through aliases in one document: the one alias policy of every
 /// reader here. An alias costs the events of its anchor's node, counted as serde-saphyr counts
-/// them (each scalar, each collection's start and its end), by [`super::scan`] as by the full
+/// them (each scalar, each collection's start and its end), by [`super::scan()`] as by the full
 /// parse, so a document passes or fails alike whether or not a profile reads it. The count of
 /// aliases and its ratio to anchors are not limits of their own (see `full::options`).
 pub const MAX_ALIAS_EVENTS: usize = 100_000;

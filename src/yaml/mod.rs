@@ -5,14 +5,18 @@
 //! The rest of the crate uses only what this file declares or re-exports. The submodules depend
 //! in one direction, each only on those before it (`scripts/modgraph.sh` checks it):
 //!
-//! - [`lex`]: the shared rules, one copy each (limits, the null and boolean words, key bytes);
-//! - [`tree`]: the span tree ([`Node`]);
-//! - [`full`]: serde-saphyr and the event parser, with every limit and error message;
-//!   [`fast`]: the line-level reader for the plain text charts render, which hands anything else
-//!   to [`full`]; [`scan`]: the validators that vouch for a document's kind without a value;
-//! - [`render`] and [`edit`]: values written as YAML text, and the minimal edit of a document;
-//! - [`oracle`]: the checks that [`fast`] answers as [`full`] does, for debug builds, the tests
-//!   and the fuzz targets.
+//! - `lex`: the shared rules, one copy each (limits, the null and boolean words, key bytes, the
+//!   characters the cheap readers hand on, the end of a quoted scalar, a mapping's key set);
+//! - `tree`: the span tree ([`Node`]);
+//! - `full`: serde-saphyr and the event parser, with every limit and error message; `fast`: the
+//!   line-level reader for the plain text charts render, which hands anything else to `full`;
+//!   `scan`: the validators that vouch for a document's kind without a value ([`scan()`]);
+//! - `render` and [`edit`]: values written as YAML text, and the minimal edit of a document;
+//! - [`oracle`]: the checks that `fast` answers as `full` does, for debug builds, the tests and
+//!   the fuzz targets.
+//!
+//! Only `edit` (driven on its own by the `split_edit` fuzz target) and `oracle` are public
+//! modules; the crate goes through [`rewrite`] and the readers here.
 
 pub mod edit;
 mod fast;
@@ -30,15 +34,15 @@ pub use render::document as render_document;
 pub use scan::{Scanned, Unsure, replayed_events, scan, sniff_kind};
 pub use tree::{Node, NodeKind};
 
-use full::{full, parse_tree_full, parse_value_full, reads_as_streaming};
+use full::{parse_tree_full, parse_value_full, reads_as_streaming, value_and_dups};
 #[cfg(debug_assertions)]
 use oracle::assert_fast_agrees;
 use serde_json::Value;
 
 /// Parse the text of one document into its value (`Value::Null` for an empty document).
 ///
-/// The plain text charts render goes through [`fast`]; everything else, and every
-/// error, comes from serde-saphyr ([`parse_value_full`]). Debug builds (the tests) check that
+/// The plain text charts render goes through the fast reader (`fast`); everything else, and
+/// every error, comes from serde-saphyr (`full::parse_value_full`). Debug builds (the tests) check that
 /// both agree on every document the fast reader accepts.
 pub fn parse_value(text: &str) -> Result<Value, ParseError> {
     if let Some(v) = fast::value(text) {
@@ -58,7 +62,7 @@ pub fn read_value(text: &str) -> Result<(Value, Vec<DuplicateKey>), ParseError> 
         assert_fast_agrees(text);
         return Ok((v, Vec::new()));
     }
-    full(text, true)
+    value_and_dups(text, true)
 }
 
 /// Documents from this size on are read back by [`reads_as`] without building their value.
@@ -66,8 +70,8 @@ const COMPARE_STREAMING_FROM: usize = 1 << 20;
 
 /// Whether `text` reads as exactly `expected`: the engine's check that an edited document
 /// means what the fixes made of it. Small documents are read as values ([`parse_value`], the
-/// fast reader when it can). From [`COMPARE_STREAMING_FROM`] bytes on, serde-saphyr's events
-/// are compared with `expected` as they come ([`reads_as_streaming`]), so a document with a 40 MB
+/// fast reader when it can). From `COMPARE_STREAMING_FROM` (1 MiB) on, serde-saphyr's events
+/// are compared with `expected` as they come (`full::reads_as_streaming`), so a document with a 40 MB
 /// annotation is not held a fourth time as a value; if that comparison cannot decide (an
 /// error, which the value parse may still get past, as for `1e400`), the value parse decides.
 pub fn reads_as(text: &str, expected: &Value) -> bool {
@@ -79,8 +83,8 @@ pub fn reads_as(text: &str, expected: &Value) -> bool {
     parse_value(text).ok().as_ref() == Some(expected)
 }
 
-/// The span tree of one document (`None` when it is empty), by [`fast`] when it can
-/// and the event parser otherwise ([`parse_tree_full`]); debug builds check both agree.
+/// The span tree of one document (`None` when it is empty), by the fast reader when it can and
+/// the event parser otherwise (`full::parse_tree_full`); debug builds check both agree.
 pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     if let Some((_, root)) = fast::tree(text) {
         #[cfg(debug_assertions)]
@@ -90,7 +94,7 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, ParseError> {
     parse_tree_full(text)
 }
 
-/// The value and the span tree of one document in one pass when [`fast`] can read it
+/// The value and the span tree of one document in one pass when the fast reader can read it
 /// (the engine needs both for every document it rewrites); otherwise as [`parse_value`] and
 /// [`parse_tree`] give them.
 pub fn parse_both(text: &str) -> Result<(Value, Option<Node>), ParseError> {

@@ -1,12 +1,12 @@
-//! The checks that the fast reader ([`super::fast`]) answers as the full parsers
-//! ([`super::full`]) do: run by debug builds on every document it accepts, by the tests, and by
-//! the `fast_parse` fuzz target. Release builds do not run them.
+//! The checks that the fast reader (`yaml::fast`) answers as the full parsers (`yaml::full`)
+//! do: run by debug builds on every document it accepts, by the tests, and by the `fast_parse`
+//! fuzz target. Release builds do not run them.
 
 use super::fast;
 use super::full::{parse_tree_full, parse_value_full};
 use super::tree::{Node, NodeKind};
 
-/// How [`fast`] and the full parsers disagree on a document the fast reader accepts:
+/// How the fast reader and the full parsers disagree on a document the fast reader accepts:
 /// its value-only and tree answers differ, serde-saphyr reads another value, or the event parser
 /// builds another span tree. `None` when they agree or the fast reader leaves the document to
 /// them. The debug builds, the tests and the `fast_parse` fuzz target all check this one thing.

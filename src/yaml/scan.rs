@@ -371,7 +371,7 @@ impl Replay {
 /// The events the aliases of one document replay (0 without any), counted as [`scan`] and
 /// serde-saphyr count them, without building anything. `None` when the text is not valid YAML:
 /// the full parse then names the error. The engine adds these up for the stream-wide limit
-/// ([`MAX_STREAM_ALIAS_EVENTS`]) before any document becomes a value.
+/// ([`super::MAX_STREAM_ALIAS_EVENTS`]) before any document becomes a value.
 pub fn replayed_events(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     if memchr::memchr(b'&', bytes).is_none() || memchr::memchr(b'*', bytes).is_none() {
