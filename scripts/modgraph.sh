@@ -17,11 +17,14 @@
 # Output: one `A -> B, C` line per module, then `no cycle` or each cycle found; exit 1 on a cycle.
 set -euo pipefail
 lib=0
-if [[ "${1:-}" == "--lib" ]]; then
-    lib=1
-    shift
-fi
-src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"
+src="$(cd "$(dirname "$0")/.." && pwd)/src"
+for arg in "$@"; do
+    case "$arg" in
+        --lib) lib=1 ;;
+        -*) echo "usage: $0 [--lib] [SRC_DIR]" >&2; exit 2 ;;
+        *) src="$arg" ;;
+    esac
+done
 EXPAND="${EXPAND:-yaml}" LIB_ONLY="$lib" exec python3 - "$src" <<'PY'
 import os, re, sys
 
