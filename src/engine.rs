@@ -11,12 +11,10 @@
 //!
 //! Nothing here keeps state between runs: Helm 4.2 may call us twice per release.
 
-use crate::edit;
 use crate::immutable;
 use crate::live::LivePvs;
 use crate::manifest::Identity;
 use crate::profile::{self, Ctx, Doc, Docs, Params, ProfileDef};
-use crate::render;
 use crate::report::{self, Added, Code, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
@@ -148,33 +146,9 @@ pub fn process(input: &[u8], plan: &Plan) -> Result<Output, Error> {
     process_parts(input, plan).map(|p| p.into_output(input))
 }
 
-/// The top-level `kind:` of a document, read off its lines without parsing (only plain names that
-/// cannot be anything but a string). [`yaml::scan`] confirms it before the document is skipped.
-fn sniff_kind(text: &str) -> Option<&str> {
-    let mut rest = text;
-    let line = loop {
-        if let Some(l) = rest.strip_prefix("kind:") {
-            break l;
-        }
-        let i = memchr::memmem::find(rest.as_bytes(), b"\nkind:")?;
-        rest = &rest[i + 1..];
-    };
-    let line = &line[..line.find('\n').unwrap_or(line.len())];
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let value = match line.find(" #") {
-        Some(i) => &line[..i],
-        None => line,
-    }
-    .trim_matches([' ', '\t']);
-    let plain = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
-        && value.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !yaml::null_or_bool_word(value);
-    plain.then_some(value)
-}
-
 /// Whether a document can be copied through after [`yaml::scan`] alone: no fix reads its kind.
 fn skippable(body: &str, plan: &Plan) -> bool {
-    let Some(kind) = sniff_kind(body) else {
+    let Some(kind) = yaml::sniff_kind(body) else {
         return false;
     };
     // List items are counted as documents of their own, even with no profile; Kubernetes
@@ -780,36 +754,16 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// The text of a changed document: a minimal edit when possible, a full re-render otherwise;
-/// either way it must read back as exactly `new`. `old` is taken by value and dropped once the
-/// edits are planned, before the edited text is built and read back, so a document with a
-/// large value is held at most three times at once (input, fixed value, edited text; see
-/// [`yaml::reads_as`]).
+/// The text of a changed document ([`yaml::rewrite`]), its failures as internal errors: the
+/// document read as a value, so its tree must build, and what the fixes made must be writable.
 fn rewrite(text: &str, tree: Option<Node>, old: Value, new: &Value) -> Result<String, Error> {
-    let eol = stream::line_ending(text);
-    let tree = match tree {
-        Some(t) => Some(t),
-        None => yaml::parse_tree(text).map_err(|e| Error::Internal(e.message))?,
-    };
-    let Some(root) = tree else {
-        return Err(Error::Internal("a changed document has no content".into()));
-    };
-    let planned = edit::plan(text, &root, &old, new, eol).ok();
-    drop(old);
-    if let Some(t) = planned.and_then(|e| e.splice(text).ok())
-        && yaml::reads_as(&t, new)
-    {
-        return Ok(t);
-    }
-    let t = edit::rerender(text, root.span.start, new, eol);
-    if yaml::reads_as(&t, new) {
-        Ok(t)
-    } else {
-        Err(Error::Internal(format!(
-            "could not write {} back",
-            Identity::of(new)
-        )))
-    }
+    yaml::rewrite(text, tree, old, new).map_err(|e| {
+        Error::Internal(match e {
+            yaml::RewriteError::Tree(e) => e.message,
+            yaml::RewriteError::Empty => "a changed document has no content".into(),
+            yaml::RewriteError::ReadBack => format!("could not write {} back", Identity::of(new)),
+        })
+    })
 }
 
 /// An added object, in the stream's form: Helm 3 gets a `# Source:` line, Helm 4 the filename
@@ -832,6 +786,6 @@ fn added_document(form: Form, profile: &str, mut v: Value, eol: &str) -> String 
         }
         Form::Plain => {}
     }
-    out.push_str(&render::document(&v, eol));
+    out.push_str(&yaml::render_document(&v, eol));
     out
 }

@@ -9,17 +9,13 @@
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod exit;
-pub mod fastyaml;
 pub mod immutable;
 pub mod live;
 pub mod manifest;
 pub mod profile;
-pub mod quickscan;
-pub mod render;
 pub mod report;
 pub mod select;
 pub mod shell;

@@ -5,7 +5,7 @@
 //! (one line per object and profile, then added objects, notes, warnings, node preparation and a
 //! count line), the JSON form of the same records, and unified diffs for `--diff`.
 
-use crate::edit::{Pair, align};
+use crate::yaml::{Pair, align};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashSet;

@@ -5,7 +5,7 @@
 //! falls back or produces text; nothing panics.
 #![no_main]
 
-use helm_fixup::{edit, stream, yaml};
+use helm_fixup::{stream, yaml, yaml::edit};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -5,6 +5,7 @@
 //! reader could take it for anything else; otherwise it is double-quoted with JSON escapes,
 //! which every YAML version reads the same way.
 
+use super::lex::null_or_bool_word;
 use serde_json::{Map, Value};
 
 /// Render a scalar (or an empty collection) as it would appear after `key: `.
@@ -29,19 +30,15 @@ pub fn string(s: &str) -> String {
     }
 }
 
-/// Words YAML 1.1 resolves to booleans or null (any case variant of these is treated the same).
-const RESERVED: &[&str] = &[
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "",
-];
-
 fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if s.len() <= 5 && RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
+    if null_or_bool_word(s) {
         return false;
     }
-    // Anything that starts like a number, a sign, or a special YAML indicator gets quotes.
+    // Anything that starts like a number, a sign, or a special YAML indicator gets quotes (`~`,
+    // null, among them).
     if !(first.is_ascii_alphabetic() || first == '/' || first == '_') {
         return false;
     }
@@ -170,8 +167,8 @@ pub fn document(v: &Value, eol: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::full::parse_value_full as parse_value;
     use super::*;
-    use crate::yaml::parse_value;
     use serde_json::json;
 
     #[test]

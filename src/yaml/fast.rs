@@ -1,5 +1,5 @@
 //! A fast reader for the plain YAML that charts render, giving the same value and span tree as
-//! the full parsers in [`crate::yaml`], or nothing.
+//! the full parsers in [`super::full`], or nothing.
 //!
 //! Pod specs, claims and monitoring CRs are the documents the profiles read, and serde-saphyr
 //! needs about a thousand instructions per byte to turn them into values (the span tree from the
@@ -13,20 +13,20 @@
 //!
 //! Plain scalars it cannot type with certainty (`0.5`, `yes`, `0x1f`, `1:20`, ...) are typed by
 //! serde-saphyr itself, one scalar at a time, and remembered, so YAML 1.1 quirks stay identical.
-//! Debug builds compare every answer with the full parsers (see [`crate::yaml::parse_value`]), so
+//! Debug builds compare every answer with the full parsers (see [`super::parse_value`]), so
 //! the whole test suite checks the two agree; the fuzz target `fast_parse` does the same on
 //! arbitrary input.
 
-use crate::yaml::{MAX_DEPTH, Node, NodeKind, is_key_byte, null_or_bool_word};
+use super::lex::{
+    CHEAP_MAX_DEPTH, CHEAP_MAX_NODES, is_key_byte, null_or_bool_word, odd_chars, plain_string,
+    quote_close,
+};
+use super::tree::{Node, NodeKind};
 use granit_parser::ScalarStyle;
 use serde_json::{Map, Number, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// Give up past this depth (the full parser's limit is [`MAX_DEPTH`]; it then gives the error).
-const DEPTH: usize = MAX_DEPTH - 8;
-/// Give up past this many nodes (far below the full parser's budget).
-const NODES: usize = 500_000;
 /// Distinct plain scalars remembered with their serde-saphyr type.
 const CACHE: usize = 4096;
 
@@ -60,7 +60,9 @@ pub fn gives_up_at(text: &str) -> Option<usize> {
 }
 
 fn read_at(text: &str, tree: bool) -> Result<(Value, Node), usize> {
-    if odd_bytes(text.as_bytes()) {
+    // Tabs and carriage returns too: the line model here has neither.
+    let b = text.as_bytes();
+    if odd_chars(b) || memchr::memchr2(b'\t', b'\r', b).is_some() {
         return Err(0);
     }
     let mut p = Reader {
@@ -72,43 +74,6 @@ fn read_at(text: &str, tree: bool) -> Result<(Value, Node), usize> {
         nodes: 0,
     };
     p.document().map_err(|_| p.pos)
-}
-
-/// Bytes this reader leaves to the full parser: control characters (tab and CR included), DEL,
-/// and in non-ASCII text the C1 controls, NEL, the line and paragraph separators, a BOM and the
-/// non-characters U+FFFE/U+FFFF.
-fn odd_bytes(b: &[u8]) -> bool {
-    if plain_ascii(b) {
-        return false;
-    }
-    let mut ascii = true;
-    for &c in b {
-        if (c < 0x20 && c != b'\n') || c == 0x7f {
-            return true;
-        }
-        ascii &= c < 0x80;
-    }
-    !ascii
-        && b.windows(3).any(|w| {
-            (w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
-                || (w[0] == 0xe2 && w[1] == 0x80 && matches!(w[2], 0xa8 | 0xa9))
-                || (w[0] == 0xef && matches!((w[1], w[2]), (0xbb, 0xbf) | (0xbf, 0xbe | 0xbf)))
-        })
-}
-
-/// Whether the bytes are printable ASCII and line feeds only, the case of nearly every document.
-/// Checked in blocks with no early exit, which the compiler turns into vector code: this check
-/// runs over every byte of the stream, and a byte-at-a-time loop was the largest single cost of
-/// validating the documents no profile reads.
-pub fn plain_ascii(b: &[u8]) -> bool {
-    let odd = |c: u8| (c < 0x20 && c != b'\n') | (c >= 0x7f);
-    let mut chunks = b.chunks_exact(64);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |acc, &c| acc | odd(c)) {
-            return false;
-        }
-    }
-    !chunks.remainder().iter().any(|&c| odd(c))
 }
 
 /// A line that holds content: where it starts, its indentation and where its text starts.
@@ -205,10 +170,19 @@ impl<'a> Reader<'a> {
 
     fn count(&mut self) -> R<()> {
         self.nodes += 1;
-        if self.nodes > NODES {
+        if self.nodes > CHEAP_MAX_NODES {
             return Err(Bail);
         }
         Ok(())
+    }
+
+    /// One level deeper, for a block collection: give up past [`CHEAP_MAX_DEPTH`].
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > CHEAP_MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.count()
     }
 
     fn document(&mut self) -> R<(Value, Node)> {
@@ -285,26 +259,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The position after the closing quote of a one-line quoted scalar starting at `i`.
+    /// The position after the closing quote of a one-line quoted scalar starting at `i`. Any
+    /// escape passes here: [`unquote`] decodes them, and hands on the ones it does not know.
     fn quoted_end(&self, i: usize) -> Option<usize> {
-        let b = self.b;
-        let q = b[i];
-        let mut j = i + 1;
-        while j < b.len() {
-            match b[j] {
-                b'\n' => return None,
-                b'\\' if q == b'"' => j += 2,
-                c if c == q => {
-                    if q == b'\'' && b.get(j + 1) == Some(&b'\'') {
-                        j += 2;
-                    } else {
-                        return Some(j + 1);
-                    }
-                }
-                _ => j += 1,
-            }
-        }
-        None
+        let line = &self.b[i + 1..self.line_end(i)];
+        let close = quote_close(line, self.b[i], |_| true).ok()??;
+        Some(i + 1 + close + 1)
     }
 
     fn key_value(&self, start: usize, end: usize, style: ScalarStyle) -> R<String> {
@@ -317,11 +277,7 @@ impl<'a> Reader<'a> {
     /// A block mapping whose keys sit at column `indent`; the first key starts at `first`
     /// (which is not at the start of its line when the mapping follows a `- `).
     fn map(&mut self, indent: usize, first: usize) -> R<(Value, Node)> {
-        self.depth += 1;
-        if self.depth > DEPTH {
-            return Err(Bail);
-        }
-        self.count()?;
+        self.enter()?;
         let mut pairs = Vec::new();
         let mut entries = Vec::new();
         let mut at = first;
@@ -422,11 +378,7 @@ impl<'a> Reader<'a> {
     /// an indented sequence at its first dash, and that of a sequence at its key's indentation
     /// (`key:` then `- a` below it) at its first item: `compact` says which this is.
     fn seq(&mut self, indent: usize, compact: bool) -> R<(Value, Node)> {
-        self.depth += 1;
-        if self.depth > DEPTH {
-            return Err(Bail);
-        }
-        self.count()?;
+        self.enter()?;
         let mut items = Vec::new();
         let mut nodes = Vec::new();
         let mut start = None;
@@ -672,7 +624,7 @@ impl Flow<'_, '_> {
     }
 
     fn node(&mut self, depth: usize) -> R<(Value, Node)> {
-        if self.r.depth + depth > DEPTH {
+        if self.r.depth + depth > CHEAP_MAX_DEPTH {
             return Err(Bail);
         }
         self.r.count()?;
@@ -876,7 +828,7 @@ fn plain(s: &str) -> R<Value> {
     let Some(&first) = b.first() else {
         return Err(Bail);
     };
-    if (first.is_ascii_alphabetic() || first == b'/') && !null_or_bool_word(s) {
+    if plain_string(s) || first == b'/' {
         // `.inf`/`.nan` start with a dot, numbers with a digit or a sign: this is a string.
         return Ok(Value::String(s.to_string()));
     }
@@ -900,7 +852,7 @@ fn typed(s: &str) -> R<Value> {
         return Ok(v);
     }
     let doc = format!("k: {s}\n");
-    let v = crate::yaml::parse_value_full(&doc).map_err(|_| Bail)?;
+    let v = super::full::parse_value_full(&doc).map_err(|_| Bail)?;
     let Value::Object(mut m) = v else {
         return Err(Bail);
     };
@@ -920,36 +872,8 @@ fn typed(s: &str) -> R<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::full::parse_value_full;
     use super::*;
-    use crate::yaml::{fast_disagreement, parse_value_full};
-
-    /// The fast reader takes the document, and its answer is the full parsers' answer.
-    fn agrees(text: &str) -> bool {
-        if let Some(d) = fast_disagreement(text) {
-            panic!("{d}\nin:\n{text}");
-        }
-        tree(text).is_some()
-    }
-
-    #[test]
-    fn reads_what_charts_render_like_the_full_parsers() {
-        let docs = [
-            "---\n# Source: c/t.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a # c\n",
-            "kind: A\nspec:\n  list:\n  - a\n  -   b: 1\n      c: 2\n  -\n    x: z\n",
-            "kind: A\nspec:\n  containers:\n    - name: c\n      args: [\"--a\", '--b', c]\n",
-            "kind: A\nmeta: {a: b, \"c\": 'd', e: {f: []}}\nempty:\nlast: \n",
-            "kind: A\ndata:\n  s: |\n    echo hi\n      more\n\n  t: |-\n    x\n  u: |+\n    y\n\n# end\n",
-            "kind: A\nd: |\n\n  x\n  y\nq: \"q\\\"x\\u00e9\\n\"\ne: 'it''s'\n",
-            "kind: A\nnums: [1, 0, 0644, 0.5, 1e3, 100m, 128Mi, 10.0.0.0/8, .5]\nm: -2\n",
-            "kind: A\nwords: [yes, no, on, off, y, n, true, null, Yes]\nhttp: http://x:80/a\nt: ~\n",
-            "kind: A\nk:\n  {}\nl:\n    [a]\n...\n# after the end\n",
-            "kind: A\nunicode: \"héllo\"\nplain: naïve café\n",
-            "kind: A\nseq:\n- - nested\n",
-        ];
-        let accepted = docs.iter().filter(|d| agrees(d)).count();
-        // Every one but the last (a sequence in a sequence entry) is in the subset.
-        assert_eq!(accepted, docs.len() - 1);
-    }
 
     #[test]
     fn leaves_everything_else_to_the_full_parser() {

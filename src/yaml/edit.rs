@@ -11,8 +11,8 @@
 //! merge keys) falls back to re-rendering the whole document; the caller re-parses the result
 //! and compares values either way, so a mistake here can only cost formatting, never meaning.
 
-use crate::render;
-use crate::yaml::{Node, NodeKind, scalar_text};
+use super::render;
+use super::tree::{Node, NodeKind, scalar_text};
 use granit_parser::ScalarStyle;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -833,8 +833,8 @@ impl<'a> Editor<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::full::{parse_tree_full as parse_tree, parse_value_full as parse_value};
     use super::*;
-    use crate::yaml::{parse_tree, parse_value};
     use serde_json::json;
 
     /// Apply `change` to the value of `text` and return the edited text, checking its meaning.
