@@ -41,9 +41,10 @@ fn rejected(input: &[u8], doc: usize, line: Option<usize>, reason: &str) -> Ran 
         assert!(msg.contains("column ") && msg.contains("): "), "{msg}");
         assert!(msg.contains(reason), "{args:?}: want {reason:?} in {msg:?}");
         assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
-        // A hang guard only; the time is measured in scripts/bench.sh.
+        // A hang guard only, loose enough for a loaded 2-core machine running the debug build;
+        // the time is measured in scripts/bench.sh.
         assert!(
-            o.elapsed < Duration::from_secs(10),
+            o.elapsed < Duration::from_secs(30),
             "{args:?}: took {:?}",
             o.elapsed
         );
