@@ -299,15 +299,9 @@ fn object_at<'a>(root: &'a mut Value, pointer: &str) -> Option<&'a mut Map<Strin
 
 /// The container of a pod spec that mounts volume `volume` (regular containers first).
 fn mounting<'a>(pod: &'a Map<String, Value>, volume: &str) -> Option<&'a Value> {
-    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
-    list("containers").chain(list("initContainers")).find(|c| {
-        c.get("volumeMounts")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| {
-                ms.iter()
-                    .any(|m| m.get("name").and_then(Value::as_str) == Some(volume))
-            })
-    })
+    workload::items(pod.get("containers"))
+        .chain(workload::items(pod.get("initContainers")))
+        .find(|c| workload::mounts_volume(c, volume))
 }
 
 fn ids(pod: &Map<String, Value>, container: Option<&Value>) -> (Option<i64>, Option<i64>) {
@@ -335,16 +329,8 @@ fn claim_mounts(docs: &Docs, cfg: &Config) -> Mounts {
         let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
             continue;
         };
-        for v in pod
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let claim = v
-                .at("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str);
-            let (Some(claim), Some(vname)) = (claim, v.get("name").and_then(Value::as_str)) else {
+        for v in workload::items(pod.get("volumes")) {
+            let (Some(claim), Some(vname)) = (workload::volume_claim(v), workload::name(v)) else {
                 continue;
             };
             let e = out.entry((ns.to_string(), claim.to_string())).or_default();
@@ -381,15 +367,8 @@ fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> 
         let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
             continue;
         };
-        let mut names: Vec<&str> = pod
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| {
-                v.at("/persistentVolumeClaim/claimName")
-                    .and_then(Value::as_str)
-            })
+        let mut names: Vec<&str> = workload::items(pod.get("volumes"))
+            .filter_map(workload::volume_claim)
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -418,15 +397,11 @@ fn owner(
 ) -> Ids {
     let doc = docs.get(i);
     if let Some(kind) = CrKind::of(&doc.id) {
-        let Some(pod) = doc.value.get("spec").and_then(Value::as_object) else {
+        let Some(pod) = workload::pod_spec(&doc.id, &doc.value) else {
             return (None, None);
         };
-        let main = pod
-            .get("containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(kind.main_container()));
+        let main = workload::items(pod.get("containers"))
+            .find(|c| workload::name(c) == Some(kind.main_container()));
         return ids(pod, main);
     }
     if doc.id.kind == "StatefulSet" {
@@ -448,22 +423,15 @@ fn selector_labels(spec: &Value) -> BTreeMap<String, String> {
     let Some(sel) = spec.get("selector") else {
         return labels;
     };
-    for e in sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for e in workload::items(sel.get("matchExpressions")) {
         let (Some(key), Some(op)) = (
             e.get("key").and_then(Value::as_str),
             e.get("operator").and_then(Value::as_str),
         ) else {
             continue;
         };
-        let first = e
-            .get("values")
-            .and_then(Value::as_array)
-            .and_then(|v| v.first())
+        let first = workload::items(e.get("values"))
+            .next()
             .and_then(Value::as_str);
         match (op, first) {
             ("In", Some(v)) => {
@@ -1032,17 +1000,10 @@ fn class_command(cfg: &Config) -> String {
 
 /// The node a PV's nodeAffinity names (the first value of the first `In` expression).
 fn node_of(pv: &Value) -> Option<String> {
-    pv.at("/spec/nodeAffinity/required/nodeSelectorTerms")?
-        .as_array()?
-        .iter()
-        .flat_map(|t| {
-            t.get("matchExpressions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
+    workload::items(pv.at("/spec/nodeAffinity/required/nodeSelectorTerms"))
+        .flat_map(|t| workload::items(t.get("matchExpressions")))
         .find(|e| e.get("operator").and_then(Value::as_str) == Some("In"))
-        .and_then(|e| e.get("values")?.as_array()?.first()?.as_str())
+        .and_then(|e| workload::items(e.get("values")).next()?.as_str())
         .map(str::to_string)
 }
 
