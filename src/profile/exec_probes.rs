@@ -35,7 +35,6 @@ use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
-use k8s_openapi::api::core::v1::ExecAction;
 use serde_json::{Map, Value, json};
 use std::net::Ipv4Addr;
 
@@ -351,12 +350,9 @@ impl HttpGet {
         )
     }
 
-    /// The exec handler, built with the Kubernetes type.
+    /// The exec handler (a Kubernetes `ExecAction`: only `command`).
     pub fn exec(&self, host: &str) -> Value {
-        let action = ExecAction {
-            command: Some(vec!["sh".into(), "-c".into(), self.script(host)]),
-        };
-        serde_json::to_value(action).unwrap_or(Value::Null)
+        json!({"command": ["sh", "-c", self.script(host)]})
     }
 }
 
@@ -1011,17 +1007,9 @@ fn route_prefix(prefix: &str) -> String {
     kubelet_escape(&encode_path(&format!("/{}", parts.join("/"))))
 }
 
-/// The exec handler of one promtool check.
+/// The exec handler of one promtool check (a Kubernetes `ExecAction`: only `command`).
 fn promtool_exec(check: &str, url: &str) -> Value {
-    let action = ExecAction {
-        command: Some(vec![
-            PROMTOOL.into(),
-            "check".into(),
-            check.into(),
-            format!("--url={url}"),
-        ]),
-    };
-    serde_json::to_value(action).unwrap_or(Value::Null)
+    json!({"command": [PROMTOOL, "check", check, format!("--url={url}")]})
 }
 
 /// What one probe of the chart's `prometheus` entry becomes.
@@ -1562,6 +1550,31 @@ mod tests {
         assert_eq!(
             hg(json!({"port": 1, "path": "/[a]{b}?x=1&y"}), json!({})).url("h"),
             "http://h:1/%5Ba%5D%7Bb%7D?x=1&y"
+        );
+    }
+
+    #[test]
+    fn exec_handlers_are_what_the_kubernetes_type_serializes() {
+        use k8s_openapi::api::core::v1::ExecAction;
+        let typed = |command: Vec<String>| {
+            serde_json::to_value(ExecAction {
+                command: Some(command),
+            })
+            .unwrap()
+        };
+        let h = hg(json!({"port": 8080, "path": "/healthz"}), json!({}));
+        assert_eq!(
+            h.exec("127.0.0.1"),
+            typed(vec!["sh".into(), "-c".into(), h.script("127.0.0.1")])
+        );
+        assert_eq!(
+            promtool_exec("ready", "http://127.0.0.1:9090"),
+            typed(vec![
+                PROMTOOL.into(),
+                "check".into(),
+                "ready".into(),
+                "--url=http://127.0.0.1:9090".into()
+            ])
         );
     }
 

@@ -33,10 +33,6 @@ use crate::report::Code;
 use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
-use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -591,54 +587,14 @@ fn script_text(targets: &[Target], paths: &[String]) -> String {
     parts.join("; ")
 }
 
-/// The init container, built with the Kubernetes types and turned into a value with `name` first.
+/// The init container: `name` first, then `image`, `command`, `env` (only when a subPathExpr
+/// mount needs it), `securityContext`, `resources` and `volumeMounts`, the fields inside each in
+/// the order the Kubernetes types serialize them (`k8s_openapi`'s `Container`, alphabetical).
+/// Written out rather than serialized from those types, which cannot fail but has an error path
+/// all the same; a test holds it to them.
 fn container(image: &str, targets: &[Target]) -> Value {
     let paths = mount_paths(targets);
-    let q = |s: &str| Quantity(s.to_string());
-    let c = Container {
-        name: NAME.to_string(),
-        image: Some(image.to_string()),
-        command: Some(vec!["sh".into(), "-c".into(), script(targets, &paths)]),
-        security_context: Some(SecurityContext {
-            run_as_user: Some(0),
-            run_as_group: Some(0),
-            run_as_non_root: Some(false),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: Some(vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
-            }),
-            ..SecurityContext::default()
-        }),
-        resources: Some(ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".into(), q("10m")),
-                ("memory".into(), q("16Mi")),
-            ])),
-            limits: Some(BTreeMap::from([
-                ("cpu".into(), q("100m")),
-                ("memory".into(), q("64Mi")),
-            ])),
-            ..ResourceRequirements::default()
-        }),
-        volume_mounts: Some(
-            targets
-                .iter()
-                .zip(paths)
-                .map(|(t, p)| VolumeMount {
-                    name: t.volume.clone(),
-                    mount_path: p,
-                    sub_path: t.sub_path.clone(),
-                    sub_path_expr: t.sub_path_expr.as_ref().map(|e| e.expr.clone()),
-                    ..VolumeMount::default()
-                })
-                .collect(),
-        ),
-        ..Container::default()
-    };
-    let value = serde_json::to_value(&c).unwrap_or(Value::Null);
-    let mut ordered = Map::new();
-    ordered.insert("name".into(), json!(NAME));
+    let command = json!(["sh", "-c", script(targets, &paths)]);
     // Env entries that subPathExpr mounts expand, copied as the app container has them.
     let mut env: Vec<Value> = Vec::new();
     for e in targets
@@ -650,23 +606,48 @@ fn container(image: &str, targets: &[Target]) -> Value {
             env.push(e.clone());
         }
     }
-    for key in [
-        "image",
-        "command",
-        "env",
-        "securityContext",
-        "resources",
-        "volumeMounts",
-    ] {
-        if key == "env" {
-            if !env.is_empty() {
-                ordered.insert(key.into(), Value::Array(env.clone()));
+    let mounts: Vec<Value> = targets
+        .iter()
+        .zip(paths)
+        .map(|(t, p)| {
+            let mut m = Map::new();
+            m.insert("mountPath".into(), Value::String(p));
+            m.insert("name".into(), Value::String(t.volume.clone()));
+            if let Some(s) = &t.sub_path {
+                m.insert("subPath".into(), Value::String(s.clone()));
             }
-        } else if let Some(v) = value.get(key) {
-            ordered.insert(key.into(), v.clone());
-        }
+            if let Some(e) = &t.sub_path_expr {
+                m.insert("subPathExpr".into(), Value::String(e.expr.clone()));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let mut c = Map::new();
+    c.insert("name".into(), json!(NAME));
+    c.insert("image".into(), Value::String(image.to_string()));
+    c.insert("command".into(), command);
+    if !env.is_empty() {
+        c.insert("env".into(), Value::Array(env));
     }
-    Value::Object(ordered)
+    c.insert(
+        "securityContext".into(),
+        json!({
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"], "drop": ["ALL"]},
+            "runAsGroup": 0,
+            "runAsNonRoot": false,
+            "runAsUser": 0,
+        }),
+    );
+    c.insert(
+        "resources".into(),
+        json!({
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+        }),
+    );
+    c.insert("volumeMounts".into(), Value::Array(mounts));
+    Value::Object(c)
 }
 
 /// Put `wanted` into the pod's init containers: replace our own if it is there, else insert it
@@ -960,6 +941,120 @@ mod tests {
             ..settings()
         };
         assert_eq!(plan_pod(&json!({}), &pod, &s, &|_| true).targets[0].uid, 7);
+    }
+
+    /// The init container as it was built before: the Kubernetes types, serialized, with
+    /// `name` moved first. `container` must give the same text.
+    fn typed_container(image: &str, targets: &[Target]) -> Value {
+        use k8s_openapi::api::core::v1::{
+            Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
+        };
+        use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+        let paths = mount_paths(targets);
+        let q = |s: &str| Quantity(s.to_string());
+        let c = Container {
+            name: NAME.to_string(),
+            image: Some(image.to_string()),
+            command: Some(vec!["sh".into(), "-c".into(), script(targets, &paths)]),
+            security_context: Some(SecurityContext {
+                run_as_user: Some(0),
+                run_as_group: Some(0),
+                run_as_non_root: Some(false),
+                allow_privilege_escalation: Some(false),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".into()]),
+                    add: Some(vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
+                }),
+                ..SecurityContext::default()
+            }),
+            resources: Some(ResourceRequirements {
+                requests: Some(BTreeMap::from([
+                    ("cpu".into(), q("10m")),
+                    ("memory".into(), q("16Mi")),
+                ])),
+                limits: Some(BTreeMap::from([
+                    ("cpu".into(), q("100m")),
+                    ("memory".into(), q("64Mi")),
+                ])),
+                ..ResourceRequirements::default()
+            }),
+            volume_mounts: Some(
+                targets
+                    .iter()
+                    .zip(paths)
+                    .map(|(t, p)| VolumeMount {
+                        name: t.volume.clone(),
+                        mount_path: p,
+                        sub_path: t.sub_path.clone(),
+                        sub_path_expr: t.sub_path_expr.as_ref().map(|e| e.expr.clone()),
+                        ..VolumeMount::default()
+                    })
+                    .collect(),
+            ),
+            ..Container::default()
+        };
+        let value = serde_json::to_value(&c).unwrap();
+        let mut ordered = Map::new();
+        ordered.insert("name".into(), json!(NAME));
+        // Env entries that subPathExpr mounts expand, copied as the app container has them.
+        let mut env: Vec<Value> = Vec::new();
+        for e in targets
+            .iter()
+            .filter_map(|t| t.sub_path_expr.as_ref())
+            .flat_map(|x| &x.env)
+        {
+            if !env.iter().any(|o| o.get("name") == e.get("name")) {
+                env.push(e.clone());
+            }
+        }
+        for key in [
+            "image",
+            "command",
+            "env",
+            "securityContext",
+            "resources",
+            "volumeMounts",
+        ] {
+            if key == "env" {
+                if !env.is_empty() {
+                    ordered.insert(key.into(), Value::Array(env.clone()));
+                }
+            } else if let Some(v) = value.get(key) {
+                ordered.insert(key.into(), v.clone());
+            }
+        }
+        Value::Object(ordered)
+    }
+
+    #[test]
+    fn built_container_is_what_the_kubernetes_types_serialize() {
+        let t = |volume: &str, sub_path: Option<&str>, expr: Option<(&str, Value)>| Target {
+            volume: volume.into(),
+            sub_path: sub_path.map(Into::into),
+            sub_path_expr: expr.map(|(e, env)| SubPathExpr {
+                expr: e.into(),
+                env: vec![env],
+            }),
+            uid: 1000,
+            gid: 2000,
+        };
+        let pod = json!({"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}});
+        for targets in [
+            vec![],
+            vec![t("v", None, None)],
+            vec![
+                t("data", Some("a"), None),
+                t("data", Some("b"), None),
+                t("logs", None, Some(("$(POD)", pod.clone()))),
+                t("l$x", None, Some(("$(POD)/x", pod.clone()))),
+            ],
+        ] {
+            // Compared as text: key order is part of the output.
+            assert_eq!(
+                container(DEFAULT_IMAGE, &targets).to_string(),
+                typed_container(DEFAULT_IMAGE, &targets).to_string()
+            );
+        }
     }
 
     #[test]

@@ -46,13 +46,6 @@ use crate::select::glob;
 use crate::shell::quote;
 use crate::workload::At;
 use crate::workload::{self, Claim, CrKind};
-use k8s_openapi::api::core::v1::{
-    LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
-    PersistentVolume, PersistentVolumeSpec, VolumeNodeAffinity,
-};
-use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -465,10 +458,31 @@ fn request(spec: &Value) -> Option<String> {
     }
 }
 
-fn keep_annotation(keep: bool) -> Option<BTreeMap<String, String>> {
-    keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
+/// An added object's metadata: `annotations` (`helm.sh/resource-policy: keep` when `keep`), then
+/// `labels` when there are any (sorted), then `name`, the order `ObjectMeta` serializes in.
+fn metadata(name: &str, labels: &BTreeMap<String, String>, keep: bool) -> Value {
+    let mut m = Map::new();
+    if keep {
+        m.insert(
+            "annotations".into(),
+            json!({"helm.sh/resource-policy": "keep"}),
+        );
+    }
+    if !labels.is_empty() {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        m.insert("labels".into(), Value::Object(labels));
+    }
+    m.insert("name".into(), Value::String(name.to_string()));
+    Value::Object(m)
 }
 
+/// The PersistentVolume of one claim. Written out rather than serialized from the Kubernetes
+/// types (`k8s_openapi`'s `PersistentVolume`), which cannot fail but has an error path all the
+/// same; the keys are in the order those types serialize them (alphabetical, `apiVersion` and
+/// `kind` first), which a test holds it to.
 fn build_pv(
     cfg: &Config,
     name: String,
@@ -478,77 +492,58 @@ fn build_pv(
     size: String,
 ) -> Value {
     let spec = &claim.spec;
-    let modes: Vec<String> = spec
-        .get("accessModes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .filter(|a: &Vec<String>| !a.is_empty())
-        .unwrap_or_else(|| vec!["ReadWriteOnce".to_string()]);
-    let labels = selector_labels(spec);
-    let pv = PersistentVolume {
-        metadata: ObjectMeta {
-            name: Some(name),
-            labels: (!labels.is_empty()).then_some(labels),
-            annotations: keep_annotation(cfg.keep),
-            ..ObjectMeta::default()
-        },
-        spec: Some(PersistentVolumeSpec {
-            capacity: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
-            access_modes: Some(modes),
-            volume_mode: spec
-                .get("volumeMode")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            persistent_volume_reclaim_policy: Some("Retain".into()),
-            storage_class_name: Some(cfg.class.clone()),
-            claim_ref: Some(ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("PersistentVolumeClaim".into()),
-                namespace: Some(namespace.to_string()),
-                name: Some(claim.name.clone()),
-                ..ObjectReference::default()
+    let mut modes: Vec<&str> = workload::items(spec.get("accessModes"))
+        .filter_map(Value::as_str)
+        .collect();
+    if modes.is_empty() {
+        modes.push("ReadWriteOnce");
+    }
+    let volume_mode = spec.get("volumeMode").and_then(Value::as_str);
+    let pv_spec: Map<String, Value> = [
+        ("accessModes", json!(modes)),
+        ("capacity", json!({"storage": size})),
+        (
+            "claimRef",
+            json!({
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "name": claim.name,
+                "namespace": namespace,
             }),
-            local: Some(LocalVolumeSource {
-                path: cfg.dir(namespace, &claim.name),
-                fs_type: None,
-            }),
-            node_affinity: Some(VolumeNodeAffinity {
-                required: Some(NodeSelector {
-                    node_selector_terms: vec![NodeSelectorTerm {
-                        match_expressions: Some(vec![NodeSelectorRequirement {
-                            key: cfg.label_key.clone(),
-                            operator: "In".into(),
-                            values: Some(vec![node.to_string()]),
-                        }]),
-                        match_fields: None,
-                    }],
-                }),
-            }),
-            ..PersistentVolumeSpec::default()
-        }),
-        status: None,
-    };
-    serde_json::to_value(pv).unwrap_or(Value::Null)
+        ),
+        ("local", json!({"path": cfg.dir(namespace, &claim.name)})),
+        (
+            "nodeAffinity",
+            json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": cfg.label_key, "operator": "In", "values": [node]},
+            ]}]}}),
+        ),
+        ("persistentVolumeReclaimPolicy", json!("Retain")),
+        ("storageClassName", json!(cfg.class)),
+    ]
+    .into_iter()
+    .chain(volume_mode.map(|m| ("volumeMode", json!(m))))
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": metadata(&name, &selector_labels(spec), cfg.keep),
+        "spec": pv_spec,
+    })
 }
 
+/// The StorageClass the volumes name, in the order `k8s_openapi`'s `StorageClass` serializes it
+/// (see [`build_pv`]).
 fn build_class(cfg: &Config) -> Value {
-    let sc = StorageClass {
-        metadata: ObjectMeta {
-            name: Some(cfg.class.clone()),
-            annotations: keep_annotation(cfg.keep),
-            ..ObjectMeta::default()
-        },
-        provisioner: "kubernetes.io/no-provisioner".into(),
-        volume_binding_mode: Some("WaitForFirstConsumer".into()),
-        reclaim_policy: Some("Retain".into()),
-        ..StorageClass::default()
-    };
-    serde_json::to_value(sc).unwrap_or(Value::Null)
+    json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": metadata(&cfg.class, &BTreeMap::new(), cfg.keep),
+        "provisioner": "kubernetes.io/no-provisioner",
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    })
 }
 
 /// `(namespace, claim)` of every PV in the stream that is pre-bound by `claimRef`.
@@ -1280,6 +1275,136 @@ mod tests {
         assert_eq!(l.get("tier").map(String::as_str), Some("fast"));
         assert_eq!(l.get("disk").map(String::as_str), Some(""));
         assert!(!l.contains_key("zone"));
+    }
+
+    // The PersistentVolume and StorageClass as they were built before: from the Kubernetes
+    // types. `build_pv` and `build_class` must give the same text.
+    use k8s_openapi::api::core::v1::{
+        LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+        ObjectReference, PersistentVolume, PersistentVolumeSpec, VolumeNodeAffinity,
+    };
+    use k8s_openapi::api::storage::v1::StorageClass;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn typed_keep(keep: bool) -> Option<BTreeMap<String, String>> {
+        keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
+    }
+
+    fn typed_pv(
+        cfg: &Config,
+        name: String,
+        namespace: &str,
+        claim: &Claim,
+        node: &str,
+        size: String,
+    ) -> Value {
+        let spec = &claim.spec;
+        let modes: Vec<String> = spec
+            .get("accessModes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .filter(|a: &Vec<String>| !a.is_empty())
+            .unwrap_or_else(|| vec!["ReadWriteOnce".to_string()]);
+        let labels = selector_labels(spec);
+        let pv = PersistentVolume {
+            metadata: ObjectMeta {
+                name: Some(name),
+                labels: (!labels.is_empty()).then_some(labels),
+                annotations: typed_keep(cfg.keep),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PersistentVolumeSpec {
+                capacity: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
+                access_modes: Some(modes),
+                volume_mode: spec
+                    .get("volumeMode")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                persistent_volume_reclaim_policy: Some("Retain".into()),
+                storage_class_name: Some(cfg.class.clone()),
+                claim_ref: Some(ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("PersistentVolumeClaim".into()),
+                    namespace: Some(namespace.to_string()),
+                    name: Some(claim.name.clone()),
+                    ..ObjectReference::default()
+                }),
+                local: Some(LocalVolumeSource {
+                    path: cfg.dir(namespace, &claim.name),
+                    fs_type: None,
+                }),
+                node_affinity: Some(VolumeNodeAffinity {
+                    required: Some(NodeSelector {
+                        node_selector_terms: vec![NodeSelectorTerm {
+                            match_expressions: Some(vec![NodeSelectorRequirement {
+                                key: cfg.label_key.clone(),
+                                operator: "In".into(),
+                                values: Some(vec![node.to_string()]),
+                            }]),
+                            match_fields: None,
+                        }],
+                    }),
+                }),
+                ..PersistentVolumeSpec::default()
+            }),
+            status: None,
+        };
+        serde_json::to_value(pv).unwrap()
+    }
+
+    fn typed_class(cfg: &Config) -> Value {
+        let sc = StorageClass {
+            metadata: ObjectMeta {
+                name: Some(cfg.class.clone()),
+                annotations: typed_keep(cfg.keep),
+                ..ObjectMeta::default()
+            },
+            provisioner: "kubernetes.io/no-provisioner".into(),
+            volume_binding_mode: Some("WaitForFirstConsumer".into()),
+            reclaim_policy: Some("Retain".into()),
+            ..StorageClass::default()
+        };
+        serde_json::to_value(sc).unwrap()
+    }
+
+    #[test]
+    fn built_objects_are_what_the_kubernetes_types_serialize() {
+        for (keep, spec) in [
+            (true, json!({})),
+            (
+                false,
+                json!({"accessModes": ["ReadWriteOnce", "ReadOnlyMany"], "volumeMode": "Filesystem",
+                       "selector": {"matchLabels": {"b": "1", "a": 2},
+                                    "matchExpressions": [{"key": "z", "operator": "Exists"}]}}),
+            ),
+            (true, json!({"accessModes": [], "volumeMode": 5})),
+        ] {
+            let c = Config {
+                keep,
+                ..cfg(&[("node", "a")]).unwrap()
+            };
+            let claim = Claim {
+                namespace: None,
+                name: "data-db-0".into(),
+                spec_pointer: "/spec".into(),
+                spec,
+                group: None,
+                ordinal: 0,
+                volume: "data".into(),
+            };
+            // Compared as text: key order is part of the output.
+            assert_eq!(
+                build_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string(),
+                typed_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string()
+            );
+            assert_eq!(build_class(&c).to_string(), typed_class(&c).to_string());
+        }
     }
 
     #[test]
