@@ -5,6 +5,10 @@
 //! prometheus-operator custom resources, whose `spec.containers` entries are strategic-merge
 //! patches of the containers the operator generates. Profiles ask this module instead of
 //! hard-coding paths, so a new kind is one match arm here.
+//!
+//! It also holds the small accessors the profiles read a pod spec through ([`items`],
+//! [`mounts`], [`name`], [`command_line`]...): one reading of "a list that is not a list", of
+//! `readOnly` and of a command line for every fix, instead of a hand walk of the values in each.
 
 use crate::manifest::Identity;
 use serde_json::{Map, Value};
