@@ -5,6 +5,10 @@
 //! prometheus-operator custom resources, whose `spec.containers` entries are strategic-merge
 //! patches of the containers the operator generates. Profiles ask this module instead of
 //! hard-coding paths, so a new kind is one match arm here.
+//!
+//! It also holds the small accessors the profiles read a pod spec through ([`items`],
+//! [`mounts`], [`name`], [`command_line`]...): one reading of "a list that is not a list", of
+//! `readOnly` and of a command line for every fix, instead of a hand walk of the values in each.
 
 use crate::manifest::Identity;
 use serde_json::{Map, Value};
@@ -169,15 +173,100 @@ pub fn pod_spec_mut<'a>(id: &Identity, doc: &'a mut Value) -> Option<&'a mut Map
     doc.at_mut(pod_spec_pointer(id)?)?.as_object_mut()
 }
 
+/// The entries of a list field: `items(pod.get("volumes"))`, `items(c.get("env"))`,
+/// `items(doc.at("/spec/containers"))`. A field that is absent, null or not a list has none:
+/// Kubernetes rejects a chart whose list is something else, and a fix that reads one must not
+/// fail on it, only find nothing there. It takes the field rather than (object, key) so that a
+/// pod spec (a `Map`), a container (a `Value`) and a pointer lookup all read through it; it is a
+/// slice iterator, so `rfind` (the operator's last-entry-wins) and `enumerate` cost nothing.
+pub fn items(list: Option<&Value>) -> std::slice::Iter<'_, Value> {
+    list.and_then(Value::as_array)
+        .map_or_else(Default::default, |a| a.iter())
+}
+
+/// [`items`], for changing the entries in place.
+pub fn items_mut(list: Option<&mut Value>) -> std::slice::IterMut<'_, Value> {
+    list.and_then(Value::as_array_mut)
+        .map_or_else(Default::default, |a| a.iter_mut())
+}
+
+/// The list at `key` of an object, for adding entries: made when it is absent or null (what a
+/// chart writes for "none"), `None` when it is something else. A list that is not a list is the
+/// chart's bug: Kubernetes rejects it, and replacing it would hide what was meant.
+pub fn list_entry<'a>(obj: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Vec<Value>> {
+    let slot = obj.entry(key).or_insert(Value::Null);
+    if slot.is_null() {
+        *slot = Value::Array(Vec::new());
+    }
+    slot.as_array_mut()
+}
+
+/// The object at `key` of an object, made when it is absent and replacing a value that is not
+/// an object. For the securityContexts a fix owns the fields of: the one it writes is what
+/// Kubernetes then reads, and a non-object there is rejected anyway.
+pub fn object_entry<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let slot = obj.entry(key).or_insert(Value::Null);
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut().expect("just made an object")
+}
+
+/// The `name` of an entry of a pod's lists (container, volume, mount, env var, port), `None`
+/// when it has none or it is not a string.
+pub fn name(entry: &Value) -> Option<&str> {
+    entry.get("name").and_then(Value::as_str)
+}
+
 /// A container's name, or "" when it has none (a broken chart; Kubernetes would reject it).
 pub fn container_name(c: &Value) -> &str {
-    c.get("name").and_then(Value::as_str).unwrap_or("")
+    name(c).unwrap_or("")
 }
 
 /// Containers and init containers of a pod spec (for CRs: the patch entries written in the CR).
 pub fn containers(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
-    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
-    list("initContainers").chain(list("containers"))
+    items(pod.get("initContainers")).chain(items(pod.get("containers")))
+}
+
+/// The `volumeMounts` of a container.
+pub fn mounts(c: &Value) -> std::slice::Iter<'_, Value> {
+    items(c.get("volumeMounts"))
+}
+
+/// Whether a container mounts pod volume `volume` (at all: any path, subPath or mode).
+pub fn mounts_volume(c: &Value, volume: &str) -> bool {
+    mounts(c).any(|m| name(m) == Some(volume))
+}
+
+/// Whether a mount, or a volume source that has the field (`persistentVolumeClaim`, `nfs`,
+/// `local`...), says `readOnly: true`. Only the boolean counts, as for Kubernetes, which
+/// rejects anything else there.
+pub fn read_only(v: &Value) -> bool {
+    v.get("readOnly") == Some(&Value::Bool(true))
+}
+
+/// The claim a pod volume mounts (`persistentVolumeClaim.claimName`), if it is one.
+pub fn volume_claim(volume: &Value) -> Option<&str> {
+    volume
+        .at("/persistentVolumeClaim/claimName")
+        .and_then(Value::as_str)
+}
+
+/// The names of a document's `spec.volumeClaimTemplates` (a StatefulSet's): the StatefulSet
+/// controller mounts each template's claim as the pod volume of that name, so these are volumes
+/// of the pod though its `volumes` does not list them. Templates without a name are skipped.
+pub fn claim_template_names(doc: &Value) -> impl Iterator<Item = &str> {
+    items(doc.at("/spec/volumeClaimTemplates"))
+        .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str))
+}
+
+/// The entries of a container's `command` and then its `args`: the command line it starts
+/// (`args` follow `command`, or the image's entrypoint). exec-probes reads listen and operator
+/// flags from it, init-chown the chown of a helper, so it has one home here. Entries come as
+/// written: Kubernetes wants strings, but charts write numbers (`--port`, `8080`), and each
+/// reader says what such an entry means to it.
+pub fn command_line(c: &Value) -> impl Iterator<Item = &Value> {
+    items(c.get("command")).chain(items(c.get("args")))
 }
 
 /// The container names of a document's pod spec (empty without one): what `container=`
@@ -202,6 +291,19 @@ pub const WRITABLE_SOURCES: &[&str] = &[
 
 /// The largest uid/gid Kubernetes accepts in a securityContext.
 pub const MAX_ID: i64 = i32::MAX as i64;
+
+/// A uid or gid parameter (`shared-uid.uid`, `init-chown.gid`) checked against [`MAX_ID`]:
+/// parameters read as integers up to `u32::MAX` (a uid of Linux), but Kubernetes refuses a
+/// securityContext id above `i32::MAX`, and a fix must not write a pod the API server rejects.
+/// One check for every fix that takes ids, so they refuse the same values in the same words.
+pub fn id_param(setting: &str, v: Option<i64>) -> Result<Option<i64>, String> {
+    match v {
+        Some(v) if v > MAX_ID => Err(format!(
+            "{setting}={v}: Kubernetes accepts ids up to {MAX_ID}"
+        )),
+        v => Ok(v),
+    }
+}
 
 /// A whole number as Kubernetes reads it: an integer, or a float with no fraction (`2.0`, `1e3`).
 ///
@@ -422,18 +524,11 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
         });
     } else if id.kind == "StatefulSet" {
         let replicas = count(spec, "replicas").min(MAX_REPLICAS);
-        let templates = spec
-            .and_then(|s| s.get("volumeClaimTemplates"))
-            .and_then(Value::as_array);
         // Every claim of one pod must land on that pod's node (local PVs of one pod on two
         // nodes make it unschedulable): all templates share the group of the first one, so a
         // single-template StatefulSet is placed as before.
-        let first = templates
-            .into_iter()
-            .flatten()
-            .find_map(|v| v.at("/metadata/name").and_then(Value::as_str))
-            .unwrap_or("");
-        for (k, vct) in templates.into_iter().flatten().enumerate() {
+        let first = claim_template_names(doc).next().unwrap_or("");
+        for (k, vct) in items(doc.at("/spec/volumeClaimTemplates")).enumerate() {
             let Some(vname) = vct.at("/metadata/name").and_then(Value::as_str) else {
                 continue;
             };
@@ -524,6 +619,77 @@ mod tests {
         assert_eq!(pod_spec_pointer(&id(&cm)), None);
         let other = json!({"apiVersion": "example.com/v1", "kind": "Prometheus", "metadata": {"name": "x"}});
         assert_eq!(pod_spec_pointer(&id(&other)), None);
+    }
+
+    #[test]
+    fn lists_that_are_not_lists_have_no_items() {
+        let c = json!({"env": [{"name": "A"}, {"value": "x"}], "ports": null, "args": "x"});
+        assert_eq!(
+            items(c.get("env")).map(name).collect::<Vec<_>>(),
+            [Some("A"), None]
+        );
+        assert_eq!(items(c.get("ports")).len(), 0);
+        assert_eq!(items(c.get("args")).len(), 0);
+        assert_eq!(items(c.get("volumeMounts")).len(), 0);
+        let mut pod = json!({"containers": null, "initContainers": "x"});
+        let pod = pod.as_object_mut().unwrap();
+        assert_eq!(list_entry(pod, "containers"), Some(&mut Vec::new()));
+        assert_eq!(
+            list_entry(pod, "initContainers"),
+            None,
+            "the chart's bug stays"
+        );
+        list_entry(pod, "volumes")
+            .unwrap()
+            .push(json!({"name": "v"}));
+        assert_eq!(pod["volumes"], json!([{"name": "v"}]));
+    }
+
+    #[test]
+    fn object_entry_replaces_what_is_not_an_object() {
+        let mut pod = json!({"securityContext": 5, "x": 1});
+        let pod = pod.as_object_mut().unwrap();
+        object_entry(pod, "securityContext").insert("runAsUser".into(), json!(0));
+        object_entry(pod, "securityContext").insert("fsGroup".into(), json!(0));
+        let keys: Vec<&String> = pod.keys().collect();
+        assert_eq!(keys, ["securityContext", "x"], "the key keeps its place");
+        assert_eq!(
+            pod["securityContext"],
+            json!({"runAsUser": 0, "fsGroup": 0})
+        );
+    }
+
+    #[test]
+    fn command_line_is_command_then_args() {
+        let c = json!({"args": ["--a", 1], "command": ["app"]});
+        assert_eq!(
+            command_line(&c).collect::<Vec<_>>(),
+            [&json!("app"), &json!("--a"), &json!(1)]
+        );
+        assert_eq!(command_line(&json!({"command": "sh"})).count(), 0);
+    }
+
+    #[test]
+    fn mounts_volumes_and_templates() {
+        let c = json!({"volumeMounts": [{"name": "d", "readOnly": true}, {"name": "e", "readOnly": "true"}]});
+        assert!(mounts_volume(&c, "d") && mounts_volume(&c, "e") && !mounts_volume(&c, "f"));
+        let ro: Vec<bool> = mounts(&c).map(read_only).collect();
+        assert_eq!(ro, [true, false], "only the boolean is read-only");
+        let v = json!({"name": "v", "persistentVolumeClaim": {"claimName": "c"}});
+        assert_eq!(volume_claim(&v), Some("c"));
+        assert_eq!(volume_claim(&json!({"emptyDir": {}})), None);
+        let sts = json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "a"}}, {}, {"metadata": {"name": "b"}}]}});
+        assert_eq!(claim_template_names(&sts).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn id_params_above_what_kubernetes_accepts_are_refused() {
+        assert_eq!(id_param("x.uid", None), Ok(None));
+        assert_eq!(id_param("x.uid", Some(MAX_ID)), Ok(Some(MAX_ID)));
+        assert_eq!(
+            id_param("x.uid", Some(MAX_ID + 1)),
+            Err("x.uid=2147483648: Kubernetes accepts ids up to 2147483647".to_string())
+        );
     }
 
     #[test]

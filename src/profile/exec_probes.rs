@@ -35,8 +35,7 @@ use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
-use k8s_openapi::api::core::v1::ExecAction;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::net::Ipv4Addr;
 
 pub struct ExecProbes;
@@ -130,12 +129,10 @@ fn loopback_addr(value: &str) -> Option<(String, u16)> {
     Some((loopback_host(host)?, port))
 }
 
-/// The words of a container's command line; numbers are read as their text.
+/// The words of a container's command line; numbers are read as their text, other entries
+/// that are not strings are no words.
 fn words(c: &Value) -> Vec<String> {
-    ["command", "args"]
-        .iter()
-        .filter_map(|k| c.get(*k).and_then(Value::as_array))
-        .flatten()
+    workload::command_line(c)
         .filter_map(|w| match w {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -274,12 +271,8 @@ impl HttpGet {
                 s.parse().ok()
             }
             Some(Value::String(name)) => {
-                let found = container
-                    .get("ports")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .find(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()));
+                let found = workload::items(container.get("ports"))
+                    .find(|p| workload::name(p) == Some(name.as_str()));
                 match found {
                     Some(p) => p.get("containerPort").and_then(port_number),
                     None => {
@@ -303,13 +296,9 @@ impl HttpGet {
             "HTTPS" => true,
             _ => return Err(format!("its scheme {scheme:?} is neither HTTP nor HTTPS")),
         };
-        let headers = http_get
-            .get("httpHeaders")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let headers = workload::items(http_get.get("httpHeaders"))
             .filter_map(|h| {
-                let name = h.get("name").and_then(Value::as_str)?;
+                let name = workload::name(h)?;
                 let value = match h.get("value") {
                     Some(Value::String(s)) => s.clone(),
                     None | Some(Value::Null) => String::new(),
@@ -361,12 +350,9 @@ impl HttpGet {
         )
     }
 
-    /// The exec handler, built with the Kubernetes type.
+    /// The exec handler (a Kubernetes `ExecAction`: only `command`).
     pub fn exec(&self, host: &str) -> Value {
-        let action = ExecAction {
-            command: Some(vec!["sh".into(), "-c".into(), self.script(host)]),
-        };
-        serde_json::to_value(action).unwrap_or(Value::Null)
+        json!({"command": ["sh", "-c", self.script(host)]})
     }
 }
 
@@ -474,13 +460,7 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
         })
     };
     let lists: [&'static str; 2] = ["initContainers", "containers"];
-    let entries = |list: &'static str| {
-        pod.get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-    };
+    let entries = |list: &'static str| workload::items(pod.get(list)).enumerate();
     // Containers of a pod share one network namespace: a loopback bind by any of them is
     // unreachable from the kubelet whichever container's probe targets it.
     let binds: Vec<(&str, Bind)> = lists
@@ -612,12 +592,7 @@ fn operators(docs: &Docs) -> Vec<Operator> {
         let containers: Vec<String> = workload::containers(pod)
             .map(|c| workload::container_name(c).to_string())
             .collect();
-        for c in pod
-            .get("containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for c in workload::items(pod.get("containers")) {
             let Some(image) = c.get("image").and_then(Value::as_str) else {
                 continue;
             };
@@ -657,12 +632,7 @@ fn flag_value(words: &[String], name: &str) -> Option<String> {
 
 /// Remove the probes flag from every prometheus-operator container of a pod spec.
 fn drop_probes_flag(pod: &mut Map<String, Value>) {
-    for c in pod
-        .get_mut("containers")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
-    {
+    for c in workload::items_mut(pod.get_mut("containers")) {
         let is_operator = c
             .get("image")
             .and_then(Value::as_str)
@@ -701,12 +671,7 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
                 .any(|s| s.matches(&d.id, &d.value, &names))
         })
         .map(|d| {
-            let image = d
-                .value
-                .at("/spec/containers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let image = workload::items(d.value.at("/spec/containers"))
                 .rfind(|c| workload::container_name(c) == "config-reloader")
                 .and_then(|c| c.get("image"))
                 .and_then(Value::as_str)
@@ -1042,17 +1007,9 @@ fn route_prefix(prefix: &str) -> String {
     kubelet_escape(&encode_path(&format!("/{}", parts.join("/"))))
 }
 
-/// The exec handler of one promtool check.
+/// The exec handler of one promtool check (a Kubernetes `ExecAction`: only `command`).
 fn promtool_exec(check: &str, url: &str) -> Value {
-    let action = ExecAction {
-        command: Some(vec![
-            PROMTOOL.into(),
-            "check".into(),
-            check.into(),
-            format!("--url={url}"),
-        ]),
-    };
-    serde_json::to_value(action).unwrap_or(Value::Null)
+    json!({"command": [PROMTOOL, "check", check, format!("--url={url}")]})
 }
 
 /// What one probe of the chart's `prometheus` entry becomes.
@@ -1073,7 +1030,7 @@ const HANDLERS: [&str; 4] = ["exec", "httpGet", "tcpSocket", "grpc"];
 
 fn probe_edit(existing: Option<&Value>, exec: &Value) -> ProbeEdit {
     let Some(existing) = existing.filter(|v| !v.is_null()) else {
-        return ProbeEdit::Added(serde_json::json!({ "exec": exec }));
+        return ProbeEdit::Added(json!({ "exec": exec }));
     };
     let Some(map) = existing.as_object() else {
         return ProbeEdit::Kept("is not a mapping".into());
@@ -1099,11 +1056,8 @@ fn probe_edit(existing: Option<&Value>, exec: &Value) -> ProbeEdit {
             if map.get("exec") == Some(exec) {
                 return ProbeEdit::Same;
             }
-            let first = map
-                .get("exec")
-                .and_then(|e| e.get("command"))
-                .and_then(Value::as_array)
-                .and_then(|c| c.first())
+            let first = workload::items(map.get("exec").and_then(|e| e.get("command")))
+                .next()
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let program = first.rsplit('/').next().unwrap_or(first);
@@ -1138,11 +1092,8 @@ enum MainPlan {
 /// The chart's last `spec.containers` entry named `prometheus`: the operator indexes patches by
 /// name, so of two the last one wins.
 fn main_entry(doc: &Value) -> Option<&Value> {
-    doc.at("/spec/containers")?
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|c| workload::container_name(c) == "prometheus")
+    workload::items(doc.at("/spec/containers"))
+        .rfind(|c| workload::container_name(c) == "prometheus")
 }
 
 fn plan_main(kind: CrKind, doc: &Value, ops: &[Operator], param: Option<Version>) -> MainPlan {
@@ -1192,13 +1143,7 @@ fn write_main(doc: &mut Value, edits: &[(&'static str, &'static str, ProbeEdit)]
     let Some(spec) = doc.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
-    let list = spec
-        .entry("containers")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if list.is_null() {
-        *list = Value::Array(Vec::new());
-    }
-    let Some(list) = list.as_array_mut() else {
+    let Some(list) = workload::list_entry(spec, "containers") else {
         return;
     };
     let index = match list
@@ -1207,7 +1152,7 @@ fn write_main(doc: &mut Value, edits: &[(&'static str, &'static str, ProbeEdit)]
     {
         Some(i) => i,
         None => {
-            list.push(serde_json::json!({ "name": "prometheus" }));
+            list.push(json!({ "name": "prometheus" }));
             list.len() - 1
         }
     };
@@ -1429,10 +1374,8 @@ impl PodFix for ExecProbes {
         let mut value = Findings::start(view);
         if let Some(pod) = workload::pod_spec_mut(view.id, &mut value) {
             for conv in plan.conversions {
-                let probe = pod
-                    .get_mut(conv.list)
-                    .and_then(Value::as_array_mut)
-                    .and_then(|l| l.get_mut(conv.index))
+                let probe = workload::items_mut(pod.get_mut(conv.list))
+                    .nth(conv.index)
                     .and_then(|c| c.get_mut(conv.probe));
                 if let Some(probe) = probe {
                     replace_handler(probe, conv.exec);
@@ -1607,6 +1550,31 @@ mod tests {
         assert_eq!(
             hg(json!({"port": 1, "path": "/[a]{b}?x=1&y"}), json!({})).url("h"),
             "http://h:1/%5Ba%5D%7Bb%7D?x=1&y"
+        );
+    }
+
+    #[test]
+    fn exec_handlers_are_what_the_kubernetes_type_serializes() {
+        use k8s_openapi::api::core::v1::ExecAction;
+        let typed = |command: Vec<String>| {
+            serde_json::to_value(ExecAction {
+                command: Some(command),
+            })
+            .unwrap()
+        };
+        let h = hg(json!({"port": 8080, "path": "/healthz"}), json!({}));
+        assert_eq!(
+            h.exec("127.0.0.1"),
+            typed(vec!["sh".into(), "-c".into(), h.script("127.0.0.1")])
+        );
+        assert_eq!(
+            promtool_exec("ready", "http://127.0.0.1:9090"),
+            typed(vec![
+                PROMTOOL.into(),
+                "check".into(),
+                "ready".into(),
+                "--url=http://127.0.0.1:9090".into()
+            ])
         );
     }
 

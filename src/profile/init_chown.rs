@@ -32,12 +32,7 @@ use crate::profile::exec_probes::kubelet_escape;
 use crate::report::Code;
 use crate::select::Selection;
 use crate::shell::quote as sh_quote;
-use crate::workload::At;
 use crate::workload::{self, CrKind};
-use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -80,22 +75,14 @@ pub struct SubPathExpr {
 /// The env entries `expr` references (`$(NAME)`), taken from the container's `env`; `None` when
 /// one is missing (e.g. it comes from `envFrom`) or itself expands other variables.
 fn expr_env(c: &Value, expr: &str) -> Option<Vec<Value>> {
-    let env: Vec<&Value> = c
-        .get("env")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
+    let env: Vec<&Value> = workload::items(c.get("env")).collect();
     let mut out: Vec<Value> = Vec::new();
     let mut rest = expr;
     while let Some(at) = rest.find("$(") {
         let after = &rest[at + 2..];
         let end = after.find(')')?;
         let name = &after[..end];
-        let entry = env
-            .iter()
-            .rev()
-            .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
+        let entry = env.iter().rev().find(|e| workload::name(e) == Some(name))?;
         if entry
             .get("value")
             .and_then(Value::as_str)
@@ -191,33 +178,20 @@ fn host_path_kind(hp: &Value) -> VolumeKind {
 
 /// Classify volume `name` of a plain pod (a pod volume, else a StatefulSet claim template).
 fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind {
-    let vol = pod
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|v| v.get("name").and_then(Value::as_str) == Some(name));
+    let vol = workload::items(pod.get("volumes")).find(|v| workload::name(v) == Some(name));
     let Some(vol) = vol else {
-        let templates = doc
-            .at("/spec/volumeClaimTemplates")
-            .and_then(Value::as_array);
-        let is_template = templates
-            .into_iter()
-            .flatten()
-            .any(|t| t.at("/metadata/name").and_then(Value::as_str) == Some(name));
-        return if is_template {
+        return if workload::claim_template_names(doc).any(|t| t == name) {
             VolumeKind::Persistent
         } else {
             VolumeKind::Other
         };
     };
-    let read_only = |src: &Value| src.get("readOnly") == Some(&json!(true));
     if let Some(hp) = vol.get("hostPath") {
         return host_path_kind(hp);
     }
     for key in ["persistentVolumeClaim", "local", "nfs"] {
         if let Some(src) = vol.get(key) {
-            return if read_only(src) {
+            return if workload::read_only(src) {
                 VolumeKind::ReadOnly
             } else {
                 VolumeKind::Persistent
@@ -230,18 +204,8 @@ fn volume_kind(doc: &Value, pod: &Map<String, Value>, name: &str) -> VolumeKind 
 /// Is pod volume `name` an inline NFS volume? Its server may squash root (`root_squash`, the
 /// exports(5) default), and then no capability lets the init container chown it.
 fn is_nfs(pod: &Map<String, Value>, name: &str) -> bool {
-    pod.get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|v| v.get("name").and_then(Value::as_str) == Some(name) && v.get("nfs").is_some())
-}
-
-fn mounts(c: &Value) -> impl Iterator<Item = &Value> {
-    c.get("volumeMounts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    workload::items(pod.get("volumes"))
+        .any(|v| workload::name(v) == Some(name) && v.get("nfs").is_some())
 }
 
 fn sub_path(m: &Value) -> Option<String> {
@@ -251,12 +215,10 @@ fn sub_path(m: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The words of a container's command line, for recognising chown helpers.
+/// A container's command line as one text, for recognising chown helpers: every entry, a
+/// non-string one as its JSON text.
 fn command_text(c: &Value) -> String {
-    ["command", "args"]
-        .iter()
-        .filter_map(|k| c.get(*k).and_then(Value::as_array))
-        .flatten()
+    workload::command_line(c)
         .map(|x| match x {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -286,24 +248,20 @@ fn existing_helper<'a>(
     t: &Target,
 ) -> Option<Result<&'a str, &'a str>> {
     let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
-    let inits = pod
-        .get("initContainers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
+    let inits = workload::items(pod.get("initContainers"));
     let mut wrong = None;
     // A helper only counts when nothing before it uses the volume (bitnami kafka-like
     // `prepare-config` ahead of `volume-permissions`): what runs first would meet root's files.
     let mut used_before = false;
     for ic in inits.filter(|c| workload::container_name(c) != NAME) {
-        let uses = mounts(ic).any(|m| m.get("name").and_then(Value::as_str) == Some(&t.volume));
+        let uses = workload::mounts_volume(ic, &t.volume);
         if used_before {
             continue;
         }
         used_before = uses;
         let uid = workload::sc_int(ic.get("securityContext"), "runAsUser").or(pod_uid);
-        let mounted = mounts(ic).any(|m| {
-            m.get("name").and_then(Value::as_str) == Some(&t.volume)
+        let mounted = workload::mounts(ic).any(|m| {
+            workload::name(m) == Some(&t.volume)
                 && sub_path(m) == t.sub_path
                 && sub_path_expr(m) == t.sub_path_expr.as_ref().map(|e| e.expr.clone())
         });
@@ -351,21 +309,13 @@ fn plan_pod(
     let mut exprs: BTreeMap<Key, SubPathExpr> = BTreeMap::new();
     let mut root: Vec<String> = Vec::new();
     let mut read_only: Vec<String> = Vec::new();
-    let inits = pod
-        .get("initContainers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
+    let inits = workload::items(pod.get("initContainers"));
     // The app containers decide the owner: they run for the pod's whole life, while a non-root
     // init container that also writes the volume (say, one that seeds config as another uid) has
     // finished before they start. Init containers only decide for volumes no app container writes.
     // Two app containers with different uids writing one volume cannot both own it: the last one
     // listed decides (the rule the acceptance check applies), with a warning pointing to shared-uid.
-    let writers = pod
-        .get("containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let writers = workload::items(pod.get("containers"))
         .map(|c| (false, c))
         .chain(
             inits
@@ -378,8 +328,8 @@ fn plan_pod(
         .filter(|(_, c)| allowed(workload::container_name(c)));
     for (is_init, c) in writers {
         let cname = workload::container_name(c).to_string();
-        for m in mounts(c) {
-            let Some(vol) = m.get("name").and_then(Value::as_str) else {
+        for m in workload::mounts(c) {
+            let Some(vol) = workload::name(m) else {
                 continue;
             };
             match volume_kind(doc, pod, vol) {
@@ -391,7 +341,7 @@ fn plan_pod(
                     continue;
                 }
                 VolumeKind::Unsafe(why) => {
-                    if m.get("readOnly") != Some(&json!(true)) {
+                    if !workload::read_only(m) {
                         let w = format!("volume {vol} is not chowned: {why}");
                         if !plan.warnings.contains(&w) {
                             plan.warnings.push(w);
@@ -401,7 +351,7 @@ fn plan_pod(
                 }
                 VolumeKind::Persistent => {}
             }
-            if m.get("readOnly") == Some(&json!(true)) {
+            if workload::read_only(m) {
                 if !read_only.iter().any(|v| v == vol) {
                     read_only.push(vol.to_string());
                 }
@@ -520,11 +470,7 @@ fn plan_cr(
         return plan;
     };
     let empty = json!({});
-    let main = pod
-        .get("containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let main = workload::items(pod.get("containers"))
         .find(|c| workload::container_name(c) == kind.main_container())
         .unwrap_or(&empty);
     let t = Target {
@@ -641,54 +587,14 @@ fn script_text(targets: &[Target], paths: &[String]) -> String {
     parts.join("; ")
 }
 
-/// The init container, built with the Kubernetes types and turned into a value with `name` first.
+/// The init container: `name` first, then `image`, `command`, `env` (only when a subPathExpr
+/// mount needs it), `securityContext`, `resources` and `volumeMounts`, the fields inside each in
+/// the order the Kubernetes types serialize them (`k8s_openapi`'s `Container`, alphabetical).
+/// Written out rather than serialized from those types, which cannot fail but has an error path
+/// all the same; a test holds it to them.
 fn container(image: &str, targets: &[Target]) -> Value {
     let paths = mount_paths(targets);
-    let q = |s: &str| Quantity(s.to_string());
-    let c = Container {
-        name: NAME.to_string(),
-        image: Some(image.to_string()),
-        command: Some(vec!["sh".into(), "-c".into(), script(targets, &paths)]),
-        security_context: Some(SecurityContext {
-            run_as_user: Some(0),
-            run_as_group: Some(0),
-            run_as_non_root: Some(false),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: Some(vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
-            }),
-            ..SecurityContext::default()
-        }),
-        resources: Some(ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".into(), q("10m")),
-                ("memory".into(), q("16Mi")),
-            ])),
-            limits: Some(BTreeMap::from([
-                ("cpu".into(), q("100m")),
-                ("memory".into(), q("64Mi")),
-            ])),
-            ..ResourceRequirements::default()
-        }),
-        volume_mounts: Some(
-            targets
-                .iter()
-                .zip(paths)
-                .map(|(t, p)| VolumeMount {
-                    name: t.volume.clone(),
-                    mount_path: p,
-                    sub_path: t.sub_path.clone(),
-                    sub_path_expr: t.sub_path_expr.as_ref().map(|e| e.expr.clone()),
-                    ..VolumeMount::default()
-                })
-                .collect(),
-        ),
-        ..Container::default()
-    };
-    let value = serde_json::to_value(&c).unwrap_or(Value::Null);
-    let mut ordered = Map::new();
-    ordered.insert("name".into(), json!(NAME));
+    let command = json!(["sh", "-c", script(targets, &paths)]);
     // Env entries that subPathExpr mounts expand, copied as the app container has them.
     let mut env: Vec<Value> = Vec::new();
     for e in targets
@@ -700,34 +606,55 @@ fn container(image: &str, targets: &[Target]) -> Value {
             env.push(e.clone());
         }
     }
-    for key in [
-        "image",
-        "command",
-        "env",
-        "securityContext",
-        "resources",
-        "volumeMounts",
-    ] {
-        if key == "env" {
-            if !env.is_empty() {
-                ordered.insert(key.into(), Value::Array(env.clone()));
+    let mounts: Vec<Value> = targets
+        .iter()
+        .zip(paths)
+        .map(|(t, p)| {
+            let mut m = Map::new();
+            m.insert("mountPath".into(), Value::String(p));
+            m.insert("name".into(), Value::String(t.volume.clone()));
+            if let Some(s) = &t.sub_path {
+                m.insert("subPath".into(), Value::String(s.clone()));
             }
-        } else if let Some(v) = value.get(key) {
-            ordered.insert(key.into(), v.clone());
-        }
+            if let Some(e) = &t.sub_path_expr {
+                m.insert("subPathExpr".into(), Value::String(e.expr.clone()));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let mut c = Map::new();
+    c.insert("name".into(), json!(NAME));
+    c.insert("image".into(), Value::String(image.to_string()));
+    c.insert("command".into(), command);
+    if !env.is_empty() {
+        c.insert("env".into(), Value::Array(env));
     }
-    Value::Object(ordered)
+    c.insert(
+        "securityContext".into(),
+        json!({
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"], "drop": ["ALL"]},
+            "runAsGroup": 0,
+            "runAsNonRoot": false,
+            "runAsUser": 0,
+        }),
+    );
+    c.insert(
+        "resources".into(),
+        json!({
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+        }),
+    );
+    c.insert("volumeMounts".into(), Value::Array(mounts));
+    Value::Object(c)
 }
 
 /// Put `wanted` into the pod's init containers: replace our own if it is there, else insert it
 /// first (plain pods: it must run before anything that uses the volume) or append it (operator
 /// resources: the operator merges init containers by name and keeps its own first).
 fn place(pod: &mut Map<String, Value>, wanted: Value, first: bool) -> Result<(), String> {
-    let list = pod.entry("initContainers").or_insert_with(|| json!([]));
-    if list.is_null() {
-        *list = json!([]);
-    }
-    let Some(list) = list.as_array_mut() else {
+    let Some(list) = workload::list_entry(pod, "initContainers") else {
         return Err("initContainers is not a list".into());
     };
     match list
@@ -761,21 +688,12 @@ impl Fix for InitChown {
                 format!("init-chown.image={image:?}: an image reference has no spaces").into(),
             );
         }
-        let settings = Settings {
+        let (uid, gid) = (params.int("uid")?, params.int("gid")?);
+        Ok(Settings {
             image,
-            uid: params.int("uid")?,
-            gid: params.int("gid")?,
-        };
-        for (name, v) in [("uid", settings.uid), ("gid", settings.gid)] {
-            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
-                return Err(format!(
-                    "init-chown.{name}={v}: Kubernetes accepts ids up to {}",
-                    workload::MAX_ID
-                )
-                .into());
-            }
-        }
-        Ok(settings)
+            uid: workload::id_param("init-chown.uid", uid)?,
+            gid: workload::id_param("init-chown.gid", gid)?,
+        })
     }
 }
 
@@ -1023,6 +941,120 @@ mod tests {
             ..settings()
         };
         assert_eq!(plan_pod(&json!({}), &pod, &s, &|_| true).targets[0].uid, 7);
+    }
+
+    /// The init container as it was built before: the Kubernetes types, serialized, with
+    /// `name` moved first. `container` must give the same text.
+    fn typed_container(image: &str, targets: &[Target]) -> Value {
+        use k8s_openapi::api::core::v1::{
+            Capabilities, Container, ResourceRequirements, SecurityContext, VolumeMount,
+        };
+        use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+        let paths = mount_paths(targets);
+        let q = |s: &str| Quantity(s.to_string());
+        let c = Container {
+            name: NAME.to_string(),
+            image: Some(image.to_string()),
+            command: Some(vec!["sh".into(), "-c".into(), script(targets, &paths)]),
+            security_context: Some(SecurityContext {
+                run_as_user: Some(0),
+                run_as_group: Some(0),
+                run_as_non_root: Some(false),
+                allow_privilege_escalation: Some(false),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".into()]),
+                    add: Some(vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
+                }),
+                ..SecurityContext::default()
+            }),
+            resources: Some(ResourceRequirements {
+                requests: Some(BTreeMap::from([
+                    ("cpu".into(), q("10m")),
+                    ("memory".into(), q("16Mi")),
+                ])),
+                limits: Some(BTreeMap::from([
+                    ("cpu".into(), q("100m")),
+                    ("memory".into(), q("64Mi")),
+                ])),
+                ..ResourceRequirements::default()
+            }),
+            volume_mounts: Some(
+                targets
+                    .iter()
+                    .zip(paths)
+                    .map(|(t, p)| VolumeMount {
+                        name: t.volume.clone(),
+                        mount_path: p,
+                        sub_path: t.sub_path.clone(),
+                        sub_path_expr: t.sub_path_expr.as_ref().map(|e| e.expr.clone()),
+                        ..VolumeMount::default()
+                    })
+                    .collect(),
+            ),
+            ..Container::default()
+        };
+        let value = serde_json::to_value(&c).unwrap();
+        let mut ordered = Map::new();
+        ordered.insert("name".into(), json!(NAME));
+        // Env entries that subPathExpr mounts expand, copied as the app container has them.
+        let mut env: Vec<Value> = Vec::new();
+        for e in targets
+            .iter()
+            .filter_map(|t| t.sub_path_expr.as_ref())
+            .flat_map(|x| &x.env)
+        {
+            if !env.iter().any(|o| o.get("name") == e.get("name")) {
+                env.push(e.clone());
+            }
+        }
+        for key in [
+            "image",
+            "command",
+            "env",
+            "securityContext",
+            "resources",
+            "volumeMounts",
+        ] {
+            if key == "env" {
+                if !env.is_empty() {
+                    ordered.insert(key.into(), Value::Array(env.clone()));
+                }
+            } else if let Some(v) = value.get(key) {
+                ordered.insert(key.into(), v.clone());
+            }
+        }
+        Value::Object(ordered)
+    }
+
+    #[test]
+    fn built_container_is_what_the_kubernetes_types_serialize() {
+        let t = |volume: &str, sub_path: Option<&str>, expr: Option<(&str, Value)>| Target {
+            volume: volume.into(),
+            sub_path: sub_path.map(Into::into),
+            sub_path_expr: expr.map(|(e, env)| SubPathExpr {
+                expr: e.into(),
+                env: vec![env],
+            }),
+            uid: 1000,
+            gid: 2000,
+        };
+        let pod = json!({"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}});
+        for targets in [
+            vec![],
+            vec![t("v", None, None)],
+            vec![
+                t("data", Some("a"), None),
+                t("data", Some("b"), None),
+                t("logs", None, Some(("$(POD)", pod.clone()))),
+                t("l$x", None, Some(("$(POD)/x", pod.clone()))),
+            ],
+        ] {
+            // Compared as text: key order is part of the output.
+            assert_eq!(
+                container(DEFAULT_IMAGE, &targets).to_string(),
+                typed_container(DEFAULT_IMAGE, &targets).to_string()
+            );
+        }
     }
 
     #[test]

@@ -46,13 +46,6 @@ use crate::select::glob;
 use crate::shell::quote;
 use crate::workload::At;
 use crate::workload::{self, Claim, CrKind};
-use k8s_openapi::api::core::v1::{
-    LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
-    PersistentVolume, PersistentVolumeSpec, VolumeNodeAffinity,
-};
-use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -295,15 +288,9 @@ fn object_at<'a>(root: &'a mut Value, pointer: &str) -> Option<&'a mut Map<Strin
 
 /// The container of a pod spec that mounts volume `volume` (regular containers first).
 fn mounting<'a>(pod: &'a Map<String, Value>, volume: &str) -> Option<&'a Value> {
-    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
-    list("containers").chain(list("initContainers")).find(|c| {
-        c.get("volumeMounts")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| {
-                ms.iter()
-                    .any(|m| m.get("name").and_then(Value::as_str) == Some(volume))
-            })
-    })
+    workload::items(pod.get("containers"))
+        .chain(workload::items(pod.get("initContainers")))
+        .find(|c| workload::mounts_volume(c, volume))
 }
 
 fn ids(pod: &Map<String, Value>, container: Option<&Value>) -> (Option<i64>, Option<i64>) {
@@ -331,16 +318,8 @@ fn claim_mounts(docs: &Docs, cfg: &Config) -> Mounts {
         let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
             continue;
         };
-        for v in pod
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let claim = v
-                .at("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str);
-            let (Some(claim), Some(vname)) = (claim, v.get("name").and_then(Value::as_str)) else {
+        for v in workload::items(pod.get("volumes")) {
+            let (Some(claim), Some(vname)) = (workload::volume_claim(v), workload::name(v)) else {
                 continue;
             };
             let e = out.entry((ns.to_string(), claim.to_string())).or_default();
@@ -377,15 +356,8 @@ fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> 
         let Some(ns) = d.id.namespace.as_deref().or(cfg.namespace.as_deref()) else {
             continue;
         };
-        let mut names: Vec<&str> = pod
-            .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| {
-                v.at("/persistentVolumeClaim/claimName")
-                    .and_then(Value::as_str)
-            })
+        let mut names: Vec<&str> = workload::items(pod.get("volumes"))
+            .filter_map(workload::volume_claim)
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -414,15 +386,11 @@ fn owner(
 ) -> Ids {
     let doc = docs.get(i);
     if let Some(kind) = CrKind::of(&doc.id) {
-        let Some(pod) = doc.value.get("spec").and_then(Value::as_object) else {
+        let Some(pod) = workload::pod_spec(&doc.id, &doc.value) else {
             return (None, None);
         };
-        let main = pod
-            .get("containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(kind.main_container()));
+        let main = workload::items(pod.get("containers"))
+            .find(|c| workload::name(c) == Some(kind.main_container()));
         return ids(pod, main);
     }
     if doc.id.kind == "StatefulSet" {
@@ -444,22 +412,15 @@ fn selector_labels(spec: &Value) -> BTreeMap<String, String> {
     let Some(sel) = spec.get("selector") else {
         return labels;
     };
-    for e in sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for e in workload::items(sel.get("matchExpressions")) {
         let (Some(key), Some(op)) = (
             e.get("key").and_then(Value::as_str),
             e.get("operator").and_then(Value::as_str),
         ) else {
             continue;
         };
-        let first = e
-            .get("values")
-            .and_then(Value::as_array)
-            .and_then(|v| v.first())
+        let first = workload::items(e.get("values"))
+            .next()
             .and_then(Value::as_str);
         match (op, first) {
             ("In", Some(v)) => {
@@ -493,10 +454,31 @@ fn request(spec: &Value) -> Option<String> {
     }
 }
 
-fn keep_annotation(keep: bool) -> Option<BTreeMap<String, String>> {
-    keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
+/// An added object's metadata: `annotations` (`helm.sh/resource-policy: keep` when `keep`), then
+/// `labels` when there are any (sorted), then `name`, the order `ObjectMeta` serializes in.
+fn metadata(name: &str, labels: &BTreeMap<String, String>, keep: bool) -> Value {
+    let mut m = Map::new();
+    if keep {
+        m.insert(
+            "annotations".into(),
+            json!({"helm.sh/resource-policy": "keep"}),
+        );
+    }
+    if !labels.is_empty() {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        m.insert("labels".into(), Value::Object(labels));
+    }
+    m.insert("name".into(), Value::String(name.to_string()));
+    Value::Object(m)
 }
 
+/// The PersistentVolume of one claim. Written out rather than serialized from the Kubernetes
+/// types (`k8s_openapi`'s `PersistentVolume`), which cannot fail but has an error path all the
+/// same; the keys are in the order those types serialize them (alphabetical, `apiVersion` and
+/// `kind` first), which a test holds it to.
 fn build_pv(
     cfg: &Config,
     name: String,
@@ -506,77 +488,58 @@ fn build_pv(
     size: String,
 ) -> Value {
     let spec = &claim.spec;
-    let modes: Vec<String> = spec
-        .get("accessModes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .filter(|a: &Vec<String>| !a.is_empty())
-        .unwrap_or_else(|| vec!["ReadWriteOnce".to_string()]);
-    let labels = selector_labels(spec);
-    let pv = PersistentVolume {
-        metadata: ObjectMeta {
-            name: Some(name),
-            labels: (!labels.is_empty()).then_some(labels),
-            annotations: keep_annotation(cfg.keep),
-            ..ObjectMeta::default()
-        },
-        spec: Some(PersistentVolumeSpec {
-            capacity: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
-            access_modes: Some(modes),
-            volume_mode: spec
-                .get("volumeMode")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            persistent_volume_reclaim_policy: Some("Retain".into()),
-            storage_class_name: Some(cfg.class.clone()),
-            claim_ref: Some(ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("PersistentVolumeClaim".into()),
-                namespace: Some(namespace.to_string()),
-                name: Some(claim.name.clone()),
-                ..ObjectReference::default()
+    let mut modes: Vec<&str> = workload::items(spec.get("accessModes"))
+        .filter_map(Value::as_str)
+        .collect();
+    if modes.is_empty() {
+        modes.push("ReadWriteOnce");
+    }
+    let volume_mode = spec.get("volumeMode").and_then(Value::as_str);
+    let pv_spec: Map<String, Value> = [
+        ("accessModes", json!(modes)),
+        ("capacity", json!({"storage": size})),
+        (
+            "claimRef",
+            json!({
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "name": claim.name,
+                "namespace": namespace,
             }),
-            local: Some(LocalVolumeSource {
-                path: cfg.dir(namespace, &claim.name),
-                fs_type: None,
-            }),
-            node_affinity: Some(VolumeNodeAffinity {
-                required: Some(NodeSelector {
-                    node_selector_terms: vec![NodeSelectorTerm {
-                        match_expressions: Some(vec![NodeSelectorRequirement {
-                            key: cfg.label_key.clone(),
-                            operator: "In".into(),
-                            values: Some(vec![node.to_string()]),
-                        }]),
-                        match_fields: None,
-                    }],
-                }),
-            }),
-            ..PersistentVolumeSpec::default()
-        }),
-        status: None,
-    };
-    serde_json::to_value(pv).unwrap_or(Value::Null)
+        ),
+        ("local", json!({"path": cfg.dir(namespace, &claim.name)})),
+        (
+            "nodeAffinity",
+            json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": cfg.label_key, "operator": "In", "values": [node]},
+            ]}]}}),
+        ),
+        ("persistentVolumeReclaimPolicy", json!("Retain")),
+        ("storageClassName", json!(cfg.class)),
+    ]
+    .into_iter()
+    .chain(volume_mode.map(|m| ("volumeMode", json!(m))))
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": metadata(&name, &selector_labels(spec), cfg.keep),
+        "spec": pv_spec,
+    })
 }
 
+/// The StorageClass the volumes name, in the order `k8s_openapi`'s `StorageClass` serializes it
+/// (see [`build_pv`]).
 fn build_class(cfg: &Config) -> Value {
-    let sc = StorageClass {
-        metadata: ObjectMeta {
-            name: Some(cfg.class.clone()),
-            annotations: keep_annotation(cfg.keep),
-            ..ObjectMeta::default()
-        },
-        provisioner: "kubernetes.io/no-provisioner".into(),
-        volume_binding_mode: Some("WaitForFirstConsumer".into()),
-        reclaim_policy: Some("Retain".into()),
-        ..StorageClass::default()
-    };
-    serde_json::to_value(sc).unwrap_or(Value::Null)
+    json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": metadata(&cfg.class, &BTreeMap::new(), cfg.keep),
+        "provisioner": "kubernetes.io/no-provisioner",
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    })
 }
 
 /// `(namespace, claim)` of every PV in the stream that is pre-bound by `claimRef`.
@@ -1028,17 +991,10 @@ fn class_command(cfg: &Config) -> String {
 
 /// The node a PV's nodeAffinity names (the first value of the first `In` expression).
 fn node_of(pv: &Value) -> Option<String> {
-    pv.at("/spec/nodeAffinity/required/nodeSelectorTerms")?
-        .as_array()?
-        .iter()
-        .flat_map(|t| {
-            t.get("matchExpressions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
+    workload::items(pv.at("/spec/nodeAffinity/required/nodeSelectorTerms"))
+        .flat_map(|t| workload::items(t.get("matchExpressions")))
         .find(|e| e.get("operator").and_then(Value::as_str) == Some("In"))
-        .and_then(|e| e.get("values")?.as_array()?.first()?.as_str())
+        .and_then(|e| workload::items(e.get("values")).next()?.as_str())
         .map(str::to_string)
 }
 
@@ -1316,6 +1272,136 @@ mod tests {
         assert_eq!(l.get("tier").map(String::as_str), Some("fast"));
         assert_eq!(l.get("disk").map(String::as_str), Some(""));
         assert!(!l.contains_key("zone"));
+    }
+
+    // The PersistentVolume and StorageClass as they were built before: from the Kubernetes
+    // types. `build_pv` and `build_class` must give the same text.
+    use k8s_openapi::api::core::v1::{
+        LocalVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+        ObjectReference, PersistentVolume, PersistentVolumeSpec, VolumeNodeAffinity,
+    };
+    use k8s_openapi::api::storage::v1::StorageClass;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn typed_keep(keep: bool) -> Option<BTreeMap<String, String>> {
+        keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
+    }
+
+    fn typed_pv(
+        cfg: &Config,
+        name: String,
+        namespace: &str,
+        claim: &Claim,
+        node: &str,
+        size: String,
+    ) -> Value {
+        let spec = &claim.spec;
+        let modes: Vec<String> = spec
+            .get("accessModes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .filter(|a: &Vec<String>| !a.is_empty())
+            .unwrap_or_else(|| vec!["ReadWriteOnce".to_string()]);
+        let labels = selector_labels(spec);
+        let pv = PersistentVolume {
+            metadata: ObjectMeta {
+                name: Some(name),
+                labels: (!labels.is_empty()).then_some(labels),
+                annotations: typed_keep(cfg.keep),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PersistentVolumeSpec {
+                capacity: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
+                access_modes: Some(modes),
+                volume_mode: spec
+                    .get("volumeMode")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                persistent_volume_reclaim_policy: Some("Retain".into()),
+                storage_class_name: Some(cfg.class.clone()),
+                claim_ref: Some(ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("PersistentVolumeClaim".into()),
+                    namespace: Some(namespace.to_string()),
+                    name: Some(claim.name.clone()),
+                    ..ObjectReference::default()
+                }),
+                local: Some(LocalVolumeSource {
+                    path: cfg.dir(namespace, &claim.name),
+                    fs_type: None,
+                }),
+                node_affinity: Some(VolumeNodeAffinity {
+                    required: Some(NodeSelector {
+                        node_selector_terms: vec![NodeSelectorTerm {
+                            match_expressions: Some(vec![NodeSelectorRequirement {
+                                key: cfg.label_key.clone(),
+                                operator: "In".into(),
+                                values: Some(vec![node.to_string()]),
+                            }]),
+                            match_fields: None,
+                        }],
+                    }),
+                }),
+                ..PersistentVolumeSpec::default()
+            }),
+            status: None,
+        };
+        serde_json::to_value(pv).unwrap()
+    }
+
+    fn typed_class(cfg: &Config) -> Value {
+        let sc = StorageClass {
+            metadata: ObjectMeta {
+                name: Some(cfg.class.clone()),
+                annotations: typed_keep(cfg.keep),
+                ..ObjectMeta::default()
+            },
+            provisioner: "kubernetes.io/no-provisioner".into(),
+            volume_binding_mode: Some("WaitForFirstConsumer".into()),
+            reclaim_policy: Some("Retain".into()),
+            ..StorageClass::default()
+        };
+        serde_json::to_value(sc).unwrap()
+    }
+
+    #[test]
+    fn built_objects_are_what_the_kubernetes_types_serialize() {
+        for (keep, spec) in [
+            (true, json!({})),
+            (
+                false,
+                json!({"accessModes": ["ReadWriteOnce", "ReadOnlyMany"], "volumeMode": "Filesystem",
+                       "selector": {"matchLabels": {"b": "1", "a": 2},
+                                    "matchExpressions": [{"key": "z", "operator": "Exists"}]}}),
+            ),
+            (true, json!({"accessModes": [], "volumeMode": 5})),
+        ] {
+            let c = Config {
+                keep,
+                ..cfg(&[("node", "a")]).unwrap()
+            };
+            let claim = Claim {
+                namespace: None,
+                name: "data-db-0".into(),
+                spec_pointer: "/spec".into(),
+                spec,
+                group: None,
+                ordinal: 0,
+                volume: "data".into(),
+            };
+            // Compared as text: key order is part of the output.
+            assert_eq!(
+                build_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string(),
+                typed_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string()
+            );
+            assert_eq!(build_class(&c).to_string(), typed_class(&c).to_string());
+        }
     }
 
     #[test]

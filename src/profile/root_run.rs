@@ -38,7 +38,6 @@ use crate::report::Code;
 use crate::select::Selection;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
-use k8s_openapi::api::core::v1::{Capabilities, Container, SecurityContext};
 use serde_json::{Map, Value, json};
 
 pub struct RootRun;
@@ -60,16 +59,9 @@ const BASELINE_CAPS: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn obj(v: &mut Value) -> &mut Map<String, Value> {
-    if !v.is_object() {
-        *v = Value::Object(Map::new());
-    }
-    v.as_object_mut().expect("just made an object")
-}
-
 /// Pod-level securityContext for root.
 fn root_pod(pod: &mut Map<String, Value>) {
-    let sc = obj(pod.entry("securityContext").or_insert(Value::Null));
+    let sc = workload::object_entry(pod, "securityContext");
     for k in ["runAsUser", "runAsGroup", "fsGroup"] {
         // `0.0` is already 0 to Kubernetes (see `workload::whole_number`): no edit.
         if sc.get(k).and_then(workload::whole_number) != Some(0) {
@@ -101,19 +93,16 @@ fn root_container(c: &mut Value, caps: &[String], force_caps: bool) {
     if caps.is_empty() {
         return;
     }
-    let drops_all = c
-        .get("securityContext")
-        .and_then(|s| s.at("/capabilities/drop"))
-        .and_then(Value::as_array)
-        .is_some_and(|d| {
-            d.iter()
-                .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")))
-        });
+    let drops_all = workload::items(
+        c.get("securityContext")
+            .and_then(|s| s.at("/capabilities/drop")),
+    )
+    .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")));
     if !(drops_all || force_caps) {
         return;
     }
-    let sc = obj(c.entry("securityContext").or_insert(Value::Null));
-    let capabilities = obj(sc.entry("capabilities").or_insert(Value::Null));
+    let sc = workload::object_entry(c, "securityContext");
+    let capabilities = workload::object_entry(sc, "capabilities");
     let add = capabilities.entry("add").or_insert(json!([]));
     if !add.is_array() {
         *add = json!([]);
@@ -134,28 +123,17 @@ use workload::WRITABLE_SOURCES;
 /// and, for a StatefulSet, its `volumeClaimTemplates` (the controller mounts each template's
 /// claim as the volume of that name).
 fn writable_volumes<'a>(doc: &'a Value, pod: &'a Map<String, Value>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = pod
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let mut out: Vec<&str> = workload::items(pod.get("volumes"))
         .filter(|v| {
             WRITABLE_SOURCES.iter().any(|src| {
-                v.get(*src).is_some_and(|s| {
-                    !s.is_null() && s.get("readOnly").and_then(Value::as_bool) != Some(true)
-                })
+                v.get(*src)
+                    .is_some_and(|s| !s.is_null() && !workload::read_only(s))
             })
         })
-        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .filter_map(workload::name)
         .collect();
     if doc.get("kind").and_then(Value::as_str) == Some("StatefulSet") {
-        out.extend(
-            doc.at("/spec/volumeClaimTemplates")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str)),
-        );
+        out.extend(workload::claim_template_names(doc));
     }
     out
 }
@@ -168,16 +146,9 @@ fn writes_volume(doc: &Value, pod: &Map<String, Value>) -> bool {
         return false;
     }
     workload::containers(pod).any(|c| {
-        c.get("volumeMounts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|m| {
-                m.get("readOnly").and_then(Value::as_bool) != Some(true)
-                    && m.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| writable.contains(&n))
-            })
+        workload::mounts(c).any(|m| {
+            !workload::read_only(m) && workload::name(m).is_some_and(|n| writable.contains(&n))
+        })
     })
 }
 
@@ -204,21 +175,11 @@ fn generated(kind: CrKind, doc: &Value) -> [(&'static str, Vec<&'static str>); 2
 }
 
 /// A patch entry for an operator-generated container that only adds capabilities: a
-/// `Container` with nothing but its name and `securityContext.capabilities.add`, built from
-/// the Kubernetes types so the field names are the API's.
+/// `Container` with nothing but its name and `securityContext.capabilities.add`. Written out
+/// rather than serialized from the Kubernetes types, which cannot fail but has an error path
+/// all the same; a test holds it to the types' field names and order.
 fn caps_entry(name: &str, caps: &[String]) -> Value {
-    let c = Container {
-        name: name.to_string(),
-        security_context: Some(SecurityContext {
-            capabilities: Some(Capabilities {
-                add: Some(caps.to_vec()),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
-        ..Container::default()
-    };
-    serde_json::to_value(&c).unwrap_or(Value::Null)
+    json!({"name": name, "securityContext": {"capabilities": {"add": caps}}})
 }
 
 /// How the summary names a few objects: the first five, then a count.
@@ -321,27 +282,19 @@ impl PodFix for RootRun {
                 .as_ref()
                 .and_then(|g| g.iter().find(|(l, _)| *l == list))
                 .map_or(&[], |(_, n)| n.as_slice());
-            if let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) {
-                for c in cs.iter_mut() {
-                    let name = workload::container_name(c).to_string();
-                    if sel.container(&name) {
-                        // A CR entry named like a generated container is a patch: the
-                        // operator's drop [ALL] is not in it, so add without seeing one.
-                        root_container(c, caps, names.contains(&name.as_str()));
-                    }
+            for c in workload::items_mut(pod.get_mut(list)) {
+                let name = workload::container_name(c).to_string();
+                if sel.container(&name) {
+                    // A CR entry named like a generated container is a patch: the
+                    // operator's drop [ALL] is not in it, so add without seeing one.
+                    root_container(c, caps, names.contains(&name.as_str()));
                 }
             }
             if caps.is_empty() {
                 continue;
             }
             for name in names.iter().filter(|n| sel.container(n)) {
-                let slot = pod.entry(list).or_insert(Value::Null);
-                if slot.is_null() {
-                    *slot = json!([]);
-                }
-                // A list that is not a list is the chart's bug: Kubernetes rejects it, and
-                // guessing what was meant would hide it.
-                let Some(cs) = slot.as_array_mut() else {
+                let Some(cs) = workload::list_entry(pod, list) else {
                     continue;
                 };
                 if !cs.iter().any(|c| workload::container_name(c) == *name) {
@@ -554,6 +507,28 @@ spec:
             e.message()
                 .contains("\"CHOWN;RM\" is not a capability name"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn caps_entry_is_what_the_kubernetes_types_serialize() {
+        use k8s_openapi::api::core::v1::{Capabilities, Container, SecurityContext};
+        let caps = vec!["CHOWN".to_string(), "DAC_OVERRIDE".to_string()];
+        let typed = Container {
+            name: "config-reloader".into(),
+            security_context: Some(SecurityContext {
+                capabilities: Some(Capabilities {
+                    add: Some(caps.clone()),
+                    ..Capabilities::default()
+                }),
+                ..SecurityContext::default()
+            }),
+            ..Container::default()
+        };
+        // Compared as text: key order is part of the output.
+        assert_eq!(
+            super::caps_entry("config-reloader", &caps).to_string(),
+            serde_json::to_value(&typed).unwrap().to_string()
         );
     }
 

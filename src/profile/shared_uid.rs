@@ -58,46 +58,28 @@ pub fn is_root_init(c: &Value) -> bool {
 /// The containers that take part in the sharing: all containers, and init containers that are
 /// not explicit root helpers.
 fn sharing(pod: &Map<String, Value>) -> impl Iterator<Item = &Value> {
-    let list = |k: &str| pod.get(k).and_then(Value::as_array).into_iter().flatten();
-    list("initContainers")
+    workload::items(pod.get("initContainers"))
         .filter(|c| !is_root_init(c))
-        .chain(list("containers"))
+        .chain(workload::items(pod.get("containers")))
 }
 
 /// Writable volumes mounted read-write by two or more sharing containers, with the containers,
 /// in the order the pod lists them.
 fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
-    let mut writable: Vec<&str> = pod
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let mut writable: Vec<&str> = workload::items(pod.get("volumes"))
         .filter(|v| WRITABLE.iter().any(|k| v.get(*k).is_some()))
-        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .filter_map(workload::name)
         .collect();
-    let templates = doc
-        .at("/spec/volumeClaimTemplates")
-        .and_then(Value::as_array);
-    writable.extend(
-        templates
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.at("/metadata/name").and_then(Value::as_str)),
-    );
+    writable.extend(workload::claim_template_names(doc));
     let mut users: Vec<(String, Vec<String>)> = Vec::new();
     // (volume, container) pairs seen, so a pod of thousands of containers stays linear.
     let mut seen: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
     for c in sharing(pod) {
-        for m in c
-            .get("volumeMounts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(vol) = m.get("name").and_then(Value::as_str) else {
+        for m in workload::mounts(c) {
+            let Some(vol) = workload::name(m) else {
                 continue;
             };
-            if !writable.contains(&vol) || m.get("readOnly") == Some(&json!(true)) {
+            if !writable.contains(&vol) || workload::read_only(m) {
                 continue;
             }
             let idx = match users.iter().position(|(v, _)| v == vol) {
@@ -250,11 +232,7 @@ fn choose(
 
 /// Set the pod level; returns nothing, the engine sees the diff.
 fn set_pod(pod: &mut Map<String, Value>, uid: i64, gid: i64, uid_param: bool, gid_param: bool) {
-    let sc = pod.entry("securityContext").or_insert(Value::Null);
-    if !sc.is_object() {
-        *sc = Value::Object(Map::new());
-    }
-    let Some(sc) = sc.as_object_mut() else { return };
+    let sc = workload::object_entry(pod, "securityContext");
     let put = |sc: &mut Map<String, Value>, key: &str, v: i64, force: bool| {
         // An id Kubernetes would reject counts as unset (see `workload::sc_int`).
         let valid = sc.get(key).and_then(workload::id_value).is_some();
@@ -279,10 +257,7 @@ fn clear_containers(
     allowed: &dyn Fn(&str) -> bool,
 ) {
     for list in ["initContainers", "containers"] {
-        let Some(cs) = pod.get_mut(list).and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for c in cs.iter_mut() {
+        for c in workload::items_mut(pod.get_mut(list)) {
             if (list == "initContainers" && is_root_init(c))
                 || !allowed(workload::container_name(c))
             {
@@ -330,16 +305,10 @@ impl Fix for SharedUid {
     fn configure(&self, params: &Params) -> Result<Self::Settings, UsageError> {
         let uid = params.int("uid")?;
         let gid = params.int("gid")?;
-        for (name, v) in [("uid", uid), ("gid", gid)] {
-            if let Some(v) = v.filter(|v| *v > workload::MAX_ID) {
-                return Err(format!(
-                    "shared-uid.{name}={v}: Kubernetes accepts ids up to {}",
-                    workload::MAX_ID
-                )
-                .into());
-            }
-        }
-        Ok((uid, gid))
+        Ok((
+            workload::id_param("shared-uid.uid", uid)?,
+            workload::id_param("shared-uid.gid", gid)?,
+        ))
     }
 }
 
@@ -402,11 +371,7 @@ impl PodFix for SharedUid {
         }
         let (uid, gid, source) = choose(pod, uid_param, gid_param);
         let non_root_before = non_root_containers(pod);
-        let root_inits: Vec<String> = pod
-            .get("initContainers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let root_inits: Vec<String> = workload::items(pod.get("initContainers"))
             .filter(|c| is_root_init(c))
             .map(|c| workload::container_name(c).to_string())
             .collect();

@@ -6,6 +6,7 @@
 //! why. These checks see only the one node label local-pv matches (`nodeLabelKey`), so they
 //! report a conflict only when it is certain: a rule on any other label might match.
 
+use crate::workload;
 use serde_json::{Map, Value};
 
 /// Why a pod spec cannot run on the node whose `key` label is `node`, or `None` when it can (or
@@ -19,12 +20,13 @@ pub fn excluded(pod: &Map<String, Value>, key: &str, node: &str) -> Option<Strin
     {
         return Some(format!("its nodeSelector asks for {key}={want}"));
     }
-    let terms = pod
-        .get("affinity")
-        .and_then(|a| a.get("nodeAffinity"))
-        .and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution"))
-        .and_then(|r| r.get("nodeSelectorTerms"))
-        .and_then(Value::as_array)?;
+    let terms = workload::items(
+        pod.get("affinity")
+            .and_then(|a| a.get("nodeAffinity"))
+            .and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution"))
+            .and_then(|r| r.get("nodeSelectorTerms")),
+    )
+    .as_slice();
     // Terms are ORed; an empty list matches nothing but the API server rejects it, so skip it.
     if terms.is_empty() || !terms.iter().all(|t| term_fails(t, key, node)) {
         return None;
@@ -35,27 +37,16 @@ pub fn excluded(pod: &Map<String, Value>, key: &str, node: &str) -> Option<Strin
 /// A node selector term certainly fails for the node: one of its expressions on `key` fails
 /// (expressions are ANDed), and none of them is on a label we cannot see.
 fn term_fails(term: &Value, key: &str, node: &str) -> bool {
-    if term
-        .get("matchFields")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty())
-    {
+    if workload::items(term.get("matchFields")).len() > 0 {
         return false;
     }
-    let exprs = term
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    exprs.iter().any(|e| {
+    workload::items(term.get("matchExpressions")).any(|e| {
         if e.get("key").and_then(Value::as_str) != Some(key) {
             return false;
         }
-        let values: Vec<&str> = e
-            .get("values")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let values: Vec<&str> = workload::items(e.get("values"))
+            .filter_map(Value::as_str)
+            .collect();
         match e.get("operator").and_then(Value::as_str) {
             Some("In") => !values.contains(&node),
             Some("NotIn") => values.contains(&node),
@@ -69,15 +60,12 @@ fn term_fails(term: &Value, key: &str, node: &str) -> bool {
 /// anti-affinity with that topology key). The term's label selector is not evaluated: charts
 /// write it for the workload's own pods.
 pub fn one_per_node(pod: &Map<String, Value>, key: &str) -> bool {
-    pod.get("affinity")
-        .and_then(|a| a.get("podAntiAffinity"))
-        .and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution"))
-        .and_then(Value::as_array)
-        .is_some_and(|terms| {
-            terms
-                .iter()
-                .any(|t| t.get("topologyKey").and_then(Value::as_str) == Some(key))
-        })
+    workload::items(
+        pod.get("affinity")
+            .and_then(|a| a.get("podAntiAffinity"))
+            .and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution")),
+    )
+    .any(|t| t.get("topologyKey").and_then(Value::as_str) == Some(key))
 }
 
 #[cfg(test)]
