@@ -547,3 +547,176 @@ fn root_run_pod_security_warning_keeps_its_code() {
         .collect();
     assert_eq!(warned, changed(&out), "only the pods made root are warned");
 }
+
+/// root-run on the prometheus-operator resources, through the engine (these lived in
+/// `src/profile/root_run.rs`, which made the profile layer depend on the engine).
+mod operator_resources {
+    use helm_fixup::engine::{Plan, process};
+    use helm_fixup::profile::{Params, ProfileDef};
+    use helm_fixup::yaml::parse_value;
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    fn plan(params: &[(&str, &str)]) -> Plan {
+        let def = ProfileDef::builtin("root-run").unwrap();
+        let set: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let params = Params::new(&def, &set).unwrap();
+        Plan {
+            profiles: vec![(def, params)],
+            ..Plan::default()
+        }
+    }
+
+    fn docs(out: &[u8]) -> Vec<Value> {
+        let text = std::str::from_utf8(out).unwrap();
+        helm_fixup::stream::split(out)
+            .into_iter()
+            .filter_map(|s| parse_value(&text[s.span]).ok().filter(|v| !v.is_null()))
+            .collect()
+    }
+
+    const KPS_PROMETHEUS: &str = "---
+# Source: kps/templates/prometheus.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: kps-prometheus
+  namespace: monitoring
+spec:
+  replicas: 1
+  securityContext:
+    fsGroup: 2000
+    runAsGroup: 2000
+    runAsNonRoot: true
+    runAsUser: 1000
+    seccompProfile:
+      type: RuntimeDefault
+  containers:
+    - name: config-reloader
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65534
+        capabilities:
+          drop: [ALL]
+";
+
+    #[test]
+    fn config_reloader_runs_as_root_in_prometheus_cr() {
+        let out = process(KPS_PROMETHEUS.as_bytes(), &plan(&[])).unwrap();
+        let d = &docs(&out.stream)[0];
+        assert_eq!(
+            d["spec"]["securityContext"],
+            json!({"fsGroup": 0, "runAsGroup": 0, "runAsNonRoot": false, "runAsUser": 0,
+                   "seccompProfile": {"type": "RuntimeDefault"}})
+        );
+        let sc = &d["spec"]["containers"][0]["securityContext"];
+        assert_eq!(
+            (sc["runAsNonRoot"].clone(), sc["runAsUser"].clone()),
+            (json!(false), json!(0))
+        );
+        let text = String::from_utf8(out.stream).unwrap();
+        assert!(text.starts_with("---\n# Source: kps/templates/prometheus.yaml\n"));
+        assert!(
+            text.contains("drop: [ALL]"),
+            "untouched flow list kept as written"
+        );
+        assert_eq!(
+            out.report.more_privileged(),
+            ["Prometheus monitoring/kps-prometheus"]
+        );
+        assert!(out.report.text().contains(
+            "root-run  Prometheus monitoring/kps-prometheus  spec.securityContext.fsGroup 2000 -> 0, runAsGroup 2000 -> 0, runAsNonRoot true -> false, runAsUser 1000 -> 0"
+        ));
+    }
+
+    #[test]
+    fn pod_without_security_context_gets_root_and_seccomp() {
+        let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    volumeMounts: [{name: d, mountPath: /d}]\n  volumes: [{name: d, emptyDir: {}}]\n";
+        let out = process(input.as_bytes(), &plan(&[])).unwrap();
+        let d = &docs(&out.stream)[0];
+        assert_eq!(d["spec"]["securityContext"]["runAsUser"], 0);
+        assert_eq!(
+            d["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+    }
+
+    #[test]
+    fn add_capabilities_reach_containers_that_drop_all() {
+        let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      volumes: [{name: v, emptyDir: {}}]\n      containers:\n      - name: a\n        volumeMounts: [{name: v, mountPath: /v}]\n        securityContext:\n          capabilities:\n            drop:\n            - ALL\n      - name: b\n";
+        let out = process(
+            input.as_bytes(),
+            &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")]),
+        )
+        .unwrap();
+        let d = &docs(&out.stream)[0];
+        let cs = &d["spec"]["template"]["spec"]["containers"];
+        assert_eq!(
+            cs[0]["securityContext"]["capabilities"]["add"],
+            json!(["CHOWN", "DAC_OVERRIDE"])
+        );
+        assert!(
+            cs[1].get("securityContext").is_none(),
+            "root keeps the default capability set"
+        );
+        let again = process(
+            &out.stream,
+            &plan(&[("addCapabilities", "chown,DAC_OVERRIDE")]),
+        )
+        .unwrap();
+        assert_eq!(again.stream, out.stream);
+        // Refused when the parameters are read, before any input.
+        let def = ProfileDef::builtin("root-run").unwrap();
+        let set = BTreeMap::from([("addCapabilities".to_string(), "CHOWN;rm".to_string())]);
+        let e = Params::new(&def, &set).unwrap_err();
+        assert!(
+            e.message()
+                .contains("\"CHOWN;RM\" is not a capability name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn restricted_namespace_warns_that_pods_will_be_rejected() {
+        let input = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: monitoring\nspec:\n  volumes: [{name: v, emptyDir: {}}]\n  containers: [{name: a, volumeMounts: [{name: v, mountPath: /v}]}]\n";
+        // A bare Pod also gets the immutable-field warning; count only Pod Security ones.
+        let pod_security = |out: &helm_fixup::Output| {
+            out.report
+                .messages
+                .iter()
+                .filter(|m| m.code == helm_fixup::report::Code::PodSecurity)
+                .count()
+        };
+        let out = process(input.as_bytes(), &plan(&[])).unwrap();
+        assert_eq!(pod_security(&out), 1, "{}", out.report.text());
+        assert!(
+            out.report
+                .text()
+                .contains("Pod monitoring/p: its namespace enforces Pod Security \"restricted\"")
+        );
+        let other = input.replace("namespace: monitoring\nspec", "namespace: other\nspec");
+        assert_eq!(
+            pod_security(&process(other.as_bytes(), &plan(&[])).unwrap()),
+            0
+        );
+    }
+
+    #[test]
+    fn only_selector_limits_root_run() {
+        let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec: {}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec: {}\n";
+        let mut p = plan(&[]);
+        p.only = vec![helm_fixup::select::Selector::parse("name=b", &["root-run"]).unwrap()];
+        let out = process(input.as_bytes(), &p).unwrap();
+        let d = docs(&out.stream);
+        assert!(d[0]["spec"].get("securityContext").is_none());
+        assert_eq!(d[1]["spec"]["securityContext"]["runAsUser"], 0);
+        assert!(
+            String::from_utf8(out.stream)
+                .unwrap()
+                .starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec: {}\n---")
+        );
+    }
+}
