@@ -587,15 +587,9 @@ fn script_text(targets: &[Target], paths: &[String]) -> String {
     parts.join("; ")
 }
 
-/// The init container: `name` first, then `image`, `command`, `env` (only when a subPathExpr
-/// mount needs it), `securityContext`, `resources` and `volumeMounts`, the fields inside each in
-/// the order the Kubernetes types serialize them (`k8s_openapi`'s `Container`, alphabetical).
-/// Written out rather than serialized from those types, which cannot fail but has an error path
-/// all the same; a test holds it to them.
-fn container(image: &str, targets: &[Target]) -> Value {
-    let paths = mount_paths(targets);
-    let command = json!(["sh", "-c", script(targets, &paths)]);
-    // Env entries that subPathExpr mounts expand, copied as the app container has them.
+/// The env entries that subPathExpr mounts expand, copied as the app container has them (the
+/// first of each name).
+fn expanded_env(targets: &[Target]) -> Vec<Value> {
     let mut env: Vec<Value> = Vec::new();
     for e in targets
         .iter()
@@ -606,6 +600,18 @@ fn container(image: &str, targets: &[Target]) -> Value {
             env.push(e.clone());
         }
     }
+    env
+}
+
+/// The init container: `name` first, then `image`, `command`, `env` (only when a subPathExpr
+/// mount needs it), `securityContext`, `resources` and `volumeMounts`, the fields inside each in
+/// the order the Kubernetes types serialize them (`k8s_openapi`'s `Container`, alphabetical).
+/// Written out rather than serialized from those types, which cannot fail but has an error path
+/// all the same; a test holds it to them.
+fn container(image: &str, targets: &[Target]) -> Value {
+    let paths = mount_paths(targets);
+    let command = json!(["sh", "-c", script(targets, &paths)]);
+    let env = expanded_env(targets);
     let mounts: Vec<Value> = targets
         .iter()
         .zip(paths)
@@ -996,17 +1002,7 @@ mod tests {
         let value = serde_json::to_value(&c).unwrap();
         let mut ordered = Map::new();
         ordered.insert("name".into(), json!(NAME));
-        // Env entries that subPathExpr mounts expand, copied as the app container has them.
-        let mut env: Vec<Value> = Vec::new();
-        for e in targets
-            .iter()
-            .filter_map(|t| t.sub_path_expr.as_ref())
-            .flat_map(|x| &x.env)
-        {
-            if !env.iter().any(|o| o.get("name") == e.get("name")) {
-                env.push(e.clone());
-            }
-        }
+        let env = expanded_env(targets);
         for key in [
             "image",
             "command",
