@@ -9,7 +9,7 @@
 
 use super::{Ctx, Docs, Fix, UsageError};
 use crate::manifest::Identity;
-use crate::report::Report;
+use crate::report::{Code, Report};
 use crate::select::Selection;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value};
@@ -35,9 +35,43 @@ pub struct Findings {
     /// Notes and warnings, in the order the user reads them, with their levels and codes (and
     /// the objects made more privileged, in `escalated`).
     pub report: Report,
+    /// The profile and the object the notes below are about.
+    profile: String,
+    object: String,
 }
 
 impl Findings {
+    /// Findings of `profile` about the pod `view`: [`Findings::note`] and the others name both.
+    pub fn for_pod(profile: &str, view: &PodView) -> Findings {
+        Findings {
+            profile: profile.to_string(),
+            object: view.id.to_string(),
+            ..Findings::default()
+        }
+    }
+
+    /// A note about this pod (code `left-alone`).
+    pub fn note(&mut self, message: impl Into<String>) {
+        self.report
+            .note(&self.profile, Some(self.object.clone()), message);
+    }
+
+    /// A warning about this pod (code `other`).
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.report
+            .warn(&self.profile, Some(self.object.clone()), message);
+    }
+
+    pub fn note_code(&mut self, code: Code, message: impl Into<String>) {
+        self.report
+            .note_code(code, &self.profile, Some(self.object.clone()), message);
+    }
+
+    pub fn warn_code(&mut self, code: Code, message: impl Into<String>) {
+        self.report
+            .warn_code(code, &self.profile, Some(self.object.clone()), message);
+    }
+
     /// A copy of the pod's document to change: what `fixed` will be.
     pub fn start(view: &PodView) -> Value {
         view.doc.clone()

@@ -1361,12 +1361,12 @@ impl PodFix for ExecProbes {
         profile: &str,
     ) -> Result<Findings, UsageError> {
         let plan = plan_pod(view.pod, view.cr, sel, all);
-        let mut found = Findings::default();
+        let mut found = Findings::for_pod(profile, view);
         for n in plan.notes {
-            found.report.note(profile, Some(view.id.to_string()), n);
+            found.note(n);
         }
         for w in plan.warnings {
-            found.report.warn(profile, Some(view.id.to_string()), w);
+            found.warn(w);
         }
         if plan.conversions.is_empty() {
             return Ok(found);

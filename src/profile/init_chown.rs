@@ -720,10 +720,9 @@ impl PodFix for InitChown {
         profile: &str,
     ) -> Result<Findings, UsageError> {
         let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
-        let mut found = Findings::default();
-        let report = &mut found.report;
+        let mut found = Findings::for_pod(profile, view);
         // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
-        workload::warn_bad_numbers(report, id, doc);
+        workload::warn_bad_numbers(&mut found.report, id, doc);
         let mut plan = match cr {
             Some(kind) if sel.container(kind.main_container()) => {
                 plan_cr(kind, id, doc, pod, settings)
@@ -731,7 +730,6 @@ impl PodFix for InitChown {
             Some(_) => PodPlan::default(),
             None => plan_pod(doc, pod, settings, &|n| sel.container(n)),
         };
-        let object = id.to_string();
         let mut covered = Vec::new();
         plan.targets.retain(|t| match existing_helper(pod, t) {
             Some(Ok(name)) => {
@@ -758,23 +756,20 @@ impl PodFix for InitChown {
         });
         for (undoes, m) in covered {
             if undoes {
-                report.warn(profile, Some(object.clone()), m);
+                found.warn(m);
             } else {
-                report.note(profile, Some(object.clone()), m);
+                found.note(m);
             }
         }
         for n in &plan.notes {
-            report.note(profile, Some(object.clone()), n.clone());
+            found.note(n.clone());
         }
         for w in &plan.warnings {
-            report.warn(profile, Some(object.clone()), w.clone());
+            found.warn(w.clone());
         }
         if plan.targets.is_empty() {
             if sel.explicit() && plan.notes.is_empty() && plan.warnings.is_empty() {
-                report.note(
-                    profile,
-                    Some(object.clone()),
-                    "no writable persistent mount (configMap, secret, projected, emptyDir and downwardAPI \
+                found.note("no writable persistent mount (configMap, secret, projected, emptyDir and downwardAPI \
                      volumes are made for the pod and follow its fsGroup)",
                 );
             }
@@ -801,11 +796,7 @@ impl PodFix for InitChown {
             return Ok(found);
         };
         if let Err(e) = place(pod, wanted, cr.is_none()) {
-            report.warn(
-                profile,
-                Some(object.clone()),
-                format!("{e}: {NAME} not added"),
-            );
+            found.warn(format!("{e}: {NAME} not added"));
             return Ok(found);
         }
         if value == *doc {
@@ -816,20 +807,12 @@ impl PodFix for InitChown {
             .iter()
             .map(|t| format!("{} -> {}:{}", describe(t), t.uid, t.gid))
             .collect();
-        report.note(
-            profile,
-            Some(object.clone()),
-            format!("{NAME} chowns {}", what.join(", ")),
-        );
+        found.note(format!("{NAME} chowns {}", what.join(", ")));
         if let Some(n) = nfs_note {
-            report.note_code(Code::ClusterSetup, profile, Some(object.clone()), n);
+            found.note_code(Code::ClusterSetup, n);
         }
         if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
-            report.warn_code(
-                Code::PodSecurity,
-                profile,
-                Some(object.clone()),
-                format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
+            found.warn_code(Code::PodSecurity, format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
             );
         }
         found.set_fixed(view, value);

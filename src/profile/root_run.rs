@@ -252,7 +252,7 @@ impl PodFix for RootRun {
         profile: &str,
     ) -> Result<Findings, UsageError> {
         let (id, cr, doc) = (view.id, view.cr, view.doc);
-        let mut found = Findings::default();
+        let mut found = Findings::for_pod(profile, view);
         if cr.is_none() && !sel.explicit() && !writes_volume(doc, view.pod) {
             survey.left_alone.push(id.to_string());
             // The hint names a release workload rather than a hook when there is one.
@@ -265,9 +265,8 @@ impl PodFix for RootRun {
             }
             return Ok(found);
         }
-        let report = &mut found.report;
         // The chart's uid (`before_uid`) reads as unset when Kubernetes would refuse it.
-        workload::warn_bad_numbers(report, id, doc);
+        workload::warn_bad_numbers(&mut found.report, id, doc);
         let generated = cr.map(|kind| generated(kind, doc));
         // The uid the chart ran the CR's pods as: files it wrote before belong to it.
         let before_uid =
@@ -307,11 +306,7 @@ impl PodFix for RootRun {
                 .iter()
                 .flat_map(|(_, n)| n.iter().copied())
                 .collect();
-            report.note_code(
-                Code::LeftAlone,
-                profile,
-                Some(id.to_string()),
-                format!(
+            found.note_code(Code::LeftAlone, format!(
                     "the operator runs its {} containers with capabilities drop [ALL], so as root they still \
                      cannot write files another user owns{}; \
                      --set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER gives those containers the \
@@ -331,19 +326,11 @@ impl PodFix for RootRun {
                 .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
                 .collect();
             if level == "restricted" {
-                report.warn_code(
-                    Code::PodSecurity,
-                    profile,
-                    Some(id.to_string()),
-                    "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
+                found.warn_code(Code::PodSecurity, "its namespace enforces Pod Security \"restricted\", which forbids running as root: \
                      Kubernetes will reject these pods; relabel the namespace to baseline or use shared-uid/init-chown instead",
                 );
             } else if !extra.is_empty() {
-                report.warn_code(
-                    Code::PodSecurity,
-                    profile,
-                    Some(id.to_string()),
-                    format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),
+                found.warn_code(Code::PodSecurity, format!("its namespace enforces Pod Security \"baseline\", which forbids adding {extra:?}"),
                 );
             }
         }

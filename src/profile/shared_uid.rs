@@ -330,8 +330,7 @@ impl PodFix for SharedUid {
         profile: &str,
     ) -> Result<Findings, UsageError> {
         let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
-        let mut found = Findings::default();
-        let report = &mut found.report;
+        let mut found = Findings::for_pod(profile, view);
         let shared = match cr {
             Some(kind) => cr_shared(kind, id, doc),
             None => shared_volumes(doc, pod),
@@ -340,7 +339,7 @@ impl PodFix for SharedUid {
             return Ok(found);
         }
         // An id Kubernetes refuses reads as unset in `choose`: say so.
-        workload::warn_bad_numbers(report, id, doc);
+        workload::warn_bad_numbers(&mut found.report, id, doc);
         let object = id.to_string();
         // A fix before this one made the object more privileged: that is root-run, the only
         // one before shared-uid that raises privilege (so this holds for a user profile file
@@ -359,10 +358,7 @@ impl PodFix for SharedUid {
             && cr.is_none()
             && let Some(why) = already_shared(pod, &shared)
         {
-            report.note(
-                profile,
-                Some(object),
-                format!(
+            found.note(format!(
                     "containers {}: {why}; left alone (--set shared-uid.uid=UID gives them one uid anyway)",
                     describe(&shared, cr)
                 ),
@@ -394,12 +390,8 @@ impl PodFix for SharedUid {
         if !now_root.is_empty() {
             // The contract shares the pod's uid, and here that is root: say so loudly, and
             // count the object as more privileged, like root-run's.
-            report.escalated.push(object.clone());
-            report.warn_code(
-                Code::MorePrivileged,
-                profile,
-                Some(object.clone()),
-                format!(
+            found.report.escalated.push(object.clone());
+            found.warn_code(Code::MorePrivileged, format!(
                     "the shared uid is 0 ({source}), so {} now run{} as root; set --set shared-uid.uid=UID \
                      to share a non-root uid instead",
                     now_root.join(", "),
@@ -407,11 +399,7 @@ impl PodFix for SharedUid {
                 ),
             );
             if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
-                report.warn_code(
-                    Code::PodSecurity,
-                    profile,
-                    Some(object.clone()),
-                    "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
+                found.warn_code(Code::PodSecurity, "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
                      uid 0: set --set shared-uid.uid=UID to a non-root uid",
                 );
             }
@@ -422,16 +410,11 @@ impl PodFix for SharedUid {
         } else {
             "containers "
         };
-        report.note(
-            profile,
-            Some(object.clone()),
-            format!("{whose}{what}: all now run as {uid}:{gid} ({source})"),
-        );
+        found.note(format!(
+            "{whose}{what}: all now run as {uid}:{gid} ({source})"
+        ));
         for name in root_inits {
-            report.note(
-                profile,
-                Some(object.clone()),
-                format!("init container {name} runs as root on purpose (a chown helper): kept out of the shared uid"),
+            found.note(format!("init container {name} runs as root on purpose (a chown helper): kept out of the shared uid"),
             );
         }
         found.set_fixed(view, value);
