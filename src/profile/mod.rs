@@ -2,9 +2,10 @@
 //! profile files, parameters, and the code of each fix (one file per fix).
 //!
 //! A profile file names the fix it runs (`fix: root-run`), its parameters with defaults, and
-//! optional default targets (selectors). The fix code receives the documents and a context; it
-//! changes values through [`Docs::edit`] and leaves notes in the report. It never prints and
-//! never touches text: the engine diffs the values and edits the text (see `edit.rs`).
+//! optional default targets (selectors). A fix first checks its parameters ([`Fix::configure`],
+//! when the command line is read), then plans pod by pod ([`driver::PodFix`]; local-pv, which
+//! needs the whole stream, is a [`StreamFix`]). It never prints and never touches text: the
+//! engine diffs the values and edits the text (see `yaml::edit`).
 
 pub mod driver;
 pub mod exec_probes;
