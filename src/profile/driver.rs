@@ -116,7 +116,7 @@ pub trait PodFix: Fix {
     }
 }
 
-/// Run a pod-level fix over the pods `ctx.sel` selects: the body of its [`Fix::apply`].
+/// Run a pod-level fix over the pods `ctx.sel` selects: what [`super::Configured::apply`] does for it.
 pub fn drive<F: PodFix>(
     fix: &F,
     settings: &F::Settings,
