@@ -19,6 +19,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
+step "no dependency cycle between modules"
+bash scripts/modgraph.sh >/dev/null
+
 step "shellcheck"
 if command -v shellcheck >/dev/null 2>&1; then
   shellcheck install.sh scripts/*.sh .ci/run
