@@ -52,6 +52,11 @@ pub fn run(args: Args) -> ExitCode {
                 ),
             };
         }
+        Some(Command::Diagnose {
+            error,
+            error_file,
+            format,
+        }) => return diagnose(error.as_deref(), error_file.as_deref(), *format),
         Some(Command::Explain { profile }) => {
             return match explain(profile) {
                 Ok(t) => print_out(&t),
@@ -188,6 +193,51 @@ fn write_parts(parts: &engine::Parts, input: &[u8]) -> std::io::Result<()> {
     match parts.write_to(input, &mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+/// `helm-fixup diagnose --error TEXT | --error-file FILE`: the report goes to stdout.
+fn diagnose(
+    error: Option<&str>,
+    file: Option<&std::path::Path>,
+    format: SummaryFormat,
+) -> ExitCode {
+    let text = match (error, file) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(p)) if p.as_os_str() == "-" => {
+            let mut s = String::new();
+            if let Err(e) = std::io::stdin().lock().read_to_string(&mut s) {
+                return fail(
+                    &format!("helm-fixup: reading stdin: {e}"),
+                    None,
+                    ExitCode::BadUsage,
+                );
+            }
+            s
+        }
+        (None, Some(p)) => match std::fs::read(p) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                return fail(
+                    &format!("helm-fixup: --error-file {}: {e}", p.display()),
+                    None,
+                    ExitCode::BadUsage,
+                );
+            }
+        },
+        (None, None) => String::new(),
+    };
+    let found = crate::diagnose::from_error(&text);
+    let report = match format {
+        SummaryFormat::Text => crate::diagnose::text(&found),
+        SummaryFormat::Json => {
+            let json = serde_json::json!({ "failures": found });
+            format!("{json:#}\n")
+        }
+    };
+    match print_out(&report) {
+        ExitCode::Success if !found.is_empty() => ExitCode::Found,
+        code => code,
     }
 }
 

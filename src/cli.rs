@@ -79,4 +79,22 @@ pub enum Command {
         /// Profile name or profile file.
         profile: String,
     },
+    /// Name the failure in a log line, `kubectl describe pod` or `kubectl get events` output, and
+    /// the helm-fixup arguments that fix it. Exit 0 when nothing is recognised, 4 when a failure is.
+    Diagnose {
+        /// The text, pasted (quote it).
+        #[arg(
+            long = "error",
+            value_name = "TEXT",
+            required_unless_present = "error_file",
+            conflicts_with = "error_file"
+        )]
+        error: Option<String>,
+        /// A file holding the text (`-` for stdin).
+        #[arg(long = "error-file", value_name = "FILE")]
+        error_file: Option<PathBuf>,
+        /// Report format.
+        #[arg(long = "format", value_enum, default_value = "text")]
+        format: SummaryFormat,
+    },
 }

@@ -14,6 +14,8 @@ pub enum ExitCode {
     BadInput = 2,
     /// Bad usage: unknown profile, parameter, selector or config key, or a conflict.
     BadUsage = 3,
+    /// `diagnose` recognised a failure (so a script can gate on it).
+    Found = 4,
 }
 
 impl From<&Error> for ExitCode {

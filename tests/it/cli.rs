@@ -813,3 +813,82 @@ fn every_usage_error_exits_before_reading_stdin() {
         );
     }
 }
+
+/// Users start from an error message: `diagnose --error` names the failure and the fix, reads
+/// only the text, and gives a distinct exit code when it recognises something, so a script can
+/// gate on it.
+#[test]
+fn diagnose_names_the_failure_from_the_error_message() {
+    let lines = [
+        (
+            "ts=2023-04-13T00:57:17.124Z caller=query_logger.go:91 level=error component=activeQueryTracker msg=\"Error opening query log file\" file=/prometheus/queries.active err=\"open /prometheus/queries.active: permission denied\"",
+            "prometheus-data-write",
+            "helm-fixup -p init-chown",
+        ),
+        (
+            "panic: Unable to create mmap-ed active query log",
+            "prometheus-data-write",
+            "helm-fixup -p init-chown",
+        ),
+        (
+            "level=warn err=\"upload 01JBDQNT0RZH4GFCFC564RWZT7: hard link block: hard link file chunks/000001: link /prometheus/01JB/chunks/000001 /prometheus/thanos/upload/01JB/chunks/000001: operation not permitted\" uploaded=0",
+            "thanos-hard-link",
+            "helm-fixup -p shared-uid",
+        ),
+        (
+            "0/8 nodes are available: 8 pod has unbound immediate PersistentVolumeClaims. preemption: 0/8 nodes are available",
+            "unbound-claim",
+            "helm-fixup -p local-pv",
+        ),
+    ];
+    for (line, code, fix) in lines {
+        let o = Run::new().args(["diagnose", "--error", line]).run();
+        assert_eq!(o.code, Some(4), "{line}: {}", o.stderr);
+        let out = o.stdout_text();
+        assert!(out.contains(&format!("[{code}]")), "{line}:\n{out}");
+        assert!(out.contains(fix), "{line}:\n{out}");
+        assert!(out.contains("Helm 4: --post-renderer fixup"), "{out}");
+    }
+    // From a file or stdin, as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.txt");
+    std::fs::write(
+        &file,
+        "Warning FailedScheduling pod has unbound immediate PersistentVolumeClaims\n",
+    )
+    .unwrap();
+    let o = Run::new()
+        .args(["diagnose", "--format", "json", "--error-file"])
+        .arg(&file)
+        .run();
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_text()).unwrap();
+    assert_eq!(v["failures"][0]["code"], "unbound-claim");
+    let o = Run::new()
+        .args(["diagnose", "--error-file", "-"])
+        .stdin(
+            "write file: open /etc/prometheus/config_out/prometheus.env.yaml: permission denied\n",
+        )
+        .run();
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    // The least privilege first: root-run is offered after shared-uid, never before.
+    let out = o.stdout_text();
+    let (shared, root) = (
+        out.find("-p shared-uid").unwrap(),
+        out.find("-p root-run").unwrap(),
+    );
+    assert!(shared < root, "{out}");
+    // Unknown text says so and exits 0; no text at all is a usage error.
+    let o = Run::new().args(["diagnose", "--error", "all good"]).run();
+    assert_eq!(o.code, Some(0));
+    assert!(
+        o.stdout_text()
+            .contains("no failure this tool fixes is recognised")
+    );
+    assert_eq!(Run::new().args(["diagnose"]).run().code, Some(3));
+    let o = Run::new()
+        .args(["diagnose", "--error-file", "/no/such/file"])
+        .run();
+    assert_eq!(o.code, Some(3));
+    assert!(o.stdout.is_empty());
+}

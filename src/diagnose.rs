@@ -1,0 +1,349 @@
+//! `helm-fixup diagnose --error TEXT`: from the message a user sees to the fix.
+//!
+//! Users arrive with a log line, a `kubectl describe pod` or a `kubectl get events`, not with a
+//! profile name. Each failure below is recognised by the words its component prints (taken
+//! from the components' own sources and the reports they produce; see each entry), and says
+//! what is wrong, which fix applies (the one with the least privilege first) and what to check
+//! in the cluster. The matching reads text only: it never runs anything.
+
+use serde::Serialize;
+
+/// One failure this tool fixes, as users see it.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    /// Stable identifier, for JSON consumers.
+    pub code: &'static str,
+    /// What fails, in the user's words.
+    pub title: &'static str,
+    /// Why it fails.
+    pub cause: &'static str,
+    /// The fixes, least privilege first: the `helm-fixup` arguments and what each does.
+    pub fixes: &'static [Fix],
+    /// What to look at in the cluster to be sure.
+    pub check: &'static str,
+    /// Any of these lines recognises the failure: each is words that must all appear in one
+    /// line, in any case.
+    #[serde(skip)]
+    signs: &'static [&'static [&'static str]],
+}
+
+/// One way to fix a failure.
+#[derive(Debug, Serialize)]
+pub struct Fix {
+    /// The arguments, as typed after `helm-fixup`.
+    pub args: &'static [&'static str],
+    pub why: &'static str,
+}
+
+/// The failures, in the order a pod meets them.
+pub const FAILURES: &[Failure] = &[
+    Failure {
+        code: "unbound-claim",
+        title: "the pod stays Pending: its PersistentVolumeClaim is not bound",
+        cause: "no StorageClass provisions the claim and no PersistentVolume matches it (local disks, \
+                hostPath, no default StorageClass); the scheduler's VolumeBinding plugin then reports \
+                the claim as unbound",
+        fixes: &[Fix {
+            args: &[
+                "-p",
+                "local-pv",
+                "--set",
+                "local-pv.node=NODE",
+                "--set",
+                "local-pv.namespace=NAMESPACE",
+            ],
+            why: "adds a local PersistentVolume pinned to NODE for every claim of the release, bound to its claim",
+        }],
+        check: "kubectl get pvc -n NAMESPACE (STATUS Pending) and kubectl get storageclass (is one marked (default)?)",
+        // kube-scheduler's VolumeBinding filter: "pod has unbound immediate PersistentVolumeClaims".
+        signs: &[
+            &["unbound immediate persistentvolumeclaims"],
+            &["pod has unbound", "persistentvolumeclaim"],
+        ],
+    },
+    Failure {
+        code: "config-reloader-write",
+        title: "config-reloader cannot write the generated configuration (config_out): the pod stays Init:0/1 or restarts",
+        cause: "the reloader runs as nobody (its image's USER) and the config_out volume is not writable for that uid",
+        fixes: &[
+            Fix {
+                args: &["-p", "shared-uid"],
+                why: "gives the pod's containers one uid and an fsGroup, so the volume is theirs; no container becomes root",
+            },
+            Fix {
+                args: &["-p", "root-run"],
+                why: "runs the pod as root (more privilege: the summary names every object that gets it)",
+            },
+        ],
+        check: "kubectl logs POD -c init-config-reloader (or -c config-reloader) and the pod's securityContext",
+        // prometheus-config-reloader: `write file: open /etc/prometheus/config_out/prometheus.env.yaml:
+        // permission denied`, or `rename ... config_out/prometheus.env.yaml: operation not permitted`.
+        signs: &[
+            &["config_out", "permission denied"],
+            &["config_out", "operation not permitted"],
+            &["prometheus.env.yaml", "permission denied"],
+        ],
+    },
+    Failure {
+        code: "prometheus-data-write",
+        title: "Prometheus cannot write its data directory and panics",
+        cause: "the volume's directory was created by root (hostPath, local volume, NFS) and Prometheus runs \
+                as another uid (65534 or 1000), so it cannot open queries.active or its blocks",
+        fixes: &[
+            Fix {
+                args: &["-p", "init-chown"],
+                why: "an init container chowns the volume to the uid Prometheus runs as; only it runs as root, with CHOWN, DAC_OVERRIDE and FOWNER",
+            },
+            Fix {
+                args: &["-p", "shared-uid", "--set", "shared-uid.uid=OWNER"],
+                why: "runs the pod as the uid that owns the volume already (no root at all)",
+            },
+        ],
+        check: "ls -ln on the node's directory (the owner uid); with NFS and root_squash, set the owner on the server",
+        // Prometheus's active query tracker (promql/query_logger.go): "Error opening query log
+        // file" ... "open /prometheus/queries.active: permission denied", then
+        // "panic: Unable to create mmap-ed active query log".
+        signs: &[
+            &["queries.active", "permission denied"],
+            &["unable to create mmap-ed active query log"],
+            &["error opening query log file"],
+        ],
+    },
+    Failure {
+        code: "thanos-hard-link",
+        title: "thanos-sidecar cannot hard-link Prometheus blocks: no block is uploaded",
+        cause: "prometheus and thanos-sidecar run as different uids on the same volume; the kernel refuses a \
+                hard link to a file another user owns (protected_hardlinks)",
+        fixes: &[Fix {
+            args: &["-p", "shared-uid"],
+            why: "gives prometheus and thanos-sidecar one uid and the pod an fsGroup",
+        }],
+        check: "the runAsUser of the prometheus and thanos-sidecar containers, and ls -ln of the blocks",
+        // thanos shipper: "upload ...: hard link block: hard link file chunks/000001: link ...:
+        // operation not permitted".
+        signs: &[
+            &["hard link", "operation not permitted"],
+            &["hard link block"],
+        ],
+    },
+    Failure {
+        code: "loopback-probe",
+        title: "a container bound to 127.0.0.1 fails its probes and restarts (CrashLoopBackOff)",
+        cause: "the kubelet sends httpGet probes to the pod IP, but the container listens on 127.0.0.1 only \
+                (listenLocal: true, --listen-address=127.0.0.1:PORT)",
+        fixes: &[Fix {
+            args: &["-p", "exec-probes"],
+            why: "turns those probes into exec probes that run inside the container and reach 127.0.0.1",
+        }],
+        check: "kubectl describe pod POD (Liveness/Readiness probe failed ... connection refused) and the container's listen flag",
+        signs: &[
+            &["probe failed", "connection refused"],
+            &["probe failed", "context deadline exceeded"],
+        ],
+    },
+    Failure {
+        code: "no-shell",
+        title: "an exec probe or command needs a shell the image does not have",
+        cause: "the image is distroless (no sh): exec probes written as `sh -c ...` cannot start",
+        fixes: &[Fix {
+            args: &["-p", "exec-probes"],
+            why: "gives a distroless Prometheus promtool probes, which need no shell; other distroless images are named in a warning",
+        }],
+        check: "the image of the container in kubectl describe pod POD",
+        // The container runtime: `exec: "sh": executable file not found in $PATH`.
+        signs: &[
+            &["executable file not found", "\"sh\""],
+            &["executable file not found", "sh:"],
+        ],
+    },
+    Failure {
+        code: "pod-security",
+        title: "the namespace's Pod Security level rejects the pods",
+        cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \
+                ask for (running as root, added capabilities)",
+        fixes: &[Fix {
+            args: &["-p", "shared-uid", "--set", "shared-uid.uid=UID"],
+            why: "fixes shared volumes with a non-root uid, which restricted allows; root-run and init-chown need root",
+        }],
+        check: "kubectl get namespace NAMESPACE --show-labels (pod-security.kubernetes.io/enforce)",
+        // kube-apiserver's PodSecurity admission: `violates PodSecurity "restricted:latest": ...`.
+        signs: &[&["violates podsecurity"]],
+    },
+];
+
+/// A failure recognised in the text, with the line that showed it.
+#[derive(Debug, Serialize)]
+pub struct Found {
+    #[serde(flatten)]
+    pub failure: &'static Failure,
+    /// The first line of the text that matched, trimmed.
+    pub line: String,
+}
+
+/// The failures `text` shows, each once, in the order of [`FAILURES`].
+pub fn from_error(text: &str) -> Vec<Found> {
+    let lines: Vec<String> = text.lines().map(str::to_lowercase).collect();
+    let originals: Vec<&str> = text.lines().collect();
+    FAILURES
+        .iter()
+        .filter_map(|failure| {
+            let at = lines.iter().position(|l| {
+                failure
+                    .signs
+                    .iter()
+                    .any(|words| words.iter().all(|w| l.contains(w)))
+            })?;
+            Some(Found {
+                failure,
+                line: originals[at].trim().chars().take(300).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The report for people.
+pub fn text(found: &[Found]) -> String {
+    if found.is_empty() {
+        return "helm-fixup diagnose: no failure this tool fixes is recognised in this text.\n\
+                Paste the container's log line (kubectl logs POD -c CONTAINER --previous) or the \
+                events (kubectl describe pod POD); `helm-fixup explain PROFILE` describes each fix.\n"
+            .into();
+    }
+    let mut out = String::new();
+    for f in found {
+        let fl = f.failure;
+        out.push_str(&format!("{} [{}]\n", fl.title, fl.code));
+        out.push_str(&format!("  seen:   {}\n", f.line));
+        out.push_str(&format!("  cause:  {}\n", fl.cause));
+        for (i, fix) in fl.fixes.iter().enumerate() {
+            let label = if i == 0 { "fix:" } else { "or:" };
+            let args = fix.args.join(" ");
+            out.push_str(&format!("  {label:<7} helm-fixup {args}\n"));
+            out.push_str(&format!("          {}\n", fix.why));
+            out.push_str(&format!("          Helm 4: {}\n", helm4_args(fix.args)));
+            out.push_str(&format!("          Helm 3: {}\n", helm3_args(fix.args)));
+        }
+        out.push_str(&format!("  check:  {}\n\n", fl.check));
+    }
+    out
+}
+
+/// The arguments as Helm 4 passes them to the `fixup` plugin.
+fn helm4_args(args: &[&str]) -> String {
+    let mut out = String::from("--post-renderer fixup");
+    for a in args {
+        out.push_str(&format!(" --post-renderer-args={a}"));
+    }
+    out
+}
+
+/// The arguments as Helm 3 passes them to the binary.
+fn helm3_args(args: &[&str]) -> String {
+    let mut out = String::from("--post-renderer helm-fixup");
+    for a in args {
+        out.push_str(&format!(" --post-renderer-args {a}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        from_error(text).iter().map(|f| f.failure.code).collect()
+    }
+
+    #[test]
+    fn the_prometheus_panic_lines_name_the_data_volume() {
+        let log = r#"ts=2023-04-13T00:57:17.124Z caller=query_logger.go:91 level=error component=activeQueryTracker msg="Error opening query log file" file=/prometheus/queries.active err="open /prometheus/queries.active: permission denied"
+panic: Unable to create mmap-ed active query log"#;
+        assert_eq!(codes(log), ["prometheus-data-write"]);
+        assert_eq!(
+            codes("panic: Unable to create mmap-ed active query log"),
+            ["prometheus-data-write"]
+        );
+        assert_eq!(
+            codes("open /prometheus/queries.active: permission denied"),
+            ["prometheus-data-write"]
+        );
+        let found = from_error(log);
+        assert!(
+            found[0].line.contains("queries.active"),
+            "{}",
+            found[0].line
+        );
+        assert_eq!(found[0].failure.fixes[0].args, ["-p", "init-chown"]);
+    }
+
+    #[test]
+    fn thanos_hard_link_needs_one_uid() {
+        let log = r#"level=warn err="upload 01JBDQNT0RZH4GFCFC564RWZT7: hard link block: hard link file chunks/000001: link /prometheus/01JBDQNT0RZH4GFCFC564RWZT7/chunks/000001 /prometheus/thanos/upload/01JBDQNT0RZH4GFCFC564RWZT7/chunks/000001: operation not permitted" uploaded=0"#;
+        assert_eq!(codes(log), ["thanos-hard-link"]);
+        assert_eq!(
+            from_error(log)[0].failure.fixes[0].args,
+            ["-p", "shared-uid"]
+        );
+    }
+
+    #[test]
+    fn config_reloader_is_offered_the_least_privilege_first() {
+        for log in [
+            "write file: open /etc/prometheus/config_out/prometheus.env.yaml: permission denied",
+            "level=error caller=main.go:216 msg=\"Failed to run\" err=\"rename file: rename /etc/prometheus/config_out/prometheus.env.yaml.tmp /etc/prometheus/config_out/prometheus.env.yaml: operation not permitted\"",
+        ] {
+            let found = from_error(log);
+            assert_eq!(found.len(), 1, "{log}");
+            assert_eq!(found[0].failure.code, "config-reloader-write");
+            let first: Vec<&str> = found[0].failure.fixes.iter().map(|f| f.args[1]).collect();
+            assert_eq!(first, ["shared-uid", "root-run"], "root-run is never first");
+        }
+    }
+
+    #[test]
+    fn scheduler_events_name_local_pv() {
+        let events = "  Warning  FailedScheduling  106s  default-scheduler  0/8 nodes are available: 8 pod has unbound immediate PersistentVolumeClaims. preemption: 0/8 nodes are available";
+        assert_eq!(codes(events), ["unbound-claim"]);
+    }
+
+    #[test]
+    fn a_missing_shell_and_a_loopback_probe_are_told_apart() {
+        assert_eq!(
+            codes(
+                r#"OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown"#
+            ),
+            ["no-shell"]
+        );
+        assert_eq!(
+            codes(
+                r#"Readiness probe failed: Get "http://10.233.127.16:8080/-/ready": dial tcp 10.233.127.16:8080: connect: connection refused"#
+            ),
+            ["loopback-probe"]
+        );
+    }
+
+    #[test]
+    fn a_describe_output_with_several_failures_names_each_once() {
+        let text = "Events:\n  Warning  FailedScheduling  default-scheduler  0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.\n  Warning  FailedScheduling  default-scheduler  0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.\nopen /prometheus/queries.active: permission denied\n";
+        assert_eq!(codes(text), ["unbound-claim", "prometheus-data-write"]);
+    }
+
+    #[test]
+    fn unknown_text_says_so_and_what_to_paste() {
+        assert!(from_error("everything is fine").is_empty());
+        let t = text(&[]);
+        assert!(
+            t.contains("no failure this tool fixes is recognised"),
+            "{t}"
+        );
+        assert!(t.contains("kubectl logs"), "{t}");
+    }
+
+    #[test]
+    fn the_fix_is_ready_for_helm_3_and_helm_4() {
+        let t = text(&from_error("hard link block: operation not permitted"));
+        assert!(t.contains("helm-fixup -p shared-uid\n"), "{t}");
+        assert!(t.contains("Helm 4: --post-renderer fixup --post-renderer-args=-p --post-renderer-args=shared-uid"), "{t}");
+        assert!(t.contains("Helm 3: --post-renderer helm-fixup --post-renderer-args -p --post-renderer-args shared-uid"), "{t}");
+    }
+}
