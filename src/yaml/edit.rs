@@ -6,10 +6,12 @@
 //! with the old and new values and emits byte-range replacements: a scalar is replaced at its
 //! span, new mapping keys are appended after the mapping's last entry at the same indentation,
 //! removed keys lose their lines, and sequence items (containers, volumes) are matched by `name`
-//! so an added init container is inserted rather than the whole list rewritten. Flow style
-//! (`{}`/`[...]`) is re-rendered in place. Anything it cannot do precisely (anchors, aliases,
-//! merge keys) falls back to re-rendering the whole document; the caller re-parses the result
-//! and compares values either way, so a mistake here can only cost formatting, never meaning.
+//! so an added init container is inserted rather than the whole list rewritten. Flow
+//! collections (`{...}`/`[...]`, JSON documents) are edited the same way in their own style.
+//! Anchors and aliases keep what each place meant (see [`plan`]). What it cannot do precisely
+//! (a change to an anchor a merge key brings in, a reordered list) falls back to re-rendering
+//! the whole document; the caller re-parses the result and compares values either way, so a
+//! mistake here can only cost formatting, never meaning.
 
 use super::render;
 use super::tree::{Node, NodeKind, scalar_text};
