@@ -85,8 +85,18 @@ impl Findings {
     }
 }
 
+/// What [`PodFix::plan`] gets for one pod: the fix's settings, what it surveyed, the pod, and
+/// the selection and profile name it runs under.
+pub struct Planning<'a, F: PodFix> {
+    pub settings: &'a F::Settings,
+    pub survey: &'a mut F::Survey,
+    pub view: &'a PodView<'a>,
+    pub sel: &'a Selection,
+    pub profile: &'a str,
+}
+
 /// A fix that works pod by pod.
-pub trait PodFix: Fix {
+pub trait PodFix: Fix + Sized {
     /// What the fix reads from the whole stream before any pod (Pod Security levels, ...) and
     /// gathers over the pods for the notes it gives at the end.
     type Survey;
@@ -95,14 +105,7 @@ pub trait PodFix: Fix {
 
     /// What the fix would do to one pod, without doing it. An `Err` is a conflict the user must
     /// resolve (exit 3).
-    fn plan(
-        &self,
-        settings: &Self::Settings,
-        survey: &mut Self::Survey,
-        view: &PodView,
-        sel: &Selection,
-        profile: &str,
-    ) -> Result<Findings, UsageError>;
+    fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError>;
 
     /// After every pod: steps over the whole stream and the notes that sum the pods up.
     fn finish(
@@ -137,7 +140,13 @@ pub fn drive<F: PodFix>(
                 pod,
                 raised: docs.raised(i),
             };
-            fix.plan(settings, &mut survey, &view, ctx.sel, ctx.profile)?
+            fix.plan(Planning {
+                settings,
+                survey: &mut survey,
+                view: &view,
+                sel: ctx.sel,
+                profile: ctx.profile,
+            })?
         };
         ctx.report.absorb(found.report);
         if let Some(fixed) = found.fixed {

@@ -28,7 +28,7 @@
 //! command; it keeps the operator's handler type (exec), so the merge replaces only the command
 //! at every operator version (see "listenLocal on images without a shell" below).
 
-use super::driver::{Findings, PodFix, PodView};
+use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::select::Selection;
@@ -1352,14 +1352,14 @@ impl PodFix for ExecProbes {
         }
     }
 
-    fn plan(
-        &self,
-        &(all, _): &Self::Settings,
-        _: &mut (),
-        view: &PodView,
-        sel: &Selection,
-        profile: &str,
-    ) -> Result<Findings, UsageError> {
+    fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
+        let Planning {
+            settings: &(all, _),
+            view,
+            sel,
+            profile,
+            ..
+        } = at;
         let plan = plan_pod(view.pod, view.cr, sel, all);
         let mut found = Findings::for_pod(profile, view);
         for n in plan.notes {

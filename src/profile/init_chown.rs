@@ -25,12 +25,11 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
-use super::driver::{Findings, PodFix, PodView};
+use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
 use crate::report::Code;
-use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -711,14 +710,14 @@ impl PodFix for InitChown {
         docs.restricted_namespaces()
     }
 
-    fn plan(
-        &self,
-        settings: &Settings,
-        survey: &mut Vec<String>,
-        view: &PodView,
-        sel: &Selection,
-        profile: &str,
-    ) -> Result<Findings, UsageError> {
+    fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
+        let Planning {
+            settings,
+            survey: restricted,
+            view,
+            sel,
+            profile,
+        } = at;
         let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
         let mut found = Findings::for_pod(profile, view);
         // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
@@ -811,7 +810,11 @@ impl PodFix for InitChown {
         if let Some(n) = nfs_note {
             found.note_code(Code::ClusterSetup, n);
         }
-        if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
+        if id
+            .namespace
+            .as_ref()
+            .is_some_and(|ns| restricted.contains(ns))
+        {
             found.warn_code(Code::PodSecurity, format!("its namespace enforces Pod Security \"restricted\", which rejects the root {NAME} container"),
             );
         }

@@ -1288,14 +1288,10 @@ mod tests {
         keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
     }
 
-    fn typed_pv(
-        cfg: &Config,
-        name: String,
-        namespace: &str,
-        claim: &Claim,
-        node: &str,
-        size: String,
-    ) -> Value {
+    /// The PersistentVolume `build_pv` makes for `(name, namespace, claim, node, size)`, from
+    /// the Kubernetes types.
+    fn typed_pv(cfg: &Config, pv: (String, &str, &Claim, &str, String)) -> Value {
+        let (name, namespace, claim, node, size) = pv;
         let spec = &claim.spec;
         let modes: Vec<String> = spec
             .get("accessModes")
@@ -1398,7 +1394,7 @@ mod tests {
             // Compared as text: key order is part of the output.
             assert_eq!(
                 build_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string(),
-                typed_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string()
+                typed_pv(&c, ("ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into())).to_string()
             );
             assert_eq!(build_class(&c).to_string(), typed_class(&c).to_string());
         }

@@ -32,10 +32,9 @@
 //! entry the chart wrote is extended); without it each CR gets a note saying why root alone
 //! may not be enough there.
 
-use super::driver::{Findings, PodFix, PodView};
+use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::report::Code;
-use crate::select::Selection;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -243,14 +242,14 @@ impl PodFix for RootRun {
         }
     }
 
-    fn plan(
-        &self,
-        caps: &Vec<String>,
-        survey: &mut Survey,
-        view: &PodView,
-        sel: &Selection,
-        profile: &str,
-    ) -> Result<Findings, UsageError> {
+    fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
+        let Planning {
+            settings: caps,
+            survey,
+            view,
+            sel,
+            profile,
+        } = at;
         let (id, cr, doc) = (view.id, view.cr, view.doc);
         let mut found = Findings::for_pod(profile, view);
         if cr.is_none() && !sel.explicit() && !writes_volume(doc, view.pod) {

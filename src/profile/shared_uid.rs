@@ -30,11 +30,10 @@
 //! context is `spec.securityContext` and the containers are the `spec.containers` patches the
 //! operator merges by name.
 
-use super::driver::{Findings, PodFix, PodView};
+use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::report::Code;
-use crate::select::Selection;
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -321,16 +320,11 @@ impl PodFix for SharedUid {
         docs.restricted_namespaces()
     }
 
-    fn plan(
-        &self,
-        &(uid_param, gid_param): &Self::Settings,
-        survey: &mut Vec<String>,
-        view: &PodView,
-        sel: &Selection,
-        profile: &str,
-    ) -> Result<Findings, UsageError> {
+    fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
+        let (uid_param, gid_param) = *at.settings;
+        let (view, sel, restricted) = (at.view, at.sel, &*at.survey);
         let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
-        let mut found = Findings::for_pod(profile, view);
+        let mut found = Findings::for_pod(at.profile, view);
         let shared = match cr {
             Some(kind) => cr_shared(kind, id, doc),
             None => shared_volumes(doc, pod),
@@ -398,7 +392,11 @@ impl PodFix for SharedUid {
                     if now_root.len() == 1 { "s" } else { "" }
                 ),
             );
-            if id.namespace.as_ref().is_some_and(|ns| survey.contains(ns)) {
+            if id
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| restricted.contains(ns))
+            {
                 found.warn_code(Code::PodSecurity, "its namespace enforces Pod Security \"restricted\", which rejects containers running as \
                      uid 0: set --set shared-uid.uid=UID to a non-root uid",
                 );
