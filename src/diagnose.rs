@@ -128,14 +128,15 @@ pub const FAILURES: &[Failure] = &[
     },
     Failure {
         code: "loopback-probe",
-        title: "a container bound to 127.0.0.1 fails its probes and restarts (CrashLoopBackOff)",
-        cause: "the kubelet sends httpGet probes to the pod IP, but the container listens on 127.0.0.1 only \
-                (listenLocal: true, --listen-address=127.0.0.1:PORT)",
+        title: "a probe cannot reach its container: the pod restarts (CrashLoopBackOff) or never becomes Ready",
+        cause: "the kubelet sends httpGet probes to the pod IP; a container that listens on 127.0.0.1 only \
+                (listenLocal: true, --listen-address=127.0.0.1:PORT) refuses them. An app that is still \
+                starting, or listens on another port, fails the same way: check which it is first",
         fixes: &[Fix {
             args: &["-p", "exec-probes"],
-            why: "turns those probes into exec probes that run inside the container and reach 127.0.0.1",
+            why: "turns the probes of ports bound to 127.0.0.1 into exec probes that run inside the container; it changes no other probe",
         }],
-        check: "kubectl describe pod POD (Liveness/Readiness probe failed ... connection refused) and the container's listen flag",
+        check: "the container's listen flag (or listenLocal: true in the Prometheus/Alertmanager resource) and the probed port",
         signs: &[
             &["probe failed", "connection refused"],
             &["probe failed", "context deadline exceeded"],
@@ -150,22 +151,26 @@ pub const FAILURES: &[Failure] = &[
             why: "gives a distroless Prometheus promtool probes, which need no shell; other distroless images are named in a warning",
         }],
         check: "the image of the container in kubectl describe pod POD",
-        // The container runtime: `exec: "sh": executable file not found in $PATH`.
+        // The container runtime: `exec: "sh": executable file not found in $PATH`, or for an
+        // absolute path `exec: "/bin/sh": stat /bin/sh: no such file or directory`.
         signs: &[
             &["executable file not found", "\"sh\""],
-            &["executable file not found", "sh:"],
+            &["\"/bin/sh\"", "no such file or directory"],
         ],
     },
     Failure {
         code: "pod-security",
         title: "the namespace's Pod Security level rejects the pods",
         cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \
-                ask for (running as root, added capabilities)",
+                ask for; the rejection lists each field (running as root, added capabilities, hostPath, \
+                missing runAsNonRoot, seccompProfile or capabilities drop ALL)",
         fixes: &[Fix {
             args: &["-p", "shared-uid", "--set", "shared-uid.uid=UID"],
-            why: "fixes shared volumes with a non-root uid, which restricted allows; root-run and init-chown need root",
+            why: "when the fix must not add root (root-run and init-chown do, and restricted rejects them): shares \
+                  volumes with a non-root uid; it adds none of the other fields restricted requires",
         }],
-        check: "kubectl get namespace NAMESPACE --show-labels (pod-security.kubernetes.io/enforce)",
+        check: "the list after `violates PodSecurity`, and kubectl get namespace NAMESPACE --show-labels \
+                (pod-security.kubernetes.io/enforce)",
         // kube-apiserver's PodSecurity admission: `violates PodSecurity "restricted:latest": ...`.
         signs: &[&["violates podsecurity"]],
     },
@@ -315,10 +320,19 @@ panic: Unable to create mmap-ed active query log"#;
             ["no-shell"]
         );
         assert_eq!(
-            codes(
-                r#"Readiness probe failed: Get "http://10.233.127.16:8080/-/ready": dial tcp 10.233.127.16:8080: connect: connection refused"#
-            ),
-            ["loopback-probe"]
+            codes(r#"exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown"#),
+            ["no-shell"]
+        );
+        // Another missing command is no missing shell.
+        assert!(codes(r#"exec: "flush:x": executable file not found in $PATH"#).is_empty());
+        let probe = r#"Readiness probe failed: Get "http://10.233.127.16:8080/-/ready": dial tcp 10.233.127.16:8080: connect: connection refused"#;
+        assert_eq!(codes(probe), ["loopback-probe"]);
+        // The cause it cannot see in the text is a question, not a claim.
+        assert!(
+            from_error(probe)[0]
+                .failure
+                .cause
+                .contains("check which it is first")
         );
     }
 
