@@ -18,7 +18,7 @@ pub struct Failure {
     /// Why it fails.
     pub cause: &'static str,
     /// The fixes, least privilege first: the `helm-fixup` arguments and what each does.
-    pub fixes: &'static [Fix],
+    pub fixes: &'static [Remedy],
     /// What to look at in the cluster to be sure.
     pub check: &'static str,
     /// Any of these lines recognises the failure: each is words that must all appear in one
@@ -29,7 +29,7 @@ pub struct Failure {
 
 /// One way to fix a failure.
 #[derive(Debug, Serialize)]
-pub struct Fix {
+pub struct Remedy {
     /// The arguments, as typed after `helm-fixup`.
     pub args: &'static [&'static str],
     pub why: &'static str,
@@ -43,7 +43,7 @@ pub const FAILURES: &[Failure] = &[
         cause: "no StorageClass provisions the claim and no PersistentVolume matches it (local disks, \
                 hostPath, no default StorageClass); the scheduler's VolumeBinding plugin then reports \
                 the claim as unbound",
-        fixes: &[Fix {
+        fixes: &[Remedy {
             args: &[
                 "-p",
                 "local-pv",
@@ -66,11 +66,11 @@ pub const FAILURES: &[Failure] = &[
         title: "config-reloader cannot write the generated configuration (config_out): the pod stays Init:0/1 or restarts",
         cause: "the reloader runs as nobody (its image's USER) and the config_out volume is not writable for that uid",
         fixes: &[
-            Fix {
+            Remedy {
                 args: &["-p", "shared-uid"],
                 why: "gives the pod's containers one uid and an fsGroup, so the volume is theirs; no container becomes root",
             },
-            Fix {
+            Remedy {
                 args: &["-p", "root-run"],
                 why: "runs the pod as root (more privilege: the summary names every object that gets it)",
             },
@@ -90,11 +90,11 @@ pub const FAILURES: &[Failure] = &[
         cause: "the volume's directory was created by root (hostPath, local volume, NFS) and Prometheus runs \
                 as another uid (65534 or 1000), so it cannot open queries.active or its blocks",
         fixes: &[
-            Fix {
+            Remedy {
                 args: &["-p", "init-chown"],
                 why: "an init container chowns the volume to the uid Prometheus runs as; only it runs as root, with CHOWN, DAC_OVERRIDE and FOWNER",
             },
-            Fix {
+            Remedy {
                 args: &["-p", "shared-uid", "--set", "shared-uid.uid=OWNER"],
                 why: "runs the pod as the uid that owns the volume already (no root at all)",
             },
@@ -114,7 +114,7 @@ pub const FAILURES: &[Failure] = &[
         title: "thanos-sidecar cannot hard-link Prometheus blocks: no block is uploaded",
         cause: "prometheus and thanos-sidecar run as different uids on the same volume; the kernel refuses a \
                 hard link to a file another user owns (protected_hardlinks)",
-        fixes: &[Fix {
+        fixes: &[Remedy {
             args: &["-p", "shared-uid"],
             why: "gives prometheus and thanos-sidecar one uid and the pod an fsGroup",
         }],
@@ -132,7 +132,7 @@ pub const FAILURES: &[Failure] = &[
         cause: "the kubelet sends httpGet probes to the pod IP; a container that listens on 127.0.0.1 only \
                 (listenLocal: true, --listen-address=127.0.0.1:PORT) refuses them. An app that is still \
                 starting, or listens on another port, fails the same way: check which it is first",
-        fixes: &[Fix {
+        fixes: &[Remedy {
             args: &["-p", "exec-probes"],
             why: "turns the probes of ports bound to 127.0.0.1 into exec probes that run inside the container; it changes no other probe",
         }],
@@ -146,7 +146,7 @@ pub const FAILURES: &[Failure] = &[
         code: "no-shell",
         title: "an exec probe or command needs a shell the image does not have",
         cause: "the image is distroless (no sh): exec probes written as `sh -c ...` cannot start",
-        fixes: &[Fix {
+        fixes: &[Remedy {
             args: &["-p", "exec-probes"],
             why: "gives a distroless Prometheus promtool probes, which need no shell; other distroless images are named in a warning",
         }],
@@ -164,7 +164,7 @@ pub const FAILURES: &[Failure] = &[
         cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \
                 ask for; the rejection lists each field (running as root, added capabilities, hostPath, \
                 missing runAsNonRoot, seccompProfile or capabilities drop ALL)",
-        fixes: &[Fix {
+        fixes: &[Remedy {
             args: &["-p", "shared-uid", "--set", "shared-uid.uid=UID"],
             why: "when the fix must not add root (root-run and init-chown do, and restricted rejects them): shares \
                   volumes with a non-root uid; it adds none of the other fields restricted requires",
