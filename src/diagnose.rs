@@ -6,6 +6,7 @@
 //! what is wrong, which fix applies (the one with the least privilege first) and what to check
 //! in the cluster. The matching reads text only: it never runs anything.
 
+use crate::report::{Certainty, Prediction};
 use serde::Serialize;
 
 /// One failure this tool fixes, as users see it.
@@ -110,6 +111,38 @@ pub const FAILURES: &[Failure] = &[
         ],
     },
     Failure {
+        code: "volume-write",
+        title: "a container cannot write its persistent volume: permission denied, then a crash loop",
+        cause: "the volume's directory belongs to root (hostPath, NFS, a local disk, a provisioner that ignores \
+                fsGroup) and the container runs as another uid",
+        fixes: &[
+            Remedy {
+                args: &["-p", "init-chown"],
+                why: "an init container chowns the volume to the uid the container runs as; only it runs as root, with CHOWN, DAC_OVERRIDE and FOWNER",
+            },
+            Remedy {
+                args: &["-p", "shared-uid", "--set", "shared-uid.uid=OWNER"],
+                why: "runs the pod as the uid that owns the volume already (no root at all)",
+            },
+        ],
+        check: "kubectl logs POD --previous (permission denied on the data path) and ls -ln of the directory on the node",
+        // Go's os.MkdirAll, as Loki, Grafana and Alertmanager print it: `mkdir /var/loki/rules:
+        // permission denied`.
+        signs: &[&["mkdir", "permission denied"]],
+    },
+    Failure {
+        code: "shared-volume",
+        title: "containers that share a volume run as different users: one cannot write the other's files",
+        cause: "two containers of one pod write one volume with different uids; files one creates (0644) the \
+                other cannot change, and no fsGroup gives them a common group",
+        fixes: &[Remedy {
+            args: &["-p", "shared-uid"],
+            why: "gives the pod's containers one uid and an fsGroup; no container becomes root",
+        }],
+        check: "the runAsUser of each container that mounts the volume, and ls -ln of the files",
+        signs: &[],
+    },
+    Failure {
         code: "thanos-hard-link",
         title: "thanos-sidecar cannot hard-link Prometheus blocks: no block is uploaded",
         cause: "prometheus and thanos-sidecar run as different uids on the same volume; the kernel refuses a \
@@ -204,6 +237,163 @@ pub fn from_error(text: &str) -> Vec<Found> {
             })
         })
         .collect()
+}
+
+/// One failure foreseen in a stream, on one object: what `diagnose` reports for it.
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// The failure's code ([`FAILURES`]).
+    pub failure: &'static str,
+    /// What the user will see.
+    pub title: &'static str,
+    /// The fields that show it, one line each.
+    pub evidence: Vec<String>,
+    pub certainty: Certainty,
+    /// For a conditional finding: on which clusters it fails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// The profiles that fix it, least privilege first.
+    pub profiles: Vec<String>,
+    /// The `helm-fixup` arguments that fix it on this object alone.
+    pub args: Vec<String>,
+    /// The same, as Helm 4 and Helm 3 take them.
+    pub helm4: String,
+    pub helm3: String,
+}
+
+/// The failure with this code.
+pub fn failure(code: &str) -> Option<&'static Failure> {
+    FAILURES.iter().find(|f| f.code == code)
+}
+
+/// Group what the fixes foresaw into findings: one per object and failure, in stream order.
+/// `extra` gives the `--set` arguments a profile needs to run at all (local-pv's node).
+pub fn findings(
+    predicted: &[Prediction],
+    extra: &dyn Fn(&str, &str) -> Vec<String>,
+) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    // Where each (object, failure) is in `out`, and each object's first place: a stream of
+    // thousands of workloads stays linear.
+    let mut at: std::collections::HashMap<(String, &str), usize> = Default::default();
+    let mut first: std::collections::HashMap<String, usize> = Default::default();
+    for p in predicted {
+        let key = (p.object.clone(), p.failure);
+        let f = match at.get(&key) {
+            Some(&i) => &mut out[i],
+            None => {
+                at.insert(key, out.len());
+                let n = first.len();
+                first.entry(p.object.clone()).or_insert(n);
+                out.push(Finding {
+                    object: p.object.clone(),
+                    failure: p.failure,
+                    title: failure(p.failure).map_or(p.failure, |f| f.title),
+                    evidence: Vec::new(),
+                    certainty: p.certainty,
+                    conditions: Vec::new(),
+                    profiles: Vec::new(),
+                    args: Vec::new(),
+                    helm4: String::new(),
+                    helm3: String::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if !f.evidence.contains(&p.evidence) {
+            f.evidence.push(p.evidence.clone());
+        }
+        if p.certainty == Certainty::Definite {
+            f.certainty = Certainty::Definite;
+        }
+        if let Some(c) = &p.condition
+            && !f.conditions.contains(c)
+        {
+            f.conditions.push(c.clone());
+        }
+        if !f.profiles.contains(&p.profile) {
+            f.profiles.push(p.profile.clone());
+        }
+    }
+    // Stream order is the order the fixes met the objects; sort by object so one object's
+    // findings stand together, keeping the first-seen order of objects.
+    out.sort_by_key(|f| first.get(&f.object).copied());
+    for f in &mut out {
+        if f.certainty == Certainty::Definite {
+            f.conditions.clear();
+        }
+        let profile = f.profiles[0].clone();
+        let mut args = vec![
+            "-p".to_string(),
+            profile.clone(),
+            "--only".to_string(),
+            format!("{profile}:{}", selector(&f.object)),
+        ];
+        args.extend(extra(&profile, &f.object));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        f.helm4 = helm4_args(&refs);
+        f.helm3 = helm3_args(&refs);
+        f.args = args;
+    }
+    out
+}
+
+/// A selector for exactly the object `Kind namespace/name` (or `Kind name`).
+fn selector(object: &str) -> String {
+    let object = object.strip_suffix(" (hook)").unwrap_or(object);
+    let (kind, rest) = object.split_once(' ').unwrap_or((object, ""));
+    match rest.split_once('/') {
+        Some((ns, name)) => format!("kind={kind},namespace={ns},name={name}"),
+        None => format!("kind={kind},name={rest}"),
+    }
+}
+
+/// The report of a stream's diagnosis for people.
+pub fn stream_text(found: &[Finding], documents: usize, assumed: &str) -> String {
+    let mut out = String::new();
+    if found.is_empty() {
+        out.push_str(&format!(
+            "helm-fixup diagnose: {documents} document(s), no failure that helm-fixup fixes is foreseen{assumed}.\n"
+        ));
+        return out;
+    }
+    for (i, f) in found.iter().enumerate() {
+        let certainty = match f.certainty {
+            Certainty::Definite => "definite".to_string(),
+            Certainty::Conditional => format!("conditional: {}", f.conditions.join("; ")),
+        };
+        if i == 0 || found[i - 1].object != f.object {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}\n", f.object));
+        }
+        out.push_str(&format!("  {} [{}]\n", f.title, f.failure));
+        for e in &f.evidence {
+            out.push_str(&format!("    evidence:  {e}\n"));
+        }
+        out.push_str(&format!("    certainty: {certainty}\n"));
+        out.push_str(&format!("    fix:       helm-fixup {}\n", f.args.join(" ")));
+        out.push_str(&format!("      Helm 4:  {}\n", f.helm4));
+        out.push_str(&format!("      Helm 3:  {}\n", f.helm3));
+    }
+    out.push('\n');
+    let definite = found
+        .iter()
+        .filter(|f| f.certainty == Certainty::Definite)
+        .count();
+    out.push_str(&format!(
+        "{} finding(s) in {documents} document(s): {definite} definite, {} conditional{assumed}.\n",
+        found.len(),
+        found.len() - definite
+    ));
+    out.push_str(
+        "-p auto fixes the definite ones, each on its own objects; --assume storage=hostpath|nfs|local|dynamic \
+         settles the storage conditions.\n",
+    );
+    out
 }
 
 /// The report for people.

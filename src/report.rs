@@ -95,6 +95,33 @@ pub struct NodePrep {
     pub commands: Vec<String>,
 }
 
+/// Whether a predicted failure follows from the stream alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    /// The stream alone says the pod will fail (uids that differ on one volume, a probe sent
+    /// to a port bound to 127.0.0.1, a hostPath a non-root container writes).
+    Definite,
+    /// It fails on some clusters: the condition says on which (hostPath or NFS storage, no
+    /// default StorageClass).
+    Conditional,
+}
+
+/// A failure a fix foresees for one object, found while planning: what `diagnose` reports and
+/// what `-p auto` decides by. The failure is a code of `diagnose::FAILURES`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Prediction {
+    pub failure: &'static str,
+    pub profile: String,
+    pub object: String,
+    /// The fields that show it, in words.
+    pub evidence: String,
+    pub certainty: Certainty,
+    /// For a conditional failure: on which clusters it happens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     pub profiles: Vec<String>,
@@ -107,6 +134,10 @@ pub struct Report {
     /// (shared-uid sharing a pod's uid 0 with a container that asked for another uid).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub escalated: Vec<String>,
+    /// The failures the fixes foresaw while planning (see [`Prediction`]); `diagnose` reports
+    /// them, the summary does not.
+    #[serde(skip)]
+    pub predicted: Vec<Prediction>,
     /// The same messages, so a repeated one is dropped without comparing it with every message
     /// so far (a stream with thousands of workloads repeats a note thousands of times).
     #[serde(skip)]
@@ -114,6 +145,26 @@ pub struct Report {
 }
 
 impl Report {
+    /// A failure foreseen for `object` (see [`Prediction`]).
+    pub fn predict(
+        &mut self,
+        failure: &'static str,
+        profile: &str,
+        object: &str,
+        certainty: Certainty,
+        evidence: impl Into<String>,
+        condition: Option<String>,
+    ) {
+        self.predicted.push(Prediction {
+            failure,
+            profile: profile.to_string(),
+            object: object.to_string(),
+            evidence: evidence.into(),
+            certainty,
+            condition,
+        });
+    }
+
     /// A note: something left alone, and why (code `left-alone`).
     pub fn note(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
         self.push(
@@ -162,6 +213,7 @@ impl Report {
             }
         }
         self.escalated.extend(other.escalated);
+        self.predicted.extend(other.predicted);
     }
 
     fn push(
@@ -579,4 +631,28 @@ mod tests {
         assert!(t.ends_with("helm-fixup: 1 object changed, 0 added, 1 warning, 1 more privileged (3 documents)\n"), "{t}");
         assert!(t.contains("more privileged than the chart asked: Pod p\n"));
     }
+}
+
+/// The failures the fixes foresee ([`Prediction::failure`]): codes of `diagnose::FAILURES`,
+/// which says, for each, what the user sees and what fixes it.
+pub mod failure {
+    pub const UNBOUND_CLAIM: &str = "unbound-claim";
+    pub const CONFIG_RELOADER_WRITE: &str = "config-reloader-write";
+    pub const PROMETHEUS_DATA_WRITE: &str = "prometheus-data-write";
+    pub const VOLUME_WRITE: &str = "volume-write";
+    pub const THANOS_HARD_LINK: &str = "thanos-hard-link";
+    pub const SHARED_VOLUME: &str = "shared-volume";
+    pub const LOOPBACK_PROBE: &str = "loopback-probe";
+    pub const NO_SHELL: &str = "no-shell";
+    /// Every code above.
+    pub const ALL: &[&str] = &[
+        UNBOUND_CLAIM,
+        CONFIG_RELOADER_WRITE,
+        PROMETHEUS_DATA_WRITE,
+        VOLUME_WRITE,
+        THANOS_HARD_LINK,
+        SHARED_VOLUME,
+        LOOPBACK_PROBE,
+        NO_SHELL,
+    ];
 }

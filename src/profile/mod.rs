@@ -407,6 +407,84 @@ pub struct Ctx<'a> {
     pub added: &'a mut Vec<Value>,
     /// The cluster's PersistentVolumes, when the user passed them (`local-pv.existing`).
     pub live_pvs: Option<&'a crate::live::LivePvs>,
+    /// What the user told about the cluster (`--assume`).
+    pub assume: &'a Assume,
+}
+
+/// The storage behind the release's claims, as the user tells it (`--assume storage=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// hostPath PersistentVolumes: the kubelet applies no fsGroup to them.
+    HostPath,
+    /// NFS: no fsGroup either, and root is usually squashed.
+    Nfs,
+    /// Local PersistentVolumes: the kubelet applies the pod's fsGroup (pkg/volume/local,
+    /// `SetUpAt` calls `SetVolumeOwnership` for a writable mount).
+    Local,
+    /// A provisioner (CSI) that honours fsGroup and a default StorageClass.
+    Dynamic,
+}
+
+impl Storage {
+    /// Whether the kubelet gives a writable volume of this storage the pod's fsGroup: hostPath
+    /// and NFS volumes are not "managed" (their mounters report `Managed: false`), so it does not.
+    pub fn applies_fs_group(self) -> bool {
+        matches!(self, Storage::Local | Storage::Dynamic)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::HostPath => "hostpath",
+            Storage::Nfs => "nfs",
+            Storage::Local => "local",
+            Storage::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// What the user tells `diagnose` and `-p auto` about the cluster, which the stream cannot
+/// show: `--assume storage=hostpath|nfs|local|dynamic`, `--assume platform=openshift`,
+/// `--assume arch=loong64`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assume {
+    pub storage: Option<Storage>,
+    pub platform: Option<String>,
+    pub arch: Option<String>,
+}
+
+impl Assume {
+    /// Parse `KEY=VALUE` items (each may be a comma list).
+    pub fn parse(items: &[String]) -> Result<Assume, UsageError> {
+        let mut a = Assume::default();
+        for item in items.iter().flat_map(|i| i.split(',')).map(str::trim) {
+            if item.is_empty() {
+                continue;
+            }
+            let bad = |why: &str| UsageError(format!("--assume {item:?}: {why}"));
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE (storage, platform or arch)"))?;
+            match k {
+                "storage" => {
+                    a.storage = Some(match v {
+                        "hostpath" | "hostPath" => Storage::HostPath,
+                        "nfs" => Storage::Nfs,
+                        "local" => Storage::Local,
+                        "dynamic" => Storage::Dynamic,
+                        _ => return Err(bad("storage is one of hostpath, nfs, local, dynamic")),
+                    })
+                }
+                "platform" => match v {
+                    "openshift" | "kubernetes" => a.platform = Some(v.to_string()),
+                    _ => return Err(bad("platform is openshift or kubernetes")),
+                },
+                "arch" if !v.is_empty() => a.arch = Some(v.to_string()),
+                "arch" => return Err(bad("arch needs a value, e.g. arch=loong64")),
+                _ => return Err(bad("unknown key (valid: storage, platform, arch)")),
+            }
+        }
+        Ok(a)
+    }
 }
 
 pub use crate::error::UsageError;
@@ -554,6 +632,7 @@ mod tests {
                     report: &mut report,
                     added: &mut added,
                     live_pvs: None,
+                    assume: &Assume::default(),
                 };
                 let planned = if plan {
                     fix.plan(docs, &mut ctx).unwrap()

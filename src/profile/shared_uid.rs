@@ -33,7 +33,7 @@
 use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
-use crate::report::Code;
+use crate::report::{Code, failure};
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -182,6 +182,63 @@ fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) ->
         }
     }
     None
+}
+
+/// The failure each shared volume meets unless the containers get one uid: what `diagnose`
+/// reports. Definite when two sharing containers name different uids (the kernel's
+/// protected_hardlinks refuses a link to another user's file, and a file one creates 0644 the
+/// other cannot rewrite); conditional when an image's USER decides, which the stream cannot
+/// show. For an operator resource the containers are the ones the operator generates: a
+/// `spec.containers` patch of the same name gives one its own uid, else the pod's applies.
+fn predict(found: &mut Findings, pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) {
+    let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
+    let uid_of = |name: &str| -> (Option<i64>, String) {
+        let own = workload::containers(pod)
+            .filter(|c| workload::container_name(c) == name)
+            .find_map(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
+        match (own, pod_uid) {
+            (Some(u), _) => (Some(u), format!("runAsUser {u}")),
+            (None, Some(u)) => (Some(u), format!("uid {u} from the pod")),
+            (None, None) => (None, "its image's user".to_string()),
+        }
+    };
+    for (volume, names) in shared {
+        let uids: Vec<(&str, Option<i64>, String)> = names
+            .iter()
+            .map(|n| {
+                let (u, words) = uid_of(n);
+                (n.as_str(), u, words)
+            })
+            .collect();
+        let mut known: Vec<i64> = uids.iter().filter_map(|(_, u, _)| *u).collect();
+        known.sort_unstable();
+        known.dedup();
+        let code = if names.iter().any(|n| n == "thanos-sidecar") {
+            failure::THANOS_HARD_LINK
+        } else if names.iter().any(|n| n.contains("config-reloader")) {
+            failure::CONFIG_RELOADER_WRITE
+        } else {
+            failure::SHARED_VOLUME
+        };
+        let evidence = format!(
+            "containers {} share volume {volume}",
+            uids.iter()
+                .map(|(n, _, w)| format!("{n} ({w})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let condition = if known.len() > 1 {
+            None
+        } else if known.len() == 1 && uids.iter().all(|(_, u, _)| u.is_some()) {
+            Some(format!(
+                "if the volume is not writable by uid {}: the pod gives it no fsGroup",
+                known[0]
+            ))
+        } else {
+            Some("if their images run as different users".to_string())
+        };
+        found.predict(code, evidence, condition);
+    }
 }
 
 /// What the containers of the pod share, for the summary.
@@ -381,6 +438,7 @@ impl PodFix for SharedUid {
         if value == *doc {
             return Ok(found);
         }
+        predict(&mut found, view.pod, &shared);
         if !now_root.is_empty() {
             // The contract shares the pod's uid, and here that is root: say so loudly, and
             // count the object as more privileged, like root-run's.
