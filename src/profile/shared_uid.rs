@@ -193,13 +193,17 @@ fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) ->
 fn predict(found: &mut Findings, pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) {
     let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
     let uid_of = |name: &str| -> (Option<i64>, String) {
-        let own = workload::containers(pod)
-            .filter(|c| workload::container_name(c) == name)
-            .find_map(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
-        match (own, pod_uid) {
-            (Some(u), _) => (Some(u), format!("runAsUser {u}")),
-            (None, Some(u)) => (Some(u), format!("uid {u} from the pod")),
-            (None, None) => (None, "its image's user".to_string()),
+        let entry = workload::containers(pod).find(|c| workload::container_name(c) == name);
+        let own = entry.and_then(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
+        let image = entry
+            .and_then(|c| c.get("image"))
+            .and_then(Value::as_str)
+            .and_then(workload::image_uid);
+        match (own, pod_uid, image) {
+            (Some(u), _, _) => (Some(u), format!("runAsUser {u}")),
+            (None, Some(u), _) => (Some(u), format!("uid {u} from the pod")),
+            (None, None, Some(u)) => (Some(u), format!("uid {u} from the image")),
+            (None, None, None) => (None, "its image's user".to_string()),
         }
     };
     for (volume, names) in shared {
@@ -229,10 +233,9 @@ fn predict(found: &mut Findings, pod: &Map<String, Value>, shared: &[(String, Ve
         );
         let condition = if known.len() > 1 {
             None
-        } else if known.len() == 1 && uids.iter().all(|(_, u, _)| u.is_some()) {
+        } else if let ([uid], true) = (known.as_slice(), uids.iter().all(|(_, u, _)| u.is_some())) {
             Some(format!(
-                "if the volume is not writable by uid {}: the pod gives it no fsGroup",
-                known[0]
+                "if the volume is not writable by uid {uid}: the pod gives it no fsGroup"
             ))
         } else {
             Some("if their images run as different users".to_string())
