@@ -142,7 +142,11 @@ pub fn resolve(
         )
         .into());
     }
-    let candidates: Vec<&str> = if auto { AUTO_CANDIDATES.to_vec() } else { asked };
+    let candidates: Vec<&str> = if auto {
+        AUTO_CANDIDATES.to_vec()
+    } else {
+        asked
+    };
     for arg in candidates {
         let def = load_profile(arg, read)?;
         if !defs.iter().any(|d| d.name == def.name) {

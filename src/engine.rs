@@ -689,7 +689,10 @@ fn auto_choice(
                 Code::LeftAlone,
                 "auto",
                 Some(p.object.clone()),
-                format!("{}: {} ({}); not fixed: {why}", p.failure, p.evidence, p.profile),
+                format!(
+                    "{}: {} ({}); not fixed: {why}",
+                    p.failure, p.evidence, p.profile
+                ),
             );
             continue;
         }

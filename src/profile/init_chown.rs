@@ -25,8 +25,8 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
-use super::driver::{Findings, Planning, PodFix};
 use super::driver::PodView;
+use super::driver::{Findings, Planning, PodFix};
 use super::{Assume, Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
@@ -303,7 +303,11 @@ fn backing(pod: &Map<String, Value>, volume: &str) -> Backing {
         return Backing::HostPath(text(hp.get("path")));
     }
     if let Some(nfs) = v.get("nfs") {
-        return Backing::Nfs(format!("{}:{}", text(nfs.get("server")), text(nfs.get("path"))));
+        return Backing::Nfs(format!(
+            "{}:{}",
+            text(nfs.get("server")),
+            text(nfs.get("path"))
+        ));
     }
     Backing::Claim
 }
@@ -346,7 +350,10 @@ fn predict(found: &mut Findings, view: &PodView, targets: &[Target], assume: &As
                 .collect(),
         };
         let (who, verb) = match writers.len() {
-            1 => (format!("container {} (uid {})", writers[0], t.uid), "writes"),
+            1 => (
+                format!("container {} (uid {})", writers[0], t.uid),
+                "writes",
+            ),
             _ => (
                 format!("containers {} (uid {})", writers.join(", "), t.uid),
                 "write",
@@ -370,9 +377,8 @@ fn predict(found: &mut Findings, view: &PodView, targets: &[Target], assume: &As
                     "{who} {verb} NFS export {export} (volume {}): NFS ignores fsGroup",
                     describe(t)
                 ),
-                (assume.storage != Some(super::Storage::Nfs)).then(|| {
-                    format!("if the exported directory is not owned by uid {}", t.uid)
-                }),
+                (assume.storage != Some(super::Storage::Nfs))
+                    .then(|| format!("if the exported directory is not owned by uid {}", t.uid)),
             ),
             Backing::Claim => {
                 let evidence = format!("{who} {verb} claim volume {} with {group}", describe(t));

@@ -735,7 +735,9 @@ impl StreamFix for LocalPv {
                     .iter()
                     .filter(|c| c.spec_pointer == pointer)
                     .collect();
-                let Some(&first) = group.first() else { continue };
+                let Some(&first) = group.first() else {
+                    continue;
+                };
                 if matches!(judge(cfg, &first.spec, &id, ctx), Verdict::Skip) {
                     continue;
                 }

@@ -441,7 +441,23 @@ impl PodFix for SharedUid {
         if value == *doc {
             return Ok(found);
         }
-        predict(&mut found, view.pod, &shared);
+        match (shared.is_empty(), cr) {
+            // An operator resource with no volume named as shared (a ThanosRuler): its
+            // generated containers still run in one pod.
+            (true, Some(kind)) => {
+                let all = kind
+                    .generated_containers()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
+                predict(
+                    &mut found,
+                    view.pod,
+                    &[("(none; they run in one pod)".into(), all)],
+                );
+            }
+            _ => predict(&mut found, view.pod, &shared),
+        }
         if !now_root.is_empty() {
             // The contract shares the pod's uid, and here that is root: say so loudly, and
             // count the object as more privileged, like root-run's.

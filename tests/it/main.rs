@@ -9,6 +9,7 @@ mod common;
 mod support;
 
 mod cli;
+mod diagnose;
 mod exec_probes;
 mod fuzz_regressions;
 mod golden;
