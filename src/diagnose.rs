@@ -533,6 +533,89 @@ panic: Unable to create mmap-ed active query log"#;
     }
 
     #[test]
+    fn every_failure_a_fix_foresees_is_described() {
+        for code in crate::report::failure::ALL {
+            let f = failure(code).unwrap_or_else(|| panic!("{code} is not in FAILURES"));
+            assert!(!f.fixes.is_empty() && !f.title.is_empty(), "{code}");
+            assert_ne!(
+                f.fixes[0].args[1], "root-run",
+                "{code}: root-run is never first"
+            );
+        }
+    }
+
+    #[test]
+    fn findings_group_by_object_and_failure_and_keep_the_strongest_certainty() {
+        let p = |object: &str, failure: &'static str, certainty, evidence: &str| Prediction {
+            failure,
+            profile: "init-chown".into(),
+            object: object.into(),
+            evidence: evidence.into(),
+            certainty,
+            condition: (certainty == Certainty::Conditional).then(|| "if hostPath".to_string()),
+        };
+        let predicted = [
+            p(
+                "StatefulSet a/db",
+                "volume-write",
+                Certainty::Conditional,
+                "claim data",
+            ),
+            p(
+                "Deployment a/web",
+                "volume-write",
+                Certainty::Definite,
+                "hostPath /x",
+            ),
+            p(
+                "StatefulSet a/db",
+                "volume-write",
+                Certainty::Definite,
+                "hostPath /y",
+            ),
+        ];
+        let found = findings(&predicted, &|_, _| Vec::new());
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].object, "StatefulSet a/db");
+        assert_eq!(found[0].evidence, ["claim data", "hostPath /y"]);
+        assert_eq!(found[0].certainty, Certainty::Definite);
+        assert!(
+            found[0].conditions.is_empty(),
+            "a definite finding has no condition"
+        );
+        assert_eq!(
+            found[0].args,
+            [
+                "-p",
+                "init-chown",
+                "--only",
+                "init-chown:kind=StatefulSet,namespace=a,name=db"
+            ]
+        );
+        let cluster = findings(
+            &[p(
+                "PersistentVolume pv-1",
+                "unbound-claim",
+                Certainty::Conditional,
+                "e",
+            )],
+            &|_, _| vec!["--set".into(), "x=y".into()],
+        );
+        assert_eq!(
+            cluster[0].args,
+            [
+                "-p",
+                "init-chown",
+                "--only",
+                "init-chown:kind=PersistentVolume,name=pv-1",
+                "--set",
+                "x=y"
+            ]
+        );
+        assert_eq!(cluster[0].conditions, ["if hostPath"]);
+    }
+
+    #[test]
     fn unknown_text_says_so_and_what_to_paste() {
         assert!(from_error("everything is fine").is_empty());
         let t = text(&[]);

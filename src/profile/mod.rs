@@ -680,6 +680,28 @@ mod tests {
     }
 
     #[test]
+    fn assume_parses_what_it_knows_and_names_the_choices() {
+        let a = Assume::parse(&[
+            "storage=hostpath,arch=loong64".into(),
+            "platform=openshift".into(),
+        ])
+        .unwrap();
+        assert_eq!(a.storage, Some(Storage::HostPath));
+        assert_eq!(a.arch.as_deref(), Some("loong64"));
+        assert_eq!(a.platform.as_deref(), Some("openshift"));
+        assert!(!Storage::Nfs.applies_fs_group() && Storage::Local.applies_fs_group());
+        for (bad, says) in [
+            ("storage=ceph", "hostpath, nfs, local, dynamic"),
+            ("disk=local", "valid: storage, platform, arch"),
+            ("storage", "KEY=VALUE"),
+            ("arch=", "arch=loong64"),
+        ] {
+            let e = Assume::parse(&[bad.into()]).unwrap_err();
+            assert!(e.message().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn unknown_parameter_lists_valid_ones() {
         let def = ProfileDef::builtin("local-pv").unwrap();
         let set = BTreeMap::from([("nod".to_string(), "x".to_string())]);

@@ -1181,3 +1181,45 @@ fn helm4_plugin_update_and_reinstall_of_a_clone_work() {
     cmd.args(h4_args(&["-p", "root-run"]));
     assert_prometheus_root(&success(&mut cmd));
 }
+
+/// `-p auto` under real Helm writes what the profiles picked by hand write (root-run, which
+/// auto never picks, aside), and the summary says why each ran.
+fn assert_auto_matches_hand_picked(helm: &Helm) {
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = [
+        "--assume",
+        "storage=hostpath",
+        "--set",
+        "local-pv.node=worker-1",
+    ];
+    let auto_summary = tmp.path().join("auto.txt");
+    let mut args = vec!["-p", "auto"];
+    args.extend(settings);
+    let auto = success(&mut helm.post_render(&args, &auto_summary));
+    let hand_summary = tmp.path().join("hand.txt");
+    let mut args = vec!["-p", "shared-uid,init-chown,exec-probes,local-pv"];
+    args.extend(&settings[2..]);
+    let hand = success(&mut helm.post_render(&args, &hand_summary));
+    assert_eq!(auto, hand, "helm {}: -p auto differs", helm.major);
+    let summary = read(&auto_summary);
+    for profile in ["shared-uid", "init-chown", "exec-probes", "local-pv"] {
+        assert!(
+            summary.contains(&format!("{profile} ran for ")),
+            "{profile}: {summary}"
+        );
+    }
+    assert!(!summary.contains("root-run"), "{summary}");
+}
+
+#[test]
+fn helm3_auto_fixes_what_the_hand_picked_profiles_fix() {
+    let helm = helm_or_skip!(3);
+    assert_auto_matches_hand_picked(&helm);
+}
+
+#[test]
+fn helm4_plugin_auto_fixes_what_the_hand_picked_profiles_fix() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    assert_auto_matches_hand_picked(&helm);
+}
