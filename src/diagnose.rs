@@ -192,6 +192,55 @@ pub const FAILURES: &[Failure] = &[
         ],
     },
     Failure {
+        code: "statefulset-update-forbidden",
+        title: "helm upgrade is rejected: a StatefulSet field that cannot change did",
+        cause: "the new render changes a StatefulSet field the API server never updates (volumeClaimTemplates, \
+                selector, serviceName, podManagementPolicy): a fix turned on for an installed release \
+                (local-pv's storageClassName) or a chart change",
+        fixes: &[Remedy {
+            args: &["diagnose"],
+            why: "run on the new render (helm template ... | helm-fixup diagnose): each fix that changes such a field \
+                  says so, with the `kubectl delete statefulset NAME --cascade=orphan` to run before the upgrade \
+                  (its pods and claims stay); a run of the profile warns the same (code immutable-field)",
+        }],
+        check: "helm get manifest RELEASE against the new render: which of those fields differ",
+        // kube-apiserver's ValidateStatefulSetUpdate: `spec: Forbidden: updates to statefulset spec
+        // for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', ... are forbidden`.
+        signs: &[&["updates to statefulset spec for fields other than"]],
+    },
+    Failure {
+        code: "claim-update-forbidden",
+        title: "helm upgrade is rejected: a PersistentVolumeClaim or PersistentVolume cannot change",
+        cause: "a claim's spec (storageClassName, volumeName, access modes) and a volume's source and node \
+                affinity are fixed once created; the new render changes them",
+        fixes: &[Remedy {
+            args: &["-p", "local-pv", "--set", "local-pv.existing=cluster"],
+            why: "sends the volumes that exist exactly as the cluster has them; for a claim, leave it out \
+                  (--skip local-pv:kind=PersistentVolumeClaim,name=NAME) or recreate it",
+        }],
+        check: "kubectl get pvc,pv -o yaml against the new render",
+        // ValidatePersistentVolumeClaimUpdate: `spec: Forbidden: spec is immutable after creation
+        // except resources.requests ...`; ValidatePersistentVolumeUpdate:
+        // `spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation`.
+        signs: &[
+            &["spec is immutable after creation"],
+            &["persistentvolumesource is immutable"],
+            &["nodeaffinity", "field is immutable"],
+        ],
+    },
+    Failure {
+        code: "ssa-claimref-conflict",
+        title: "helm upgrade (Helm 4) fails with a server-side apply conflict on a PersistentVolume's claimRef",
+        cause: "the controller that binds volumes owns claimRef's uid and resourceVersion once the claim binds; \
+                re-applying a pre-bound volume without them conflicts on Kubernetes 1.22-1.24",
+        fixes: &[Remedy {
+            args: &["-p", "local-pv", "--set", "local-pv.existing=cluster"],
+            why: "sends volumes that exist as the cluster has them, bound claimRef included, so the apply owns nothing new",
+        }],
+        check: "kubectl get pv NAME -o yaml --show-managed-fields (the manager of spec.claimRef)",
+        signs: &[&["conflict", "claimref"]],
+    },
+    Failure {
         code: "pod-security",
         title: "the namespace's Pod Security level rejects the pods",
         cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \
@@ -256,6 +305,9 @@ pub struct Finding {
     pub conditions: Vec<String>,
     /// The profiles that fix it, least privilege first.
     pub profiles: Vec<String>,
+    /// What the fix will meet on this object (an upgrade Kubernetes rejects, Pod Security).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
     /// The `helm-fixup` arguments that fix it on this object alone.
     pub args: Vec<String>,
     /// The same, as Helm 4 and Helm 3 take them.
@@ -295,6 +347,7 @@ pub fn findings(
                     certainty: p.certainty,
                     conditions: Vec::new(),
                     profiles: Vec::new(),
+                    caveats: Vec::new(),
                     args: Vec::new(),
                     helm4: String::new(),
                     helm3: String::new(),
@@ -315,6 +368,11 @@ pub fn findings(
         }
         if !f.profiles.contains(&p.profile) {
             f.profiles.push(p.profile.clone());
+        }
+        for c in &p.caveats {
+            if !f.caveats.contains(c) {
+                f.caveats.push(c.clone());
+            }
         }
     }
     // Stream order is the order the fixes met the objects; sort by object so one object's
@@ -376,6 +434,9 @@ pub fn stream_text(found: &[Finding], documents: usize, assumed: &str) -> String
         }
         out.push_str(&format!("    certainty: {certainty}\n"));
         out.push_str(&format!("    fix:       helm-fixup {}\n", f.args.join(" ")));
+        for c in &f.caveats {
+            out.push_str(&format!("      mind:    {c}\n"));
+        }
         out.push_str(&format!("      Helm 4:  {}\n", f.helm4));
         out.push_str(&format!("      Helm 3:  {}\n", f.helm3));
     }
@@ -415,8 +476,11 @@ pub fn text(found: &[Found]) -> String {
             let args = fix.args.join(" ");
             out.push_str(&format!("  {label:<7} helm-fixup {args}\n"));
             out.push_str(&format!("          {}\n", fix.why));
-            out.push_str(&format!("          Helm 4: {}\n", helm4_args(fix.args)));
-            out.push_str(&format!("          Helm 3: {}\n", helm3_args(fix.args)));
+            // A fix that is a profile runs under Helm; `diagnose` runs on its own.
+            if fix.args.first() == Some(&"-p") {
+                out.push_str(&format!("          Helm 4: {}\n", helm4_args(fix.args)));
+                out.push_str(&format!("          Helm 3: {}\n", helm3_args(fix.args)));
+            }
         }
         out.push_str(&format!("  check:  {}\n\n", fl.check));
     }
@@ -533,6 +597,22 @@ panic: Unable to create mmap-ed active query log"#;
     }
 
     #[test]
+    fn upgrade_rejections_name_what_to_do_before_the_upgrade() {
+        let sts = r#"Error: UPGRADE FAILED: cannot patch "demo-db" with kind StatefulSet: StatefulSet.apps "demo-db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"#;
+        assert_eq!(codes(sts), ["statefulset-update-forbidden"]);
+        let t = text(&from_error(sts));
+        assert!(
+            t.contains("helm-fixup diagnose\n")
+                && !t.contains("Helm 4: --post-renderer fixup --post-renderer-args=diagnose"),
+            "{t}"
+        );
+        let pvc = r#"Error: UPGRADE FAILED: cannot patch "data" with kind PersistentVolumeClaim: PersistentVolumeClaim "data" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"#;
+        assert_eq!(codes(pvc), ["claim-update-forbidden"]);
+        let ssa = r#"Error: UPGRADE FAILED: conflict occurred while applying object /monitoring.data-db-0 /v1, Kind=PersistentVolume: Apply failed with 1 conflict: conflict with "kube-controller-manager" using v1: .spec.claimRef"#;
+        assert_eq!(codes(ssa), ["ssa-claimref-conflict"]);
+    }
+
+    #[test]
     fn every_failure_a_fix_foresees_is_described() {
         for code in crate::report::failure::ALL {
             let f = failure(code).unwrap_or_else(|| panic!("{code} is not in FAILURES"));
@@ -553,6 +633,7 @@ panic: Unable to create mmap-ed active query log"#;
             evidence: evidence.into(),
             certainty,
             condition: (certainty == Certainty::Conditional).then(|| "if hostPath".to_string()),
+            caveats: Vec::new(),
         };
         let predicted = [
             p(

@@ -645,8 +645,39 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Vec<Prediction>, Erro
             live_pvs: plan.live_pvs.as_ref(),
             assume: &plan.assume,
         };
-        fix.plan(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
-        out.extend(report.predicted);
+        let planned = fix.plan(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
+        // What the fix will meet itself, per object: fields an installed release cannot change
+        // (the same rule and advice as a run's `immutable-field` warning), and the warnings its
+        // planning gave about Pod Security, placement and Helm 4's apply.
+        let mut caveats: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (i, after) in &planned {
+            let d = docs.get(*i);
+            let fields = immutable::changes(&d.id, &d.value, after);
+            if !fields.is_empty() {
+                caveats
+                    .entry(d.id.to_string())
+                    .or_default()
+                    .push(immutable::advice(&def.name, &d.id, &fields));
+            }
+        }
+        for m in &report.messages {
+            let caveat = matches!(
+                m.code,
+                Code::PodSecurity | Code::PlacementConflict | Code::SsaClaimref
+            );
+            if let (true, Some(object)) = (caveat, &m.object) {
+                caveats
+                    .entry(object.clone())
+                    .or_default()
+                    .push(m.message.clone());
+            }
+        }
+        for mut p in report.predicted {
+            if let Some(c) = caveats.get(&p.object) {
+                p.caveats = c.clone();
+            }
+            out.push(p);
+        }
     }
     Ok(out)
 }

@@ -120,6 +120,10 @@ pub struct Prediction {
     /// For a conditional failure: on which clusters it happens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// What the fix itself will meet on this object: an upgrade Kubernetes rejects (a field it
+    /// will not update), a Pod Security level that rejects it. The engine adds these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -162,6 +166,7 @@ impl Report {
             evidence: evidence.into(),
             certainty,
             condition,
+            caveats: Vec::new(),
         });
     }
 
