@@ -349,9 +349,22 @@ fn grant(scc: &str, pod: &Map<String, Value>, id: &Identity) -> String {
         .unwrap_or("default");
     format!(
         "oc adm policy add-scc-to-user {scc} -z {} -n {}",
-        crate::shell::quote(sa),
-        crate::shell::quote(id.namespace.as_deref().unwrap_or("NAMESPACE"))
+        word(sa),
+        word(id.namespace.as_deref().unwrap_or("NAMESPACE"))
     )
+}
+
+/// A name as a shell word: as it is when it is a plain Kubernetes name (what they are, when the
+/// API server accepts them), quoted otherwise.
+fn word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if plain {
+        s.to_string()
+    } else {
+        crate::shell::quote(s)
+    }
 }
 
 /// The advice for one container restricted-v2 rejects.
