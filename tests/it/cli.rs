@@ -296,7 +296,7 @@ fn readme_documents_every_profile_and_exit_code() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names.len(), 5, "{}", profiles.stdout);
+    assert_eq!(names.len(), 6, "{}", profiles.stdout);
     for name in &names {
         let start = readme
             .find(&format!("\n### {name}\n"))
