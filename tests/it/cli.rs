@@ -84,7 +84,8 @@ fn profiles_lists_every_builtin_profile() {
             "shared-uid",
             "init-chown",
             "exec-probes",
-            "local-pv"
+            "local-pv",
+            "openshift"
         ]
     );
 }
