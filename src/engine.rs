@@ -536,6 +536,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                     immutable::advice(&def.name, &doc.id, &fixed),
                 );
             }
+            docs.mark_changed(i, &def.fix);
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
             if more_privileged {
                 docs.mark_raised(i);

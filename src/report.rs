@@ -66,6 +66,10 @@ pub enum Code {
     Input,
     /// A mapping repeats a key: Kubernetes, and helm-fixup, use the last value.
     DuplicateKey,
+    /// OpenShift's restricted-v2 SecurityContextConstraints would reject a pod as it stands (a
+    /// container that needs root or added capabilities, host namespaces or hostPath volumes):
+    /// it needs another SCC or a change to the chart's values.
+    Scc,
     /// Anything else.
     Other,
 }

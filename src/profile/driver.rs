@@ -25,6 +25,8 @@ pub struct PodView<'a> {
     pub pod: &'a Map<String, Value>,
     /// Whether a fix that ran before made this object more privileged (root-run did).
     pub raised: bool,
+    /// The fixes that ran before and changed this object (see [`Docs::changed_by`]).
+    pub changed_by: &'a [String],
 }
 
 /// What a fix would do to one pod.
@@ -164,6 +166,7 @@ pub fn drive<F: PodFix>(
                 doc: &d.value,
                 pod,
                 raised: docs.raised(i),
+                changed_by: docs.changed_by(i),
             };
             fix.plan(Planning {
                 settings,

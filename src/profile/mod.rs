@@ -11,6 +11,7 @@ pub mod driver;
 pub mod exec_probes;
 pub mod init_chown;
 pub mod local_pv;
+pub mod openshift;
 pub mod root_run;
 pub mod shared_uid;
 
@@ -34,6 +35,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../profiles/exec-probes.yaml"),
     ),
     ("local-pv", include_str!("../../profiles/local-pv.yaml")),
+    ("openshift", include_str!("../../profiles/openshift.yaml")),
 ];
 
 /// One parameter of a profile.
@@ -286,6 +288,8 @@ pub struct Docs {
     snapshots: BTreeMap<usize, Snapshot>,
     /// Documents a fix that ran before made more privileged (see [`Docs::raised`]).
     raised: std::collections::BTreeSet<usize>,
+    /// The fixes that changed each document so far, in run order (see [`Docs::changed_by`]).
+    changed_by: BTreeMap<usize, Vec<String>>,
     /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
     /// not hooks: the run holds the release's templates even if every document here is a hook.
     pub skipped_templates: bool,
@@ -297,6 +301,7 @@ impl Docs {
             items,
             snapshots: BTreeMap::new(),
             raised: Default::default(),
+            changed_by: BTreeMap::new(),
             skipped_templates: false,
         }
     }
@@ -350,6 +355,22 @@ impl Docs {
     /// attributes the changes).
     pub fn mark_raised(&mut self, i: usize) {
         self.raised.insert(i);
+    }
+
+    /// The fixes (by fix name, as in [`FIXES`]) that ran before and changed document `i`: a fix
+    /// that contradicts another on the same pod (openshift removes the uids root-run and
+    /// shared-uid set) refuses it by name, whatever the user called the profile.
+    pub fn changed_by(&self, i: usize) -> &[String] {
+        self.changed_by.get(&i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Record that fix `fix` changed document `i` (the engine does, when it attributes the
+    /// changes).
+    pub fn mark_changed(&mut self, i: usize, fix: &str) {
+        let fixes = self.changed_by.entry(i).or_default();
+        if !fixes.iter().any(|f| f == fix) {
+            fixes.push(fix.to_string());
+        }
     }
 
     pub fn into_items(self) -> Vec<Doc> {
@@ -561,6 +582,7 @@ pub const FIXES: &[&str] = &[
     "init-chown",
     "exec-probes",
     "local-pv",
+    "openshift",
 ];
 
 /// Check `params` for the fix `fix` and return it ready to run.
@@ -587,6 +609,7 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
         "init-chown" => pods(&init_chown::InitChown, params),
         "exec-probes" => pods(&exec_probes::ExecProbes, params),
         "local-pv" => stream(&local_pv::LocalPv, params),
+        "openshift" => pods(&openshift::OpenShift, params),
         _ => Err(UsageError(format!(
             "unknown fix {fix:?} (valid: {})",
             FIXES.join(", ")
@@ -613,7 +636,13 @@ mod tests {
             id: Identity::of(&pod),
             value: pod.clone(),
         }]);
-        for name in ["root-run", "shared-uid", "init-chown", "exec-probes"] {
+        for name in [
+            "root-run",
+            "shared-uid",
+            "init-chown",
+            "exec-probes",
+            "openshift",
+        ] {
             let def = ProfileDef::builtin(name).unwrap();
             let set = match name {
                 "exec-probes" => BTreeMap::from([("all".to_string(), "true".to_string())]),

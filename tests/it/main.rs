@@ -17,6 +17,7 @@ mod helm;
 mod hostile;
 mod init_chown;
 mod local_pv;
+mod openshift;
 mod properties;
 mod root_run;
 mod shared_uid;
