@@ -67,6 +67,18 @@ for profile, extra in [("shared-uid", []), ("init-chown", []), ("exec-probes", [
         print(f"FAIL {name}: {profile} changes {sorted(changed - named)} without a finding, "
               f"and has findings on {sorted(named - changed)} it does not change")
         ok = False
+# On OpenShift, openshift names the fixed ids it removes, on exactly the objects it changes.
+d = subprocess.run([bin, "diagnose", "--format", "json", "--assume", "platform=openshift"],
+                   input=data, capture_output=True, env=env)
+os_findings = json.loads(d.stdout)["findings"]
+r = subprocess.run([bin, "-p", "openshift", "--summary-format", "json"], input=data,
+                   capture_output=True, env=env)
+changed = {c["object"] for c in json.loads(r.stderr)["changed"]}
+named = {f["object"] for f in os_findings if f["profiles"][0] == "openshift"}
+if changed != named:
+    print(f"FAIL {name}: openshift changes {sorted(changed - named)} without a finding, "
+          f"and has findings on {sorted(named - changed)} it does not change")
+    ok = False
 print(f"{'ok  ' if ok else 'FAIL'} {name}: {len(findings)} finding(s), "
       f"{sum(f['certainty'] == 'definite' for f in findings)} definite")
 sys.exit(0 if ok else 1)

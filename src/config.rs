@@ -33,6 +33,11 @@ pub const AUTO: &str = "auto";
 /// init-chown fix what it fixes with less privilege).
 pub const AUTO_CANDIDATES: &[&str] = &["shared-uid", "init-chown", "exec-probes", "local-pv"];
 
+/// What `-p auto --assume platform=openshift` may choose: openshift instead of shared-uid and
+/// init-chown, which set the fixed ids and the root helper restricted-v2 rejects (the SCC's
+/// fsGroup gives the volumes to the pod instead).
+pub const AUTO_OPENSHIFT: &[&str] = &["exec-probes", "local-pv", "openshift"];
+
 /// The config file (`-c fixup.yaml`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -142,10 +147,11 @@ pub fn resolve(
         )
         .into());
     }
-    let candidates: Vec<&str> = if auto {
-        AUTO_CANDIDATES.to_vec()
-    } else {
-        asked
+    let assume = Assume::parse(&args.assume)?;
+    let candidates: Vec<&str> = match (auto, assume.platform.as_deref()) {
+        (true, Some("openshift")) => AUTO_OPENSHIFT.to_vec(),
+        (true, _) => AUTO_CANDIDATES.to_vec(),
+        (false, _) => asked,
     };
     for arg in candidates {
         let def = load_profile(arg, read)?;
@@ -256,7 +262,7 @@ pub fn resolve(
             dry_run: args.dry_run,
             diff: args.diff || file.diff,
             live_pvs: None,
-            assume: Assume::parse(&args.assume)?,
+            assume,
             auto: auto.then_some(AutoPlan { blocked }),
         },
         summary_file: args.summary_file.clone().or(file.summary_file),

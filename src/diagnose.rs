@@ -241,6 +241,27 @@ pub const FAILURES: &[Failure] = &[
         signs: &[&["conflict", "claimref"]],
     },
     Failure {
+        code: "scc-fixed-uid",
+        title: "OpenShift rejects the pod: its uid is not in the namespace's range (restricted-v2 SCC)",
+        cause: "the chart sets fixed runAsUser/runAsGroup/fsGroup (1000, 2000, 65534); restricted-v2 admits only \
+                the uids of the namespace's openshift.io/sa.scc.uid-range and the fsGroups of its \
+                supplemental groups, so the ReplicaSet or StatefulSet cannot create its pods",
+        fixes: &[Remedy {
+            args: &["-p", "openshift"],
+            why: "removes the fixed ids so the SCC assigns the namespace's; containers that need root are named, with the SCC to grant",
+        }],
+        check: "kubectl describe replicaset/statefulset NAME (the FailedCreate event) and oc get namespace NS -o yaml \
+                (openshift.io/sa.scc.uid-range)",
+        // OpenShift's SCC admission (apiserver-library-go): `unable to validate against any security
+        // context constraint: [provider "restricted-v2": Forbidden: ..., .containers[0].runAsUser:
+        // Invalid value: 1000: must be in the ranges: [1000680000, 1000689999]]`.
+        signs: &[
+            &["unable to validate against any security context constraint"],
+            &["runasuser", "must be in the ranges"],
+            &["fsgroup", "not an allowed group"],
+        ],
+    },
+    Failure {
         code: "pod-security",
         title: "the namespace's Pod Security level rejects the pods",
         cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \
@@ -610,6 +631,16 @@ panic: Unable to create mmap-ed active query log"#;
         assert_eq!(codes(pvc), ["claim-update-forbidden"]);
         let ssa = r#"Error: UPGRADE FAILED: conflict occurred while applying object /monitoring.data-db-0 /v1, Kind=PersistentVolume: Apply failed with 1 conflict: conflict with "kube-controller-manager" using v1: .spec.claimRef"#;
         assert_eq!(codes(ssa), ["ssa-claimref-conflict"]);
+    }
+
+    #[test]
+    fn openshift_scc_rejection_names_the_openshift_profile() {
+        let event = r#"Warning  FailedCreate  replicaset-controller  Error creating: pods "grafana-7d9c-" is forbidden: unable to validate against any security context constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount, provider restricted-v2: .spec.securityContext.fsGroup: Invalid value: []int64{472}: 472 is not an allowed group, provider restricted-v2: .containers[0].runAsUser: Invalid value: 472: must be in the ranges: [1000680000, 1000689999]]"#;
+        assert_eq!(codes(event), ["scc-fixed-uid"]);
+        assert_eq!(
+            from_error(event)[0].failure.fixes[0].args,
+            ["-p", "openshift"]
+        );
     }
 
     #[test]

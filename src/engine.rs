@@ -664,7 +664,7 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Vec<Prediction>, Erro
         for m in &report.messages {
             let caveat = matches!(
                 m.code,
-                Code::PodSecurity | Code::PlacementConflict | Code::SsaClaimref
+                Code::PodSecurity | Code::PlacementConflict | Code::SsaClaimref | Code::Scc
             );
             if let (true, Some(object)) = (caveat, &m.object) {
                 caveats

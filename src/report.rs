@@ -653,6 +653,7 @@ pub mod failure {
     pub const SHARED_VOLUME: &str = "shared-volume";
     pub const LOOPBACK_PROBE: &str = "loopback-probe";
     pub const NO_SHELL: &str = "no-shell";
+    pub const SCC_FIXED_UID: &str = "scc-fixed-uid";
     /// Every code above.
     pub const ALL: &[&str] = &[
         UNBOUND_CLAIM,
@@ -663,5 +664,6 @@ pub mod failure {
         SHARED_VOLUME,
         LOOPBACK_PROBE,
         NO_SHELL,
+        SCC_FIXED_UID,
     ];
 }

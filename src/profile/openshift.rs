@@ -60,7 +60,7 @@
 use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
-use crate::report::Code;
+use crate::report::{Code, failure};
 use crate::workload;
 use serde_json::{Map, Value};
 
@@ -510,8 +510,22 @@ impl PodFix for OpenShift {
         let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
             return Ok(found);
         };
-        if !strip(pointer, pod, &|n| sel.container(n)).is_empty() {
+        let removed = strip(pointer, pod, &|n| sel.container(n));
+        if !removed.is_empty() {
             at.survey.changed += 1;
+            // restricted-v2 admits a runAsUser only inside the namespace's range (1000000000 and
+            // up by default) and an fsGroup only inside its supplemental groups: a chart's
+            // 1000, 2000 or 65534 is never there.
+            let shown: Vec<String> = removed.iter().map(|(at, v)| format!("{at} {v}")).collect();
+            found.predict(
+                failure::SCC_FIXED_UID,
+                format!(
+                    "fixed ids restricted-v2 does not admit: {}",
+                    shown.join(", ")
+                ),
+                (at.assume.platform.as_deref() != Some("openshift"))
+                    .then(|| "on OpenShift (its restricted-v2 SCC)".to_string()),
+            );
         }
         found.set_fixed(view, value);
         Ok(found)

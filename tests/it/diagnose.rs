@@ -141,6 +141,23 @@ fn every_object_a_profile_fixes_is_named_and_no_other() {
             assert_eq!(changed(&summary), named, "{} -p {profile}", path.display());
             checked += named.len();
         }
+        // On OpenShift, openshift takes the place of shared-uid and init-chown.
+        let (_, json) = diagnose(&input, &["--assume", "platform=openshift"]);
+        let (_, summary) = run_json(&input, &["-p", "openshift"]);
+        let named: BTreeSet<String> = findings(&json)
+            .iter()
+            .filter(|f| f["profiles"][0] == "openshift")
+            .map(|f| f["object"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(changed(&summary), named, "{} -p openshift", path.display());
+        assert!(
+            !findings(&json)
+                .iter()
+                .any(|f| f["profiles"][0] == "shared-uid" || f["profiles"][0] == "init-chown"),
+            "{}",
+            path.display()
+        );
+        checked += named.len();
     }
     assert!(
         checked > 10,
@@ -304,4 +321,37 @@ fn auto_with_another_profile_is_a_usage_error() {
     assert_eq!(ran.code, Some(3));
     assert!(ran.stdout.is_empty());
     assert!(ran.stderr.contains("give it alone"), "{}", ran.stderr);
+}
+
+#[test]
+fn openshift_fixed_uids_are_findings_only_on_openshift() {
+    let input = stream("openshift-grafana.yaml");
+    let plain = triples(&diagnose(&input, &[]).1);
+    assert!(
+        !plain.iter().any(|(_, f, _)| f == "scc-fixed-uid"),
+        "{plain:?}"
+    );
+    let (_, json) = diagnose(&input, &["--assume", "platform=openshift"]);
+    let f = findings(&json)
+        .into_iter()
+        .find(|f| f["failure"] == "scc-fixed-uid")
+        .expect("the fixed uids are named");
+    assert_eq!(f["certainty"], "definite");
+    assert!(
+        f["evidence"][0].as_str().unwrap().contains("runAsUser 472"),
+        "{f}"
+    );
+    // The root helper is what the fix leaves: said under the finding.
+    assert!(f["caveats"].to_string().contains("init-chown-data"), "{f}");
+    // -p auto on OpenShift runs openshift, never shared-uid or init-chown.
+    let (out, auto) = run_json(&input, &["-p", "auto", "--assume", "platform=openshift"]);
+    let profiles: Vec<&str> = auto["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(profiles, ["openshift"]);
+    let (hand, _) = run_json(&input, &["-p", "openshift"]);
+    assert_eq!(out, hand);
 }
