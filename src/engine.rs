@@ -627,10 +627,10 @@ fn selection(plan: &Plan, def: &ProfileDef) -> Result<Selection, Error> {
 
 /// Every failure the profiles of `plan` foresee in `docs`, each profile planning on the
 /// documents as they are (none sees another's changes), in run order. Nothing is changed.
-fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Vec<Prediction>, Error> {
+fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
     let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
     ordered.sort_by_key(|(d, _)| d.order());
-    let mut out = Vec::new();
+    let mut out = Foresight::default();
     for (def, params) in ordered {
         let fix = profile::configure(&def.fix, params).map_err(|e| Error::Usage(e.0))?;
         let sel = selection(plan, def)?;
@@ -677,10 +677,19 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Vec<Prediction>, Erro
             if let Some(c) = caveats.get(&p.object) {
                 p.caveats = c.clone();
             }
-            out.push(p);
+            out.predicted.push(p);
         }
+        out.kept.extend(report.kept);
     }
     Ok(out)
+}
+
+/// What the profiles foresee: the failures, and the objects they must keep fixing (see
+/// [`Report::kept`]).
+#[derive(Debug, Clone, Default)]
+struct Foresight {
+    predicted: Vec<Prediction>,
+    kept: Vec<(String, String, String)>,
 }
 
 /// What `helm-fixup diagnose` finds in a stream.
@@ -694,7 +703,7 @@ pub struct Diagnosis {
 /// profiles of `plan`, changing nothing: the engine of `helm-fixup diagnose`.
 pub fn diagnose(input: &[u8], plan: &Plan) -> Result<Diagnosis, Error> {
     let stream = read_stream(input, plan)?;
-    let predicted = foresee(&stream.docs, plan, stream.form)?;
+    let predicted = foresee(&stream.docs, plan, stream.form)?.predicted;
     Ok(Diagnosis {
         documents: stream.docs.len() + stream.skipped,
         predicted,
@@ -715,7 +724,21 @@ fn auto_choice(
 ) -> Result<std::collections::BTreeMap<String, std::collections::HashSet<String>>, Error> {
     let mut chosen: std::collections::BTreeMap<String, std::collections::HashSet<String>> =
         Default::default();
-    for p in foresee(docs, plan, form)? {
+    let foresight = foresee(docs, plan, form)?;
+    // Day 2: what a profile fixed on an earlier upgrade stays fixed only while it runs there.
+    for (profile, object, why) in foresight.kept {
+        if auto.blocked.iter().any(|(name, _)| *name == profile) {
+            continue;
+        }
+        report.note_code(
+            Code::Other,
+            "auto",
+            Some(object.clone()),
+            format!("{profile} ran to keep what it fixed: {why}"),
+        );
+        chosen.entry(profile).or_default().insert(object);
+    }
+    for p in foresight.predicted {
         if let Some((_, why)) = auto.blocked.iter().find(|(name, _)| *name == p.profile) {
             report.warn_code(
                 Code::LeftAlone,

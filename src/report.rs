@@ -146,6 +146,11 @@ pub struct Report {
     /// them, the summary does not.
     #[serde(skip)]
     pub predicted: Vec<Prediction>,
+    /// Objects a fix must go on changing although nothing fails there now, as (profile,
+    /// object, why): a claim bound to a volume local-pv made is fixed, and only stays so while
+    /// local-pv sends that volume on every upgrade. `-p auto` runs the fix on them too.
+    #[serde(skip)]
+    pub kept: Vec<(String, String, String)>,
     /// The same messages, so a repeated one is dropped without comparing it with every message
     /// so far (a stream with thousands of workloads repeats a note thousands of times).
     #[serde(skip)]
@@ -223,6 +228,7 @@ impl Report {
         }
         self.escalated.extend(other.escalated);
         self.predicted.extend(other.predicted);
+        self.kept.extend(other.kept);
     }
 
     fn push(

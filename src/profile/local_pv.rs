@@ -811,6 +811,16 @@ impl StreamFix for LocalPv {
                     let pv = match found {
                         LiveMatch::Ours(lv) => {
                             kept_live += 1;
+                            ctx.report.kept.push((
+                                ctx.profile.to_string(),
+                                id.to_string(),
+                                format!(
+                                    "claim {ns}/{} is bound to PersistentVolume {}, which local-pv made: it is sent \
+                                     again as the cluster has it",
+                                    claim.name,
+                                    live::name(lv)
+                                ),
+                            ));
                             let node = node_of(lv).unwrap_or_default();
                             if !node.is_empty()
                                 && !cfg.nodes.contains(&node)

@@ -355,3 +355,77 @@ fn openshift_fixed_uids_are_findings_only_on_openshift() {
     let (hand, _) = run_json(&input, &["-p", "openshift"]);
     assert_eq!(out, hand);
 }
+
+/// Day 2 of `-p auto`: once the claims are bound to the volumes local-pv made, nothing fails
+/// there any more, but the volumes must stay in the release. Passing the live volumes
+/// (`local-pv.existing`), auto keeps running local-pv on those claims and sends them back as
+/// the cluster has them, like `-p local-pv` does.
+#[test]
+fn auto_keeps_the_volumes_it_made_on_the_next_upgrade() {
+    let input = stream("demo.yaml");
+    let first_args = [
+        "-p",
+        "auto",
+        "--assume",
+        "storage=hostpath",
+        "--set",
+        "local-pv.node=worker-1",
+    ];
+    let (first, _) = run_json(&input, &first_args);
+    let pvs: Vec<Value> = crate::common::docs(&first)
+        .into_iter()
+        .filter(|d| d["kind"] == "PersistentVolume")
+        .map(|mut pv| {
+            // As the cluster shows it after binding: Helm's ownership, the bound claim's uid.
+            pv["metadata"]["annotations"]["meta.helm.sh/release-name"] = "demo".into();
+            pv["spec"]["claimRef"]["uid"] = "0b5e-uid".into();
+            pv["status"] = serde_json::json!({"phase": "Bound"});
+            pv
+        })
+        .collect();
+    assert!(pvs.len() >= 5, "local-pv made the volumes: {}", pvs.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("pv.json");
+    std::fs::write(
+        &live,
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": pvs}).to_string(),
+    )
+    .unwrap();
+    let existing = format!("local-pv.existing={}", live.display());
+    let mut args = first_args.to_vec();
+    args.extend(["--set", &existing]);
+    let (second, summary) = run_json(&input, &args);
+    let names = |out: &[u8]| -> BTreeSet<String> {
+        crate::common::docs(out)
+            .into_iter()
+            .filter(|d| d["kind"] == "PersistentVolume")
+            .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&second),
+        names(&first),
+        "no volume leaves the release"
+    );
+    let (hand, _) = run_json(
+        &input,
+        &[
+            "-p",
+            "shared-uid,init-chown,exec-probes,local-pv",
+            "--set",
+            "local-pv.node=worker-1",
+            "--set",
+            &existing,
+        ],
+    );
+    assert_eq!(
+        second, hand,
+        "the same upgrade as the profiles picked by hand"
+    );
+    assert!(
+        summary["messages"]
+            .to_string()
+            .contains("local-pv ran to keep what it fixed"),
+        "{summary}"
+    );
+}
