@@ -646,19 +646,18 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
             live_pvs: plan.live_pvs.as_ref(),
             assume: &plan.assume,
         };
-        let planned = fix.plan(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
+        let planned = fix.foresee(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
         // What the fix will meet itself, per object: fields an installed release cannot change
         // (the same rule and advice as a run's `immutable-field` warning), and the warnings its
         // planning gave about Pod Security, placement and Helm 4's apply.
         let mut caveats: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for (i, after) in &planned {
+        for (i, fields) in &planned {
             let d = docs.get(*i);
-            let fields = immutable::changes(&d.id, &d.value, after);
             if !fields.is_empty() {
                 caveats
                     .entry(d.id.to_string())
                     .or_default()
-                    .push(immutable::advice(&def.name, &d.id, &fields));
+                    .push(immutable::advice(&def.name, &d.id, fields));
             }
         }
         for m in &report.messages {

@@ -134,6 +134,11 @@ pub trait PodFix: Fix + Sized {
     /// resolve (exit 3).
     fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError>;
 
+    /// Whether [`PodFix::finish`] edits documents. When it does not (it only sums the pods up
+    /// in notes), [`foresee`] plans every pod straight from the documents without a copy of the
+    /// stream and gives `finish` none.
+    const FINISH_EDITS: bool = false;
+
     /// After every pod: steps over the whole stream and the notes that sum the pods up.
     fn finish(
         &self,
@@ -144,6 +149,47 @@ pub trait PodFix: Fix + Sized {
     ) -> Result<(), UsageError> {
         Ok(())
     }
+}
+
+/// What [`drive`] would do, with nothing stored: the findings go to `ctx.report`, and for each
+/// pod the fix would change, the fields an installed release cannot change. Only for a fix whose
+/// `finish` edits nothing ([`PodFix::FINISH_EDITS`]): it gets an empty stream.
+pub fn foresee<F: PodFix>(
+    fix: &F,
+    settings: &F::Settings,
+    docs: &Docs,
+    ctx: &mut Ctx,
+) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
+    let mut survey = fix.survey(settings, docs, ctx);
+    let mut out = Vec::new();
+    for i in docs.pods(ctx.sel) {
+        let d = docs.get(i);
+        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+            continue;
+        };
+        let view = PodView {
+            id: &d.id,
+            cr: CrKind::of(&d.id),
+            doc: &d.value,
+            pod,
+            raised: docs.raised(i),
+            changed_by: docs.changed_by(i),
+        };
+        let found = fix.plan(Planning {
+            settings,
+            survey: &mut survey,
+            view: &view,
+            sel: ctx.sel,
+            profile: ctx.profile,
+            assume: ctx.assume,
+        })?;
+        ctx.report.absorb(found.report);
+        if let Some(fixed) = found.fixed {
+            out.push((i, crate::immutable::changes(&d.id, &d.value, &fixed)));
+        }
+    }
+    fix.finish(settings, survey, &mut Docs::default(), ctx)?;
+    Ok(out)
 }
 
 /// Run a pod-level fix over the pods `ctx.sel` selects: what [`super::Configured::apply`] does for it.

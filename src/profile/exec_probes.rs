@@ -1372,6 +1372,9 @@ impl Fix for ExecProbes {
 impl PodFix for ExecProbes {
     type Survey = ();
 
+    /// `finish` edits the operator's Deployment and the distroless Prometheus resources.
+    const FINISH_EDITS: bool = true;
+
     fn survey(&self, &(all, _): &Self::Settings, _docs: &Docs, ctx: &mut Ctx) {
         if all && !ctx.sel.explicit() {
             ctx.report.warn(

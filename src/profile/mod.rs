@@ -556,18 +556,52 @@ pub trait Configured: Send + Sync {
             .map(|i| (i, scratch.get(i).value.clone()))
             .collect())
     }
+
+    /// What `diagnose` needs of [`Configured::plan`]: the predictions and notes (to
+    /// `ctx.report`), and for each document the fix would change, the fields of it an installed
+    /// release cannot change (`immutable::changes`). Pod-level fixes whose last step edits
+    /// nothing plan each pod straight from the documents, with no copy of the stream.
+    fn foresee(&self, docs: &Docs, ctx: &mut Ctx) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
+        Ok(self
+            .plan(docs, ctx)?
+            .into_iter()
+            .map(|(i, after)| {
+                let d = docs.get(i);
+                (i, crate::immutable::changes(&d.id, &d.value, &after))
+            })
+            .collect())
+    }
 }
+
+/// How a fix foresees without a copy of the stream (see [`Configured::foresee`]).
+type Foresee<F> =
+    fn(&F, &<F as Fix>::Settings, &Docs, &mut Ctx) -> Result<Vec<(usize, Vec<String>)>, UsageError>;
 
 /// A fix with its settings, and how it runs: by the driver, pod by pod, or over the stream.
 struct Ready<F: Fix> {
     fix: &'static F,
     settings: F::Settings,
     run: fn(&F, &F::Settings, &mut Docs, &mut Ctx) -> Result<(), UsageError>,
+    foresee: Option<Foresee<F>>,
 }
 
 impl<F: Fix> Configured for Ready<F> {
     fn apply(&self, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         (self.run)(self.fix, &self.settings, docs, ctx)
+    }
+
+    fn foresee(&self, docs: &Docs, ctx: &mut Ctx) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
+        match self.foresee {
+            Some(f) => f(self.fix, &self.settings, docs, ctx),
+            None => Ok(self
+                .plan(docs, ctx)?
+                .into_iter()
+                .map(|(i, after)| {
+                    let d = docs.get(i);
+                    (i, crate::immutable::changes(&d.id, &d.value, &after))
+                })
+                .collect()),
+        }
     }
 
     fn raises_privilege(&self) -> bool {
@@ -593,7 +627,13 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
     ) -> Result<Box<dyn Configured>, UsageError> {
         let settings = fix.configure(params)?;
         let run = driver::drive::<F>;
-        Ok(Box::new(Ready { fix, settings, run }))
+        let foresee = (!F::FINISH_EDITS).then_some(driver::foresee::<F> as Foresee<F>);
+        Ok(Box::new(Ready {
+            fix,
+            settings,
+            run,
+            foresee,
+        }))
     }
     fn stream<F: StreamFix>(
         fix: &'static F,
@@ -601,7 +641,12 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
     ) -> Result<Box<dyn Configured>, UsageError> {
         let settings = fix.configure(params)?;
         let run = F::apply;
-        Ok(Box::new(Ready { fix, settings, run }))
+        Ok(Box::new(Ready {
+            fix,
+            settings,
+            run,
+            foresee: None,
+        }))
     }
     match fix {
         "root-run" => pods(&root_run::RootRun, params),
@@ -628,6 +673,7 @@ mod tests {
         let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "c"}}], "containers": [
                 {"name": "c", "image": "x", "securityContext": {"runAsUser": 1000},
+                 "args": ["--listen-address=127.0.0.1:8080"],
                  "volumeMounts": [{"name": "d", "mountPath": "/d"}],
                  "livenessProbe": {"httpGet": {"path": "/", "port": 8080}}},
                 {"name": "s", "image": "y", "securityContext": {"runAsUser": 1001},
@@ -671,6 +717,50 @@ mod tests {
                 };
                 (planned, report.messages)
             };
+            // Foreseeing (diagnose) tells the same as planning, without a copy of the stream.
+            let tell = |foresee: bool| {
+                let (mut report, mut added) = (Report::default(), Vec::new());
+                let mut ctx = Ctx {
+                    profile: name,
+                    params: &params,
+                    sel: &sel,
+                    form: Form::Plain,
+                    report: &mut report,
+                    added: &mut added,
+                    live_pvs: None,
+                    assume: &Assume::default(),
+                };
+                let changed: Vec<usize> = if foresee {
+                    fix.foresee(&docs, &mut ctx)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(i, _)| i)
+                        .collect()
+                } else {
+                    fix.plan(&docs, &mut ctx)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(i, _)| i)
+                        .collect()
+                };
+                (changed, report.messages, report.predicted)
+            };
+            let (seen, seen_notes, seen_predicted) = tell(true);
+            assert_eq!(
+                (seen, seen_notes),
+                {
+                    let (c, n, _) = tell(false);
+                    (c, n)
+                },
+                "{name}"
+            );
+            assert_eq!(seen_predicted, tell(false).2, "{name}");
+            if name != "root-run" {
+                assert!(
+                    !seen_predicted.is_empty(),
+                    "{name} says which failure it prevents"
+                );
+            }
             let mut scratch = docs.clone();
             let (planned, planned_notes) = run(&mut scratch, true);
             assert_eq!(
