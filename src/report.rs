@@ -66,6 +66,12 @@ pub enum Code {
     Input,
     /// A mapping repeats a key: Kubernetes, and helm-fixup, use the last value.
     DuplicateKey,
+    /// image-mirror rewrote an image reference (before -> after).
+    ImageMapped,
+    /// An image reference no image-mirror rule maps: pulled from where the chart says.
+    ImageUnmapped,
+    /// image-mirror dropped (or had to keep) the digest of a reference it moved to a mirror.
+    ImageDigest,
     /// Anything else.
     Other,
 }

@@ -9,6 +9,7 @@
 
 pub mod driver;
 pub mod exec_probes;
+pub mod image_mirror;
 pub mod init_chown;
 pub mod local_pv;
 pub mod root_run;
@@ -34,6 +35,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../profiles/exec-probes.yaml"),
     ),
     ("local-pv", include_str!("../../profiles/local-pv.yaml")),
+    (
+        "image-mirror",
+        include_str!("../../profiles/image-mirror.yaml"),
+    ),
 ];
 
 /// One parameter of a profile.
@@ -483,6 +488,7 @@ pub const FIXES: &[&str] = &[
     "init-chown",
     "exec-probes",
     "local-pv",
+    "image-mirror",
 ];
 
 /// Check `params` for the fix `fix` and return it ready to run.
@@ -509,6 +515,7 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
         "init-chown" => pods(&init_chown::InitChown, params),
         "exec-probes" => pods(&exec_probes::ExecProbes, params),
         "local-pv" => stream(&local_pv::LocalPv, params),
+        "image-mirror" => pods(&image_mirror::ImageMirror, params),
         _ => Err(UsageError(format!(
             "unknown fix {fix:?} (valid: {})",
             FIXES.join(", ")
