@@ -137,10 +137,7 @@ fn tag_char(c: char) -> bool {
 
 /// A tag as the registry grammar allows it: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 fn valid_tag(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 128
-        && t.chars().all(tag_char)
-        && !t.starts_with(['.', '-'])
+    !t.is_empty() && t.len() <= 128 && t.chars().all(tag_char) && !t.starts_with(['.', '-'])
 }
 
 /// One mirror rule.
@@ -161,9 +158,9 @@ impl Rule {
     /// `FROM=TO[;tag=s/A/B/]...`.
     pub fn parse(text: &str) -> Result<Rule, String> {
         let text = text.trim();
-        let (from, rest) = text
-            .split_once('=')
-            .ok_or_else(|| format!("rule {text:?}: expected FROM=TO (e.g. quay.io=mirror.example.com/quay)"))?;
+        let (from, rest) = text.split_once('=').ok_or_else(|| {
+            format!("rule {text:?}: expected FROM=TO (e.g. quay.io=mirror.example.com/quay)")
+        })?;
         let mut parts = rest.split(';');
         let to = parts.next().unwrap_or("").trim().trim_end_matches('/');
         let mut tags = Vec::new();
@@ -220,8 +217,15 @@ fn has_registry(name: &str) -> bool {
 /// registry (`quay.io`, `localhost:5000`) stays a registry.
 fn normalise_prefix(p: &str) -> Result<String, String> {
     if !p.contains('/') && (p.contains(['.', ':']) || p == "localhost") {
-        let p = if p == "index.docker.io" { "docker.io" } else { p };
-        return if p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')) {
+        let p = if p == "index.docker.io" {
+            "docker.io"
+        } else {
+            p
+        };
+        return if p
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        {
             Ok(p.to_string())
         } else {
             Err(format!("{p:?} is not a registry host"))
@@ -241,7 +245,11 @@ fn normalise_prefix(p: &str) -> Result<String, String> {
         // Written with its registry, a prefix is taken as written: `docker.io/bitnami` is the
         // bitnami namespace, not the image `docker.io/library/bitnami`.
         let (registry, path) = p.split_once('/').unwrap_or((p, ""));
-        let registry = if registry == "index.docker.io" { "docker.io" } else { registry };
+        let registry = if registry == "index.docker.io" {
+            "docker.io"
+        } else {
+            registry
+        };
         return Ok(format!("{registry}/{path}"));
     }
     Ok(r.name)
@@ -265,9 +273,9 @@ impl Reference {
             Some((r, d)) => {
                 let (algo, hex) = d.split_once(':')?;
                 let ok = !algo.is_empty()
-                    && algo
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-_".contains(c))
+                    && algo.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-_".contains(c)
+                    })
                     && hex.len() >= 32
                     && hex.chars().all(|c| c.is_ascii_hexdigit());
                 if !ok {
@@ -296,7 +304,11 @@ impl Reference {
             {
                 return None;
             }
-            if r == "index.docker.io" { "docker.io" } else { r }
+            if r == "index.docker.io" {
+                "docker.io"
+            } else {
+                r
+            }
         } else {
             "docker.io"
         };
@@ -406,7 +418,11 @@ impl Settings {
         let tag = r.tag.as_deref().map(|t| {
             let edited = rule.tags.iter().fold(t.to_string(), |t, e| e.apply(&t));
             // An edit that leaves no valid tag (s/^v// on "v") keeps the tag as it was.
-            if valid_tag(&edited) { edited } else { t.to_string() }
+            if valid_tag(&edited) {
+                edited
+            } else {
+                t.to_string()
+            }
         });
         if let Some(t) = &tag {
             after.push(':');
@@ -457,10 +473,8 @@ struct Site {
 /// the operator flags in their command lines), then the operator CR fields.
 fn sites(id: &Identity, doc: &Value) -> Vec<Site> {
     let mut out = Vec::new();
-    let (Some(ptr), Some(pod)) = (
-        workload::pod_spec_pointer(id),
-        workload::pod_spec(id, doc),
-    ) else {
+    let (Some(ptr), Some(pod)) = (workload::pod_spec_pointer(id), workload::pod_spec(id, doc))
+    else {
         return out;
     };
     let dotted = ptr.trim_start_matches('/').replace('/', ".");
@@ -602,7 +616,11 @@ fn base_image_fields(
     if image_set || base_tagged {
         return;
     }
-    if let Some(sha) = obj.get("sha").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(sha) = obj
+        .get("sha")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         found.warn_code(
             Code::ImageDigest,
             format!(
@@ -694,14 +712,16 @@ impl PodFix for ImageMirror {
                             ),
                         );
                     }
-                    if untagged && site.versioned {
+                    let cr_base = site.pointer.ends_with("/baseImage");
+                    // A CR's baseImage is judged with its tag and sha, below.
+                    if untagged && site.versioned && !cr_base {
                         found.warn(format!(
                             "{}: {reference} has no tag, so the operator appends its version, which the tag edits of rule {:?} \
                              cannot change; give the full reference in the chart (a CR's image) instead",
                             site.place, settings.rules[rule].text
                         ));
                     }
-                    if site.versioned && site.pointer.ends_with("/baseImage") {
+                    if cr_base {
                         bases.push((
                             if site.pointer.starts_with("/spec/thanos/") {
                                 "/spec/thanos"
@@ -728,7 +748,10 @@ impl PodFix for ImageMirror {
                 Mapping::Invalid => {
                     found.warn_code(
                         Code::Input,
-                        format!("{} {reference:?} is not an image reference: left alone", site.place),
+                        format!(
+                            "{} {reference:?} is not an image reference: left alone",
+                            site.place
+                        ),
                     );
                     seen.invalid
                         .entry(reference.to_string())
@@ -738,7 +761,11 @@ impl PodFix for ImageMirror {
             }
         }
         for (pointer, rule) in bases {
-            let at = if pointer == "/spec" { "spec." } else { "spec.thanos." };
+            let at = if pointer == "/spec" {
+                "spec."
+            } else {
+                "spec.thanos."
+            };
             if let Some(obj) = fixed.at_mut(pointer).and_then(Value::as_object_mut) {
                 base_image_fields(settings, obj, rule, &mut found, at);
             }
@@ -804,7 +831,11 @@ impl PodFix for ImageMirror {
                 format!(
                     "{} reference{} already under a mirror, left as written",
                     seen.mirrored.len(),
-                    if seen.mirrored.len() == 1 { " is" } else { "s are" }
+                    if seen.mirrored.len() == 1 {
+                        " is"
+                    } else {
+                        "s are"
+                    }
                 ),
             );
         }
@@ -836,16 +867,39 @@ mod tests {
     fn references_normalise_like_docker() {
         let n = |s: &str| Reference::parse(s).map(|r| r.name);
         assert_eq!(n("busybox").as_deref(), Some("docker.io/library/busybox"));
-        assert_eq!(n("busybox:1.38.0").as_deref(), Some("docker.io/library/busybox"));
-        assert_eq!(n("grafana/grafana:13").as_deref(), Some("docker.io/grafana/grafana"));
-        assert_eq!(n("docker.io/busybox").as_deref(), Some("docker.io/library/busybox"));
+        assert_eq!(
+            n("busybox:1.38.0").as_deref(),
+            Some("docker.io/library/busybox")
+        );
+        assert_eq!(
+            n("grafana/grafana:13").as_deref(),
+            Some("docker.io/grafana/grafana")
+        );
+        assert_eq!(
+            n("docker.io/busybox").as_deref(),
+            Some("docker.io/library/busybox")
+        );
         assert_eq!(n("index.docker.io/x/y").as_deref(), Some("docker.io/x/y"));
         assert_eq!(n("localhost/x").as_deref(), Some("localhost/x"));
         assert_eq!(n("localhost:5000/x:1").as_deref(), Some("localhost:5000/x"));
-        assert_eq!(n("quay.io/prometheus/prometheus").as_deref(), Some("quay.io/prometheus/prometheus"));
+        assert_eq!(
+            n("quay.io/prometheus/prometheus").as_deref(),
+            Some("quay.io/prometheus/prometheus")
+        );
         let r = Reference::parse("quay.io/a/b:v1@sha256:0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!((r.tag.as_deref(), r.digest.is_some()), (Some("v1"), true));
-        for bad in ["", "Busybox", "a b", "x:", "x:-1", "a//b", "x@sha256:zz", "x@", "/x", "x/"] {
+        for bad in [
+            "",
+            "Busybox",
+            "a b",
+            "x:",
+            "x:-1",
+            "a//b",
+            "x@sha256:zz",
+            "x@",
+            "/x",
+            "x/",
+        ] {
             assert_eq!(Reference::parse(bad), None, "{bad:?}");
         }
     }
@@ -872,7 +926,10 @@ mod tests {
     fn rules_match_whole_path_components_unless_written_with_a_star() {
         let s = settings(&["quay.io/prometheus=m.example/prom"]);
         assert_eq!(s.map("quay.io/prometheus-operator/x:v1"), Mapping::Unmapped);
-        assert_eq!(after(&s, "quay.io/prometheus/x:v1").as_deref(), Some("m.example/prom/x:v1"));
+        assert_eq!(
+            after(&s, "quay.io/prometheus/x:v1").as_deref(),
+            Some("m.example/prom/x:v1")
+        );
         let star = settings(&["quay.io/prometheus*=m.example/p"]);
         assert_eq!(
             after(&star, "quay.io/prometheus-operator/x:v1").as_deref(),
@@ -887,11 +944,19 @@ mod tests {
             "quay.io/prometheus-operator/prometheus-config-reloader=cr.loongnix.cn/prometheus/prometheus-config-reloader;tag=s/^v//",
         ]);
         assert_eq!(
-            after(&s, "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0").as_deref(),
+            after(
+                &s,
+                "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0"
+            )
+            .as_deref(),
             Some("cr.loongnix.cn/prometheus/prometheus-config-reloader:0.85.0")
         );
         assert_eq!(
-            after(&s, "quay.io/prometheus-operator/prometheus-operator:v0.85.0").as_deref(),
+            after(
+                &s,
+                "quay.io/prometheus-operator/prometheus-operator:v0.85.0"
+            )
+            .as_deref(),
             Some("mirror.example.com/quay/prometheus-operator/prometheus-operator:v0.85.0")
         );
     }
@@ -909,7 +974,10 @@ mod tests {
             assert!(TagEdit::parse(bad).is_err(), "{bad}");
         }
         let s = settings(&["quay.io=m.example/q;tag=s/^v//;tag=s/$/-la64/"]);
-        assert_eq!(after(&s, "quay.io/a:v1").as_deref(), Some("m.example/q/a:1-la64"));
+        assert_eq!(
+            after(&s, "quay.io/a:v1").as_deref(),
+            Some("m.example/q/a:1-la64")
+        );
         // An edit that would leave no tag keeps the tag.
         let s = settings(&["quay.io=m.example/q;tag=s/^v//"]);
         assert_eq!(after(&s, "quay.io/a:v").as_deref(), Some("m.example/q/a:v"));
@@ -920,7 +988,12 @@ mod tests {
         let s = settings(&["quay.io=m.example/q"]);
         let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         match s.map(&format!("quay.io/a:v1@{d}")) {
-            Mapping::Mapped { after, dropped_digest, kept_digest, .. } => {
+            Mapping::Mapped {
+                after,
+                dropped_digest,
+                kept_digest,
+                ..
+            } => {
                 assert_eq!(after, "m.example/q/a:v1");
                 assert_eq!(dropped_digest.as_deref(), Some(d));
                 assert!(!kept_digest);
@@ -928,7 +1001,12 @@ mod tests {
             m => panic!("{m:?}"),
         }
         match s.map(&format!("quay.io/a@{d}")) {
-            Mapping::Mapped { after, dropped_digest, kept_digest, .. } => {
+            Mapping::Mapped {
+                after,
+                dropped_digest,
+                kept_digest,
+                ..
+            } => {
                 assert_eq!(after, format!("m.example/q/a@{d}"));
                 assert_eq!((dropped_digest, kept_digest), (None, true));
             }
@@ -941,12 +1019,17 @@ mod tests {
         let s = settings(&["docker.io=mirror.example/docker", "quay.io=docker.io/myorg"]);
         assert_eq!(s.map("mirror.example/docker/x:1"), Mapping::Mirrored);
         assert_eq!(s.map("docker.io/myorg/prometheus/x:1"), Mapping::Mirrored);
-        assert_eq!(after(&s, "quay.io/p/x:1").as_deref(), Some("docker.io/myorg/p/x:1"));
+        assert_eq!(
+            after(&s, "quay.io/p/x:1").as_deref(),
+            Some("docker.io/myorg/p/x:1")
+        );
     }
 
     #[test]
     fn bad_rules_are_usage_errors() {
-        let parse = |r: &[&str]| Settings::parse(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>(), false);
+        let parse = |r: &[&str]| {
+            Settings::parse(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>(), false)
+        };
         for bad in [
             &["quay.io"][..],
             &["quay.io="],
@@ -964,7 +1047,10 @@ mod tests {
         assert!(parse(&["quay.io/=m.example/q/", "localhost:5000=m.example/l"]).is_ok());
         // A TO under its own FROM is fine: what it writes is under the TO, so it is not mapped again.
         let s = parse(&["docker.io=docker.io/mirror"]).unwrap();
-        assert_eq!(s.map("docker.io/mirror/library/busybox:1"), Mapping::Mirrored);
+        assert_eq!(
+            s.map("docker.io/mirror/library/busybox:1"),
+            Mapping::Mirrored
+        );
     }
 
     #[test]
@@ -993,13 +1079,24 @@ mod tests {
             "spec": {"image": "quay.io/prometheus/prometheus:v3", "baseImage": "quay.io/prometheus/prometheus",
                      "thanos": {"image": "quay.io/thanos/thanos:v0.39"},
                      "containers": [{"name": "config-reloader", "image": "quay.io/x/r:v1"}]}});
-        let places: Vec<String> = references(&Identity::of(&prom), &prom).into_iter().map(|(w, _)| w).collect();
+        let places: Vec<String> = references(&Identity::of(&prom), &prom)
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
         assert_eq!(
             places,
-            ["spec.containers[config-reloader].image", "spec.image", "spec.baseImage", "spec.thanos.image"]
+            [
+                "spec.containers[config-reloader].image",
+                "spec.image",
+                "spec.baseImage",
+                "spec.thanos.image"
+            ]
         );
         let agent = json!({"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "PrometheusAgent",
             "metadata": {"name": "a"}, "spec": {"baseImage": "quay.io/p/p"}});
-        assert!(references(&Identity::of(&agent), &agent).is_empty(), "an agent has no baseImage");
+        assert!(
+            references(&Identity::of(&agent), &agent).is_empty(),
+            "an agent has no baseImage"
+        );
     }
 }

@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod golden;
 mod helm;
 mod hostile;
+mod image_mirror;
 mod init_chown;
 mod local_pv;
 mod properties;
