@@ -84,7 +84,8 @@ fn profiles_lists_every_builtin_profile() {
             "shared-uid",
             "init-chown",
             "exec-probes",
-            "local-pv"
+            "local-pv",
+            "image-mirror"
         ]
     );
 }
@@ -296,7 +297,7 @@ fn readme_documents_every_profile_and_exit_code() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names.len(), 5, "{}", profiles.stdout);
+    assert_eq!(names.len(), 6, "{}", profiles.stdout);
     for name in &names {
         let start = readme
             .find(&format!("\n### {name}\n"))
