@@ -63,6 +63,29 @@ const FLAGS: &[(&str, bool)] = &[
     ("thanos-default-base-image", true),
 ];
 
+/// The operator's built-in values of its base image flags when the Deployment does not pass
+/// them (`pkg/operator/defaults.go`: `DefaultPrometheusBaseImage`, `DefaultAlertmanagerBaseImage`,
+/// `DefaultThanosBaseImage`; the same since v0.42). A CR without `image` or `baseImage` pulls
+/// these, so an air-gapped cluster needs them mirrored although the stream never names them.
+const DEFAULT_BASES: &[(&str, &str)] = &[
+    (
+        "prometheus-default-base-image",
+        "quay.io/prometheus/prometheus",
+    ),
+    (
+        "alertmanager-default-base-image",
+        "quay.io/prometheus/alertmanager",
+    ),
+    ("thanos-default-base-image", "quay.io/thanos/thanos"),
+];
+
+/// The operator's built-in config-reloader: this repository, tagged `v` + the operator's own
+/// version (`DefaultPrometheusConfigReloaderImage`, since v0.42; before it was on quay.io/coreos).
+const DEFAULT_RELOADER: &str = "quay.io/prometheus-operator/prometheus-config-reloader";
+
+/// The first operator version whose built-in images are the ones above.
+const DEFAULTS_SINCE: (u64, u64, u64) = (0, 42, 0);
+
 /// Container lists of a pod spec, in the order they are read.
 const LISTS: &[&str] = &["initContainers", "containers", "ephemeralContainers"];
 
@@ -647,6 +670,115 @@ fn base_image_fields(
     }
 }
 
+/// The operator container of a pod (its image's repository is `prometheus-operator`) with the
+/// image flags it does not pass: each missing flag whose built-in value a rule maps is added
+/// (`--flag=MIRRORED`) so the operator's own defaults come from the mirror too; a built-in value
+/// no rule maps counts as unmapped (`require` refuses it), since a CR may pull it.
+fn operator_defaults(
+    settings: &Settings,
+    seen: &mut Seen,
+    view: &super::driver::PodView,
+    sel: &crate::select::Selection,
+    fixed: &mut Value,
+    found: &mut Findings,
+) {
+    use super::exec_probes::{image_name, image_tag, parse_version};
+    let object = view.id.to_string();
+    let Some(ptr) = workload::pod_spec_pointer(view.id) else {
+        return;
+    };
+    if CrKind::of(view.id).is_some() {
+        return;
+    }
+    for (i, c) in workload::items(view.pod.get("containers")).enumerate() {
+        let Some(image) = c.get("image").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = workload::container_name(c);
+        if image_name(image) != "prometheus-operator" || !sel.container(name) {
+            continue;
+        }
+        let version = image_tag(image).and_then(parse_version);
+        if version.is_some_and(|v| v < DEFAULTS_SINCE) {
+            found.note(format!(
+                "container {name}: operator {} predates the built-in images image-mirror knows (v0.42): \
+                 flags it does not pass are not added",
+                image_tag(image).unwrap_or("")
+            ));
+            continue;
+        }
+        let passed: Vec<&str> = workload::command_line(c)
+            .filter_map(Value::as_str)
+            .filter_map(|w| w.strip_prefix("--").or_else(|| w.strip_prefix('-')))
+            .map(|w| w.split('=').next().unwrap_or(w))
+            .collect();
+        let mut missing: Vec<(&str, String)> = DEFAULT_BASES
+            .iter()
+            .filter(|(flag, _)| !passed.contains(flag))
+            .map(|(flag, default)| (*flag, default.to_string()))
+            .collect();
+        if !passed.contains(&"prometheus-config-reloader") {
+            match (version, image_tag(image)) {
+                (Some(_), Some(tag)) => missing.insert(
+                    0,
+                    ("prometheus-config-reloader", format!("{DEFAULT_RELOADER}:{tag}")),
+                ),
+                _ => found.warn(format!(
+                    "container {name}: the operator image {image} has no version tag, so the config-reloader \
+                     it runs by default ({DEFAULT_RELOADER}:v<its version>) is not known: pass \
+                     --prometheus-config-reloader in the chart"
+                )),
+            }
+        }
+        let mut added = Vec::new();
+        for (flag, default) in missing {
+            match settings.map(&default) {
+                Mapping::Mapped { after, .. } => {
+                    added.push(Value::String(format!("--{flag}={after}")));
+                    seen.mapped.insert(default, after);
+                }
+                Mapping::Mirrored => {}
+                Mapping::Unmapped | Mapping::Invalid => {
+                    seen.unmapped
+                        .entry(default)
+                        .or_default()
+                        .insert(format!("{object}, the operator's default for --{flag}"));
+                }
+            }
+        }
+        if added.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = added
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|a| a.split('=').next().unwrap_or(a).to_string())
+            .collect();
+        let Some(c) = fixed
+            .at_mut(&format!("{ptr}/containers/{i}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let Some(args) = workload::list_entry(c, "args") else {
+            found.warn(format!(
+                "container {name}: args is not a list, so {} cannot be added",
+                names.join(", ")
+            ));
+            continue;
+        };
+        args.extend(added);
+        found.note_code(
+            Code::ImageMapped,
+            format!(
+                "container {name} did not pass {}: added with the mirror of the operator's built-in image, \
+                 which a resource without image or baseImage pulls",
+                names.join(", ")
+            ),
+        );
+    }
+}
+
 impl PodFix for ImageMirror {
     type Survey = Seen;
 
@@ -760,6 +892,7 @@ impl PodFix for ImageMirror {
                 }
             }
         }
+        operator_defaults(settings, seen, view, sel, &mut fixed, &mut found);
         for (pointer, rule) in bases {
             let at = if pointer == "/spec" {
                 "spec."

@@ -496,3 +496,86 @@ fn no_rules_only_lists_the_images() {
         .count();
     assert_eq!(unmapped, 11);
 }
+
+/// An operator Deployment that passes no image flag: its built-in images come from quay.io.
+fn bare_operator(tag: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: op
+spec:
+  template:
+    spec:
+      containers:
+        - name: operator
+          image: quay.io/prometheus-operator/prometheus-operator:{tag}
+"
+    )
+}
+
+#[test]
+fn operator_built_in_images_are_pulled_from_the_mirror_too() {
+    let set = [
+        ("image-mirror.map", "quay.io=m.example/q"),
+        ("image-mirror.require", "true"),
+    ];
+    let out = run(&bare_operator("v0.85.0"), P, &set);
+    let d = docs(&out.stream);
+    assert_eq!(
+        pod(&d[0])["containers"][0]["args"],
+        serde_json::json!([
+            "--prometheus-config-reloader=m.example/q/prometheus-operator/prometheus-config-reloader:v0.85.0",
+            "--prometheus-default-base-image=m.example/q/prometheus/prometheus",
+            "--alertmanager-default-base-image=m.example/q/prometheus/alertmanager",
+            "--thanos-default-base-image=m.example/q/thanos/thanos"
+        ])
+    );
+    assert_idempotent(&out, P, &set);
+}
+
+#[test]
+fn require_refuses_an_unmapped_operator_default_a_resource_may_pull() {
+    // The operator image is mapped by its full name; its built-in images are not.
+    let set = [
+        (
+            "image-mirror.map",
+            "quay.io/prometheus-operator/prometheus-operator=m.example/op,\
+             quay.io/prometheus-operator/prometheus-config-reloader=m.example/r",
+        ),
+        ("image-mirror.require", "true"),
+    ];
+    let e = run_err(&bare_operator("v0.85.0"), P, &set).to_string();
+    assert!(
+        e.contains("3 image references no rule maps")
+            && e.contains("quay.io/prometheus/prometheus (Deployment op, the operator's default for --prometheus-default-base-image)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn operator_before_0_42_gets_no_flags_added() {
+    let out = run(
+        &bare_operator("v0.40.0"),
+        P,
+        &[("image-mirror.map", "quay.io=m.example/q")],
+    );
+    let d = docs(&out.stream);
+    assert!(pod(&d[0])["containers"][0].get("args").is_none());
+    let notes = messages(&out, Level::Note, "Deployment op");
+    assert!(
+        notes[0].contains("predates the built-in images"),
+        "{notes:?}"
+    );
+    // Without a version tag the reloader cannot be told; the base images still can.
+    let out = run(
+        &bare_operator("latest"),
+        P,
+        &[("image-mirror.map", "quay.io=m.example/q")],
+    );
+    let d = docs(&out.stream);
+    let args = &pod(&d[0])["containers"][0]["args"];
+    assert_eq!(args.as_array().map(Vec::len), Some(3), "{args}");
+    let w = messages(&out, Level::Warning, "Deployment op");
+    assert!(w[0].contains("has no version tag"), "{w:?}");
+}
