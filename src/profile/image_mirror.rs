@@ -27,7 +27,11 @@
 //!   `--prometheus-default-base-image`, `--alertmanager-default-base-image`,
 //!   `--thanos-default-base-image`. The base images are "path without tag/version", though
 //!   kube-prometheus-stack passes `--thanos-default-base-image=quay.io/thanos/thanos:v0.42.4`
-//!   (tagged: used as is, as above).
+//!   (tagged: used as is, as above). A flag the Deployment does not pass still names an image:
+//!   the operator's built-in one (`pkg/operator/defaults.go`), which a CR without `image` or
+//!   `baseImage` pulls. So a missing flag whose built-in value a rule maps is added with the
+//!   mirrored value (operators since v0.42, whose built-in images are these), and one no rule
+//!   maps counts as unmapped.
 //!
 //! Rules: `FROM=TO[;tag=s/PATTERN/REPLACEMENT/]...`, matched against the normalised reference
 //! (Docker's rules, `distribution/reference` `ParseNormalizedNamed`: no registry part → `docker.io`,
@@ -994,6 +998,64 @@ mod tests {
             Mapping::Mapped { after, .. } => Some(after),
             _ => None,
         }
+    }
+
+    /// `diagnose` plans without applying: planning must leave the documents alone and foresee
+    /// exactly what applying does, notes included (the summary's notes come from `finish`).
+    #[test]
+    fn planning_changes_nothing_and_foresees_the_apply() {
+        use crate::profile::{Ctx, Doc, Docs, ProfileDef, configure};
+        use crate::report::Report;
+        use crate::select::Selection;
+        use crate::stream::Form;
+        let op = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "op"},
+            "spec": {"template": {"spec": {"containers": [{"name": "operator",
+                "image": "quay.io/prometheus-operator/prometheus-operator:v0.85.0@sha256:0123456789abcdef0123456789abcdef",
+                "args": ["--prometheus-config-reloader", "quay.io/prometheus-operator/prometheus-config-reloader:v0.85.0"]}]}}}});
+        let docs = Docs::new(vec![Doc {
+            id: Identity::of(&op),
+            value: op.clone(),
+        }]);
+        let def = ProfileDef::builtin("image-mirror").unwrap();
+        let set = std::collections::BTreeMap::from([(
+            "map".to_string(),
+            "quay.io=m.example/q;tag=s/^v//".to_string(),
+        )]);
+        let params = Params::new(&def, &set).unwrap();
+        let fix = configure("image-mirror", &params).unwrap();
+        let sel = Selection::for_profile(&[], &[], "image-mirror");
+        let run = |docs: &mut Docs, plan: bool| {
+            let (mut report, mut added) = (Report::default(), Vec::new());
+            let mut ctx = Ctx {
+                profile: "image-mirror",
+                params: &params,
+                sel: &sel,
+                form: Form::Plain,
+                report: &mut report,
+                added: &mut added,
+                live_pvs: None,
+            };
+            let planned = if plan {
+                fix.plan(docs, &mut ctx).unwrap()
+            } else {
+                fix.apply(docs, &mut ctx).unwrap();
+                Vec::new()
+            };
+            (planned, report.messages)
+        };
+        let mut scratch = docs.clone();
+        let (planned, planned_notes) = run(&mut scratch, true);
+        assert_eq!(scratch.get(0).value, op, "planning changed the document");
+        let mut applied = docs.clone();
+        let (_, applied_notes) = run(&mut applied, false);
+        let args = &applied.get(0).value["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert_eq!(
+            args[1],
+            "m.example/q/prometheus-operator/prometheus-config-reloader:0.85.0"
+        );
+        assert_eq!(planned, [(0, applied.get(0).value.clone())]);
+        assert_eq!(planned_notes, applied_notes);
+        assert!(planned_notes.iter().any(|m| m.code == Code::ImageDigest));
     }
 
     #[test]

@@ -33,7 +33,10 @@ fn plan(profiles: &str) -> Plan {
         argv.extend(["--set", "local-pv.node=n", "--set", "local-pv.namespace=ns"]);
     }
     if profiles.contains("image-mirror") {
-        argv.extend(["--set", "image-mirror.map=docker.io=m.example/hub;tag=s/$/-la64/"]);
+        argv.extend([
+            "--set",
+            "image-mirror.map=docker.io=m.example/hub;tag=s/$/-la64/",
+        ]);
     }
     let args = Args::parse_from(argv);
     config::resolve(&args, &|_| None, &|f| Err(f.to_string()))
