@@ -165,6 +165,10 @@ for stream in workloads mixed stack; do
   done
   read -r t m c < <(measure "$in" "$bin" -p local-pv "${local_pv[@]}"); row "helm-fixup -p local-pv" "$in" "$t" "$m" "$c"
   read -r t m c < <(measure "$in" "$bin" -p "$all" "${local_pv[@]}"); row "helm-fixup -p (all four)" "$in" "$t" "$m" "$c"
+  # Diagnose plans every profile it can choose and writes no stream: it must not be slower
+  # than applying them (it exits 4 when it finds something).
+  read -r t m c < <(measure "$in" "$bin" diagnose); row "helm-fixup diagnose" "$in" "$t" "$m" "$c"
+  read -r t m c < <(measure "$in" "$bin" -p auto --assume storage=hostpath "${local_pv[@]}"); row "helm-fixup -p auto" "$in" "$t" "$m" "$c"
   if [ "$want_kustomize" = 1 ] && command -v kubectl >/dev/null 2>&1; then
     k=$work/kustomize-$stream
     kin=$work/$stream-k.yaml

@@ -50,6 +50,11 @@ pub struct Args {
     /// Report what would change but write the input unchanged.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+
+    /// What the stream cannot show about the cluster, for `-p auto`:
+    /// storage=hostpath|nfs|local|dynamic, platform=openshift, arch=loong64. Repeatable.
+    #[arg(long = "assume", value_name = "KEY=VALUE")]
+    pub assume: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -79,16 +84,13 @@ pub enum Command {
         /// Profile name or profile file.
         profile: String,
     },
-    /// Name the failure in a log line, `kubectl describe pod` or `kubectl get events` output, and
-    /// the helm-fixup arguments that fix it. Exit 0 when nothing is recognised, 4 when a failure is.
+    /// Foresee the failures of a rendered stream (on stdin), or name the failure in a log line,
+    /// `kubectl describe pod` or `kubectl get events` output (--error, --error-file), with the
+    /// helm-fixup arguments that fix it. Read-only. Exit 0 when nothing is found, 4 when
+    /// something is.
     Diagnose {
         /// The text, pasted (quote it).
-        #[arg(
-            long = "error",
-            value_name = "TEXT",
-            required_unless_present = "error_file",
-            conflicts_with = "error_file"
-        )]
+        #[arg(long = "error", value_name = "TEXT", conflicts_with = "error_file")]
         error: Option<String>,
         /// A file holding the text (`-` for stdin).
         #[arg(long = "error-file", value_name = "FILE")]
@@ -96,5 +98,12 @@ pub enum Command {
         /// Report format.
         #[arg(long = "format", value_enum, default_value = "text")]
         format: SummaryFormat,
+        /// What the stream cannot show about the cluster: storage=hostpath|nfs|local|dynamic,
+        /// platform=openshift, arch=loong64. Repeatable.
+        #[arg(long = "assume", value_name = "KEY=VALUE")]
+        assume: Vec<String>,
+        /// A profile parameter the foresight should use, e.g. --set exec-probes.operatorVersion=0.70.0.
+        #[arg(long = "set", value_name = "PROFILE.PARAM=VALUE")]
+        set: Vec<String>,
     },
 }

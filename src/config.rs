@@ -3,9 +3,9 @@
 //! valid names instead of silently doing nothing to a release.
 
 use crate::cli::{Args, SummaryFormat};
-use crate::engine::Plan;
+use crate::engine::{AutoPlan, Plan};
 use crate::error::UsageError;
-use crate::profile::{self, Params, ProfileDef};
+use crate::profile::{self, Assume, Params, ProfileDef};
 use crate::select::Selector;
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,6 +25,18 @@ pub struct Config {
     pub summary_file: Option<PathBuf>,
     pub summary_format: SummaryFormat,
 }
+
+/// The profile name that lets the failures found choose the profiles (`-p auto`).
+pub const AUTO: &str = "auto";
+
+/// What `-p auto` may choose, least privilege first: root-run never (shared-uid and
+/// init-chown fix what it fixes with less privilege).
+pub const AUTO_CANDIDATES: &[&str] = &["shared-uid", "init-chown", "exec-probes", "local-pv"];
+
+/// What `-p auto --assume platform=openshift` may choose: openshift instead of shared-uid and
+/// init-chown, which set the fixed ids and the root helper restricted-v2 rejects (the SCC's
+/// fsGroup gives the volumes to the pod instead).
+pub const AUTO_OPENSHIFT: &[&str] = &["exec-probes", "local-pv", "openshift"];
 
 /// The config file (`-c fixup.yaml`).
 #[derive(Debug, Default, Deserialize)]
@@ -115,12 +127,33 @@ pub fn resolve(
         wanted.extend(env(ENV_PROFILES));
     }
     let mut defs: Vec<ProfileDef> = Vec::new();
-    for arg in wanted
+    let asked: Vec<&str> = wanted
         .iter()
         .flat_map(|w| w.split(','))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    {
+        .collect();
+    let auto = asked.contains(&AUTO);
+    if auto && asked.iter().any(|a| *a != AUTO) {
+        return Err(format!(
+            "-p auto chooses the profiles itself from the failures it finds: give it alone (not with {}), \
+             or name the profiles you want without auto",
+            asked
+                .iter()
+                .filter(|a| **a != AUTO)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
+    let assume = Assume::parse(&args.assume)?;
+    let candidates: Vec<&str> = match (auto, assume.platform.as_deref()) {
+        (true, Some("openshift")) => AUTO_OPENSHIFT.to_vec(),
+        (true, _) => AUTO_CANDIDATES.to_vec(),
+        (false, _) => asked,
+    };
+    for arg in candidates {
         let def = load_profile(arg, read)?;
         if !defs.iter().any(|d| d.name == def.name) {
             defs.push(def);
@@ -168,6 +201,21 @@ pub fn resolve(
         per.entry(p).or_default().insert(k, v);
     }
     let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    let mut blocked = Vec::new();
+    if auto {
+        // local-pv cannot guess the node: without one it still foresees unbound claims, with
+        // placeholders, and `-p auto` names them instead of fixing them.
+        let lp = per.entry("local-pv".to_string()).or_default();
+        if !lp.contains_key("node") && !lp.contains_key("nodes") {
+            lp.insert("node".into(), "node".into());
+            lp.entry("namespace".to_string())
+                .or_insert_with(|| "release-namespace".into());
+            blocked.push((
+                "local-pv".to_string(),
+                "local-pv needs the node for the volumes: add --set local-pv.node=NODE".to_string(),
+            ));
+        }
+    }
     let mut profiles = Vec::new();
     for def in &defs {
         // Params::new checks the values with the fix's own `configure`; the profile file's
@@ -214,6 +262,8 @@ pub fn resolve(
             dry_run: args.dry_run,
             diff: args.diff || file.diff,
             live_pvs: None,
+            assume,
+            auto: auto.then_some(AutoPlan { blocked }),
         },
         summary_file: args.summary_file.clone().or(file.summary_file),
         summary_format,

@@ -6,6 +6,7 @@
 //! what is wrong, which fix applies (the one with the least privilege first) and what to check
 //! in the cluster. The matching reads text only: it never runs anything.
 
+use crate::report::{Certainty, Prediction};
 use serde::Serialize;
 
 /// One failure this tool fixes, as users see it.
@@ -110,6 +111,38 @@ pub const FAILURES: &[Failure] = &[
         ],
     },
     Failure {
+        code: "volume-write",
+        title: "a container cannot write its persistent volume: permission denied, then a crash loop",
+        cause: "the volume's directory belongs to root (hostPath, NFS, a local disk, a provisioner that ignores \
+                fsGroup) and the container runs as another uid",
+        fixes: &[
+            Remedy {
+                args: &["-p", "init-chown"],
+                why: "an init container chowns the volume to the uid the container runs as; only it runs as root, with CHOWN, DAC_OVERRIDE and FOWNER",
+            },
+            Remedy {
+                args: &["-p", "shared-uid", "--set", "shared-uid.uid=OWNER"],
+                why: "runs the pod as the uid that owns the volume already (no root at all)",
+            },
+        ],
+        check: "kubectl logs POD --previous (permission denied on the data path) and ls -ln of the directory on the node",
+        // Go's os.MkdirAll, as Loki, Grafana and Alertmanager print it: `mkdir /var/loki/rules:
+        // permission denied`.
+        signs: &[&["mkdir", "permission denied"]],
+    },
+    Failure {
+        code: "shared-volume",
+        title: "containers that share a volume run as different users: one cannot write the other's files",
+        cause: "two containers of one pod write one volume with different uids; files one creates (0644) the \
+                other cannot change, and no fsGroup gives them a common group",
+        fixes: &[Remedy {
+            args: &["-p", "shared-uid"],
+            why: "gives the pod's containers one uid and an fsGroup; no container becomes root",
+        }],
+        check: "the runAsUser of each container that mounts the volume, and ls -ln of the files",
+        signs: &[],
+    },
+    Failure {
         code: "thanos-hard-link",
         title: "thanos-sidecar cannot hard-link Prometheus blocks: no block is uploaded",
         cause: "prometheus and thanos-sidecar run as different uids on the same volume; the kernel refuses a \
@@ -156,6 +189,76 @@ pub const FAILURES: &[Failure] = &[
         signs: &[
             &["executable file not found", "\"sh\""],
             &["\"/bin/sh\"", "no such file or directory"],
+        ],
+    },
+    Failure {
+        code: "statefulset-update-forbidden",
+        title: "helm upgrade is rejected: a StatefulSet field that cannot change did",
+        cause: "the new render changes a StatefulSet field the API server never updates (volumeClaimTemplates, \
+                selector, serviceName, podManagementPolicy): a fix turned on for an installed release \
+                (local-pv's storageClassName) or a chart change",
+        fixes: &[Remedy {
+            args: &["diagnose"],
+            why: "run on the new render (helm template ... | helm-fixup diagnose): each fix that changes such a field \
+                  says so, with the `kubectl delete statefulset NAME --cascade=orphan` to run before the upgrade \
+                  (its pods and claims stay); a run of the profile warns the same (code immutable-field)",
+        }],
+        check: "helm get manifest RELEASE against the new render: which of those fields differ",
+        // kube-apiserver's ValidateStatefulSetUpdate: `spec: Forbidden: updates to statefulset spec
+        // for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', ... are forbidden`.
+        signs: &[&["updates to statefulset spec for fields other than"]],
+    },
+    Failure {
+        code: "claim-update-forbidden",
+        title: "helm upgrade is rejected: a PersistentVolumeClaim or PersistentVolume cannot change",
+        cause: "a claim's spec (storageClassName, volumeName, access modes) and a volume's source and node \
+                affinity are fixed once created; the new render changes them",
+        fixes: &[Remedy {
+            args: &["-p", "local-pv", "--set", "local-pv.existing=cluster"],
+            why: "sends the volumes that exist exactly as the cluster has them; for a claim, leave it out \
+                  (--skip local-pv:kind=PersistentVolumeClaim,name=NAME) or recreate it",
+        }],
+        check: "kubectl get pvc,pv -o yaml against the new render",
+        // ValidatePersistentVolumeClaimUpdate: `spec: Forbidden: spec is immutable after creation
+        // except resources.requests ...`; ValidatePersistentVolumeUpdate:
+        // `spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation`.
+        signs: &[
+            &["spec is immutable after creation"],
+            &["persistentvolumesource is immutable"],
+            &["nodeaffinity", "field is immutable"],
+        ],
+    },
+    Failure {
+        code: "ssa-claimref-conflict",
+        title: "helm upgrade (Helm 4) fails with a server-side apply conflict on a PersistentVolume's claimRef",
+        cause: "the controller that binds volumes owns claimRef's uid and resourceVersion once the claim binds; \
+                re-applying a pre-bound volume without them conflicts on Kubernetes 1.22-1.24",
+        fixes: &[Remedy {
+            args: &["-p", "local-pv", "--set", "local-pv.existing=cluster"],
+            why: "sends volumes that exist as the cluster has them, bound claimRef included, so the apply owns nothing new",
+        }],
+        check: "kubectl get pv NAME -o yaml --show-managed-fields (the manager of spec.claimRef)",
+        signs: &[&["conflict", "claimref"]],
+    },
+    Failure {
+        code: "scc-fixed-uid",
+        title: "OpenShift rejects the pod: its uid is not in the namespace's range (restricted-v2 SCC)",
+        cause: "the chart sets fixed runAsUser/runAsGroup/fsGroup (1000, 2000, 65534); restricted-v2 admits only \
+                the uids of the namespace's openshift.io/sa.scc.uid-range and the fsGroups of its \
+                supplemental groups, so the ReplicaSet or StatefulSet cannot create its pods",
+        fixes: &[Remedy {
+            args: &["-p", "openshift"],
+            why: "removes the fixed ids so the SCC assigns the namespace's; containers that need root are named, with the SCC to grant",
+        }],
+        check: "kubectl describe replicaset/statefulset NAME (the FailedCreate event) and oc get namespace NS -o yaml \
+                (openshift.io/sa.scc.uid-range)",
+        // OpenShift's SCC admission (apiserver-library-go): `unable to validate against any security
+        // context constraint: [provider "restricted-v2": Forbidden: ..., .containers[0].runAsUser:
+        // Invalid value: 1000: must be in the ranges: [1000680000, 1000689999]]`.
+        signs: &[
+            &["unable to validate against any security context constraint"],
+            &["runasuser", "must be in the ranges"],
+            &["fsgroup", "not an allowed group"],
         ],
     },
     Failure {
@@ -206,6 +309,175 @@ pub fn from_error(text: &str) -> Vec<Found> {
         .collect()
 }
 
+/// One failure foreseen in a stream, on one object: what `diagnose` reports for it.
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// The failure's code ([`FAILURES`]).
+    pub failure: &'static str,
+    /// What the user will see.
+    pub title: &'static str,
+    /// The fields that show it, one line each.
+    pub evidence: Vec<String>,
+    pub certainty: Certainty,
+    /// For a conditional finding: on which clusters it fails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// The profiles that fix it, least privilege first.
+    pub profiles: Vec<String>,
+    /// What the fix will meet on this object (an upgrade Kubernetes rejects, Pod Security).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
+    /// The `helm-fixup` arguments that fix it on this object alone.
+    pub args: Vec<String>,
+    /// The same, as Helm 4 and Helm 3 take them.
+    pub helm4: String,
+    pub helm3: String,
+}
+
+/// The failure with this code.
+pub fn failure(code: &str) -> Option<&'static Failure> {
+    FAILURES.iter().find(|f| f.code == code)
+}
+
+/// Group what the fixes foresaw into findings: one per object and failure, in stream order.
+/// `extra` gives the `--set` arguments a profile needs to run at all (local-pv's node).
+pub fn findings(
+    predicted: &[Prediction],
+    extra: &dyn Fn(&str, &str) -> Vec<String>,
+) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    // Where each (object, failure) is in `out`, and each object's first place: a stream of
+    // thousands of workloads stays linear.
+    let mut at: std::collections::HashMap<(String, &str), usize> = Default::default();
+    let mut first: std::collections::HashMap<String, usize> = Default::default();
+    for p in predicted {
+        let key = (p.object.clone(), p.failure);
+        let f = match at.get(&key) {
+            Some(&i) => &mut out[i],
+            None => {
+                at.insert(key, out.len());
+                let n = first.len();
+                first.entry(p.object.clone()).or_insert(n);
+                out.push(Finding {
+                    object: p.object.clone(),
+                    failure: p.failure,
+                    title: failure(p.failure).map_or(p.failure, |f| f.title),
+                    evidence: Vec::new(),
+                    certainty: p.certainty,
+                    conditions: Vec::new(),
+                    profiles: Vec::new(),
+                    caveats: Vec::new(),
+                    args: Vec::new(),
+                    helm4: String::new(),
+                    helm3: String::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if !f.evidence.contains(&p.evidence) {
+            f.evidence.push(p.evidence.clone());
+        }
+        if p.certainty == Certainty::Definite {
+            f.certainty = Certainty::Definite;
+        }
+        if let Some(c) = &p.condition
+            && !f.conditions.contains(c)
+        {
+            f.conditions.push(c.clone());
+        }
+        if !f.profiles.contains(&p.profile) {
+            f.profiles.push(p.profile.clone());
+        }
+        for c in &p.caveats {
+            if !f.caveats.contains(c) {
+                f.caveats.push(c.clone());
+            }
+        }
+    }
+    // Stream order is the order the fixes met the objects; sort by object so one object's
+    // findings stand together, keeping the first-seen order of objects.
+    out.sort_by_key(|f| first.get(&f.object).copied());
+    for f in &mut out {
+        if f.certainty == Certainty::Definite {
+            f.conditions.clear();
+        }
+        let profile = f.profiles[0].clone();
+        let mut args = vec![
+            "-p".to_string(),
+            profile.clone(),
+            "--only".to_string(),
+            format!("{profile}:{}", selector(&f.object)),
+        ];
+        args.extend(extra(&profile, &f.object));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        f.helm4 = helm4_args(&refs);
+        f.helm3 = helm3_args(&refs);
+        f.args = args;
+    }
+    out
+}
+
+/// A selector for exactly the object `Kind namespace/name` (or `Kind name`).
+fn selector(object: &str) -> String {
+    let object = object.strip_suffix(" (hook)").unwrap_or(object);
+    let (kind, rest) = object.split_once(' ').unwrap_or((object, ""));
+    match rest.split_once('/') {
+        Some((ns, name)) => format!("kind={kind},namespace={ns},name={name}"),
+        None => format!("kind={kind},name={rest}"),
+    }
+}
+
+/// The report of a stream's diagnosis for people.
+pub fn stream_text(found: &[Finding], documents: usize, assumed: &str) -> String {
+    let mut out = String::new();
+    if found.is_empty() {
+        out.push_str(&format!(
+            "helm-fixup diagnose: {documents} document(s), no failure that helm-fixup fixes is foreseen{assumed}.\n"
+        ));
+        return out;
+    }
+    for (i, f) in found.iter().enumerate() {
+        let certainty = match f.certainty {
+            Certainty::Definite => "definite".to_string(),
+            Certainty::Conditional => format!("conditional: {}", f.conditions.join("; ")),
+        };
+        if i == 0 || found[i - 1].object != f.object {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}\n", f.object));
+        }
+        out.push_str(&format!("  {} [{}]\n", f.title, f.failure));
+        for e in &f.evidence {
+            out.push_str(&format!("    evidence:  {e}\n"));
+        }
+        out.push_str(&format!("    certainty: {certainty}\n"));
+        out.push_str(&format!("    fix:       helm-fixup {}\n", f.args.join(" ")));
+        for c in &f.caveats {
+            out.push_str(&format!("      mind:    {c}\n"));
+        }
+        out.push_str(&format!("      Helm 4:  {}\n", f.helm4));
+        out.push_str(&format!("      Helm 3:  {}\n", f.helm3));
+    }
+    out.push('\n');
+    let definite = found
+        .iter()
+        .filter(|f| f.certainty == Certainty::Definite)
+        .count();
+    out.push_str(&format!(
+        "{} finding(s) in {documents} document(s): {definite} definite, {} conditional{assumed}.\n",
+        found.len(),
+        found.len() - definite
+    ));
+    out.push_str(
+        "-p auto fixes the definite ones, each on its own objects; --assume storage=hostpath|nfs|local|dynamic \
+         settles the storage conditions.\n",
+    );
+    out
+}
+
 /// The report for people.
 pub fn text(found: &[Found]) -> String {
     if found.is_empty() {
@@ -225,8 +497,11 @@ pub fn text(found: &[Found]) -> String {
             let args = fix.args.join(" ");
             out.push_str(&format!("  {label:<7} helm-fixup {args}\n"));
             out.push_str(&format!("          {}\n", fix.why));
-            out.push_str(&format!("          Helm 4: {}\n", helm4_args(fix.args)));
-            out.push_str(&format!("          Helm 3: {}\n", helm3_args(fix.args)));
+            // A fix that is a profile runs under Helm; `diagnose` runs on its own.
+            if fix.args.first() == Some(&"-p") {
+                out.push_str(&format!("          Helm 4: {}\n", helm4_args(fix.args)));
+                out.push_str(&format!("          Helm 3: {}\n", helm3_args(fix.args)));
+            }
         }
         out.push_str(&format!("  check:  {}\n\n", fl.check));
     }
@@ -340,6 +615,116 @@ panic: Unable to create mmap-ed active query log"#;
     fn a_describe_output_with_several_failures_names_each_once() {
         let text = "Events:\n  Warning  FailedScheduling  default-scheduler  0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.\n  Warning  FailedScheduling  default-scheduler  0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.\nopen /prometheus/queries.active: permission denied\n";
         assert_eq!(codes(text), ["unbound-claim", "prometheus-data-write"]);
+    }
+
+    #[test]
+    fn upgrade_rejections_name_what_to_do_before_the_upgrade() {
+        let sts = r#"Error: UPGRADE FAILED: cannot patch "demo-db" with kind StatefulSet: StatefulSet.apps "demo-db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"#;
+        assert_eq!(codes(sts), ["statefulset-update-forbidden"]);
+        let t = text(&from_error(sts));
+        assert!(
+            t.contains("helm-fixup diagnose\n")
+                && !t.contains("Helm 4: --post-renderer fixup --post-renderer-args=diagnose"),
+            "{t}"
+        );
+        let pvc = r#"Error: UPGRADE FAILED: cannot patch "data" with kind PersistentVolumeClaim: PersistentVolumeClaim "data" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"#;
+        assert_eq!(codes(pvc), ["claim-update-forbidden"]);
+        let ssa = r#"Error: UPGRADE FAILED: conflict occurred while applying object /monitoring.data-db-0 /v1, Kind=PersistentVolume: Apply failed with 1 conflict: conflict with "kube-controller-manager" using v1: .spec.claimRef"#;
+        assert_eq!(codes(ssa), ["ssa-claimref-conflict"]);
+    }
+
+    #[test]
+    fn openshift_scc_rejection_names_the_openshift_profile() {
+        let event = r#"Warning  FailedCreate  replicaset-controller  Error creating: pods "grafana-7d9c-" is forbidden: unable to validate against any security context constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount, provider restricted-v2: .spec.securityContext.fsGroup: Invalid value: []int64{472}: 472 is not an allowed group, provider restricted-v2: .containers[0].runAsUser: Invalid value: 472: must be in the ranges: [1000680000, 1000689999]]"#;
+        assert_eq!(codes(event), ["scc-fixed-uid"]);
+        assert_eq!(
+            from_error(event)[0].failure.fixes[0].args,
+            ["-p", "openshift"]
+        );
+    }
+
+    #[test]
+    fn every_failure_a_fix_foresees_is_described() {
+        for code in crate::report::failure::ALL {
+            let f = failure(code).unwrap_or_else(|| panic!("{code} is not in FAILURES"));
+            assert!(!f.fixes.is_empty() && !f.title.is_empty(), "{code}");
+            assert_ne!(
+                f.fixes[0].args[1], "root-run",
+                "{code}: root-run is never first"
+            );
+        }
+    }
+
+    #[test]
+    fn findings_group_by_object_and_failure_and_keep_the_strongest_certainty() {
+        let p = |object: &str, failure: &'static str, certainty, evidence: &str| Prediction {
+            failure,
+            profile: "init-chown".into(),
+            object: object.into(),
+            evidence: evidence.into(),
+            certainty,
+            condition: (certainty == Certainty::Conditional).then(|| "if hostPath".to_string()),
+            caveats: Vec::new(),
+        };
+        let predicted = [
+            p(
+                "StatefulSet a/db",
+                "volume-write",
+                Certainty::Conditional,
+                "claim data",
+            ),
+            p(
+                "Deployment a/web",
+                "volume-write",
+                Certainty::Definite,
+                "hostPath /x",
+            ),
+            p(
+                "StatefulSet a/db",
+                "volume-write",
+                Certainty::Definite,
+                "hostPath /y",
+            ),
+        ];
+        let found = findings(&predicted, &|_, _| Vec::new());
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].object, "StatefulSet a/db");
+        assert_eq!(found[0].evidence, ["claim data", "hostPath /y"]);
+        assert_eq!(found[0].certainty, Certainty::Definite);
+        assert!(
+            found[0].conditions.is_empty(),
+            "a definite finding has no condition"
+        );
+        assert_eq!(
+            found[0].args,
+            [
+                "-p",
+                "init-chown",
+                "--only",
+                "init-chown:kind=StatefulSet,namespace=a,name=db"
+            ]
+        );
+        let cluster = findings(
+            &[p(
+                "PersistentVolume pv-1",
+                "unbound-claim",
+                Certainty::Conditional,
+                "e",
+            )],
+            &|_, _| vec!["--set".into(), "x=y".into()],
+        );
+        assert_eq!(
+            cluster[0].args,
+            [
+                "-p",
+                "init-chown",
+                "--only",
+                "init-chown:kind=PersistentVolume,name=pv-1",
+                "--set",
+                "x=y"
+            ]
+        );
+        assert_eq!(cluster[0].conditions, ["if hostPath"]);
     }
 
     #[test]

@@ -14,8 +14,8 @@
 use crate::immutable;
 use crate::live::LivePvs;
 use crate::manifest::Identity;
-use crate::profile::{self, Ctx, Doc, Docs, Params, ProfileDef};
-use crate::report::{self, Added, Code, Record, Report};
+use crate::profile::{self, Assume, Ctx, Doc, Docs, Params, ProfileDef};
+use crate::report::{self, Added, Certainty, Code, Prediction, Record, Report};
 use crate::select::{Selection, Selector};
 use crate::stream::{self, FILENAME_ANNOTATION, Form, Segment};
 use crate::workload;
@@ -39,6 +39,19 @@ pub struct Plan {
     /// The PersistentVolumes that exist in the cluster (`local-pv.existing`), read before the
     /// stream by the caller: the engine itself does no I/O.
     pub live_pvs: Option<LivePvs>,
+    /// What the user told about the cluster (`--assume`), for `-p auto`.
+    pub assume: Assume,
+    /// `-p auto`: `profiles` are the candidates, and each runs only on the objects it finds a
+    /// failure in.
+    pub auto: Option<AutoPlan>,
+}
+
+/// What `-p auto` needs besides its candidate profiles.
+#[derive(Debug, Clone, Default)]
+pub struct AutoPlan {
+    /// Candidates that can foresee but not fix, and why (local-pv without a node): their
+    /// failures are named in a warning instead.
+    pub blocked: Vec<(String, String)>,
 }
 
 /// The result of a successful run.
@@ -336,7 +349,21 @@ fn in_parallel<T: Sync, R: Send>(
 }
 
 /// Like [`process`], but untouched documents stay ranges of `input`.
-pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
+/// A stream read: its text and form, the documents as written, and what the fixes see.
+struct Stream<'a> {
+    text: &'a str,
+    form: Form,
+    segs: Vec<Seg<'a>>,
+    docs: Docs,
+    /// The documents only validated and copied through.
+    skipped: usize,
+    /// The keys documents repeat (warnings).
+    repeated: Report,
+}
+
+/// Read and check every document of `input`: the first error in stream order is the one
+/// reported (exit 2), and nothing is written.
+fn read_stream<'a>(input: &'a [u8], plan: &Plan) -> Result<Stream<'a>, Error> {
     let text = std::str::from_utf8(input).map_err(|e| {
         let at = e.valid_up_to();
         let valid = std::str::from_utf8(&input[..at]).unwrap_or("");
@@ -417,6 +444,25 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
 
     let mut docs = Docs::new(items);
     docs.skipped_templates = skipped_templates;
+    Ok(Stream {
+        text,
+        form,
+        segs,
+        docs,
+        skipped,
+        repeated,
+    })
+}
+
+pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
+    let Stream {
+        text,
+        form,
+        segs,
+        mut docs,
+        skipped,
+        repeated,
+    } = read_stream(input, plan)?;
     let mut report = Report {
         profiles: plan.profiles.iter().map(|(d, _)| d.name.clone()).collect(),
         documents: docs.len() + skipped,
@@ -429,20 +475,36 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     // a stream of many workloads needs.
     let mut touched: BTreeSet<usize> = BTreeSet::new();
 
+    // `-p auto`: the profiles, and the objects of each, that the failures found call for.
+    let auto = match &plan.auto {
+        Some(auto) => {
+            let chosen = auto_choice(&docs, plan, auto, form, &mut report)?;
+            report.profiles = chosen.keys().cloned().collect();
+            report.profiles.sort_by_key(|p| {
+                plan.profiles
+                    .iter()
+                    .find(|(d, _)| d.name == *p)
+                    .map_or(usize::MAX, |(d, _)| d.order())
+            });
+            Some(chosen)
+        }
+        None => None,
+    };
     let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
     ordered.sort_by_key(|(d, _)| d.order());
-    let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
     for (def, params) in ordered {
+        let within = match &auto {
+            Some(chosen) => match chosen.get(&def.name) {
+                Some(objects) => Some(objects.clone()),
+                None => continue,
+            },
+            None => None,
+        };
         // Checked once already when the command line was read (`Params::new`); plans built in
         // code are checked here.
         let fix = profile::configure(&def.fix, params).map_err(|e| Error::Usage(e.0))?;
-        let mut only = plan.only.clone();
-        for t in &def.targets {
-            let mut s = Selector::parse(t, &names).map_err(|e| Error::Usage(e.0))?;
-            s.profile = Some(def.name.clone());
-            only.push(s);
-        }
-        let sel = Selection::for_profile(&only, &plan.skip, &def.name);
+        let mut sel = selection(plan, def)?;
+        sel.within = within;
         let mut new_docs = Vec::new();
         let mut ctx = Ctx {
             profile: &def.name,
@@ -452,6 +514,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             report: &mut report,
             added: &mut new_docs,
             live_pvs: plan.live_pvs.as_ref(),
+            assume: &plan.assume,
         };
         fix.apply(&mut docs, &mut ctx)
             .map_err(|e| Error::Usage(e.0))?;
@@ -473,6 +536,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
                     immutable::advice(&def.name, &doc.id, &fixed),
                 );
             }
+            docs.mark_changed(i, &def.fix);
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
             if more_privileged {
                 docs.mark_raised(i);
@@ -546,6 +610,177 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         report,
         diffs,
     })
+}
+
+/// The selection one profile of `plan` runs under: the user's selectors and the profile file's
+/// targets.
+fn selection(plan: &Plan, def: &ProfileDef) -> Result<Selection, Error> {
+    let names: Vec<&str> = plan.profiles.iter().map(|(d, _)| d.name.as_str()).collect();
+    let mut only = plan.only.clone();
+    for t in &def.targets {
+        let mut s = Selector::parse(t, &names).map_err(|e| Error::Usage(e.0))?;
+        s.profile = Some(def.name.clone());
+        only.push(s);
+    }
+    Ok(Selection::for_profile(&only, &plan.skip, &def.name))
+}
+
+/// Every failure the profiles of `plan` foresee in `docs`, each profile planning on the
+/// documents as they are (none sees another's changes), in run order. Nothing is changed.
+fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
+    let mut ordered: Vec<&(ProfileDef, Params)> = plan.profiles.iter().collect();
+    ordered.sort_by_key(|(d, _)| d.order());
+    let mut out = Foresight::default();
+    for (def, params) in ordered {
+        let fix = profile::configure(&def.fix, params).map_err(|e| Error::Usage(e.0))?;
+        let sel = selection(plan, def)?;
+        let mut report = Report::default();
+        let mut added = Vec::new();
+        let mut ctx = Ctx {
+            profile: &def.name,
+            params,
+            sel: &sel,
+            form,
+            report: &mut report,
+            added: &mut added,
+            live_pvs: plan.live_pvs.as_ref(),
+            assume: &plan.assume,
+        };
+        let planned = fix.plan(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
+        // What the fix will meet itself, per object: fields an installed release cannot change
+        // (the same rule and advice as a run's `immutable-field` warning), and the warnings its
+        // planning gave about Pod Security, placement and Helm 4's apply.
+        let mut caveats: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (i, after) in &planned {
+            let d = docs.get(*i);
+            let fields = immutable::changes(&d.id, &d.value, after);
+            if !fields.is_empty() {
+                caveats
+                    .entry(d.id.to_string())
+                    .or_default()
+                    .push(immutable::advice(&def.name, &d.id, &fields));
+            }
+        }
+        for m in &report.messages {
+            let caveat = matches!(
+                m.code,
+                Code::PodSecurity | Code::PlacementConflict | Code::SsaClaimref | Code::Scc
+            );
+            if let (true, Some(object)) = (caveat, &m.object) {
+                caveats
+                    .entry(object.clone())
+                    .or_default()
+                    .push(m.message.clone());
+            }
+        }
+        for mut p in report.predicted {
+            if let Some(c) = caveats.get(&p.object) {
+                p.caveats = c.clone();
+            }
+            out.predicted.push(p);
+        }
+        out.kept.extend(report.kept);
+    }
+    Ok(out)
+}
+
+/// What the profiles foresee: the failures, and the objects they must keep fixing (see
+/// [`Report::kept`]).
+#[derive(Debug, Clone, Default)]
+struct Foresight {
+    predicted: Vec<Prediction>,
+    kept: Vec<(String, String, String)>,
+}
+
+/// What `helm-fixup diagnose` finds in a stream.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnosis {
+    pub documents: usize,
+    pub predicted: Vec<Prediction>,
+}
+
+/// Read `input` as a run would (the same errors, exit 2) and foresee the failures of the
+/// profiles of `plan`, changing nothing: the engine of `helm-fixup diagnose`.
+pub fn diagnose(input: &[u8], plan: &Plan) -> Result<Diagnosis, Error> {
+    let stream = read_stream(input, plan)?;
+    let predicted = foresee(&stream.docs, plan, stream.form)?.predicted;
+    Ok(Diagnosis {
+        documents: stream.docs.len() + stream.skipped,
+        predicted,
+    })
+}
+
+/// `-p auto` (see [`AutoPlan`]): for each profile, the objects with a definite failure it
+/// fixes (a conditional one counts when `--assume` settled it: the fixes then predict it
+/// definite). Each failure goes to the first of its fixes, least privilege first, that the
+/// plan has (root-run is never a candidate); the summary says why each ran, and which
+/// conditional failures were left for the user to settle.
+fn auto_choice(
+    docs: &Docs,
+    plan: &Plan,
+    auto: &AutoPlan,
+    form: Form,
+    report: &mut Report,
+) -> Result<std::collections::BTreeMap<String, std::collections::HashSet<String>>, Error> {
+    let mut chosen: std::collections::BTreeMap<String, std::collections::HashSet<String>> =
+        Default::default();
+    let foresight = foresee(docs, plan, form)?;
+    // Day 2: what a profile fixed on an earlier upgrade stays fixed only while it runs there.
+    for (profile, object, why) in foresight.kept {
+        if auto.blocked.iter().any(|(name, _)| *name == profile) {
+            continue;
+        }
+        report.note_code(
+            Code::Other,
+            "auto",
+            Some(object.clone()),
+            format!("{profile} ran to keep what it fixed: {why}"),
+        );
+        chosen.entry(profile).or_default().insert(object);
+    }
+    for p in foresight.predicted {
+        if let Some((_, why)) = auto.blocked.iter().find(|(name, _)| *name == p.profile) {
+            report.warn_code(
+                Code::LeftAlone,
+                "auto",
+                Some(p.object.clone()),
+                format!(
+                    "{}: {} ({}); not fixed: {why}",
+                    p.failure, p.evidence, p.profile
+                ),
+            );
+            continue;
+        }
+        match (&p.certainty, &p.condition) {
+            (Certainty::Definite, _) => {
+                report.note_code(
+                    Code::Other,
+                    "auto",
+                    Some(p.object.clone()),
+                    format!("{} ran for {}: {}", p.profile, p.failure, p.evidence),
+                );
+                chosen
+                    .entry(p.profile.clone())
+                    .or_default()
+                    .insert(p.object.clone());
+            }
+            (Certainty::Conditional, condition) => report.note_code(
+                Code::LeftAlone,
+                "auto",
+                Some(p.object.clone()),
+                format!(
+                    "{} not run for {}: {}, which fails only {}; --assume says which clusters do \
+                     (helm-fixup diagnose lists the choices), or select it with -p {}",
+                    p.profile,
+                    p.failure,
+                    p.evidence,
+                    condition.as_deref().unwrap_or("on some clusters"),
+                    p.profile
+                ),
+            ),
+        }
+    }
+    Ok(chosen)
 }
 
 /// A `--only` or `--skip` selector that matches nothing is almost always a typo

@@ -66,6 +66,10 @@ pub enum Code {
     Input,
     /// A mapping repeats a key: Kubernetes, and helm-fixup, use the last value.
     DuplicateKey,
+    /// OpenShift's restricted-v2 SecurityContextConstraints would reject a pod as it stands (a
+    /// container that needs root or added capabilities, host namespaces or hostPath volumes):
+    /// it needs another SCC or a change to the chart's values.
+    Scc,
     /// image-mirror rewrote an image reference (before -> after).
     ImageMapped,
     /// An image reference no image-mirror rule maps: pulled from where the chart says.
@@ -101,6 +105,37 @@ pub struct NodePrep {
     pub commands: Vec<String>,
 }
 
+/// Whether a predicted failure follows from the stream alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    /// The stream alone says the pod will fail (uids that differ on one volume, a probe sent
+    /// to a port bound to 127.0.0.1, a hostPath a non-root container writes).
+    Definite,
+    /// It fails on some clusters: the condition says on which (hostPath or NFS storage, no
+    /// default StorageClass).
+    Conditional,
+}
+
+/// A failure a fix foresees for one object, found while planning: what `diagnose` reports and
+/// what `-p auto` decides by. The failure is a code of `diagnose::FAILURES`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Prediction {
+    pub failure: &'static str,
+    pub profile: String,
+    pub object: String,
+    /// The fields that show it, in words.
+    pub evidence: String,
+    pub certainty: Certainty,
+    /// For a conditional failure: on which clusters it happens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// What the fix itself will meet on this object: an upgrade Kubernetes rejects (a field it
+    /// will not update), a Pod Security level that rejects it. The engine adds these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     pub profiles: Vec<String>,
@@ -113,6 +148,15 @@ pub struct Report {
     /// (shared-uid sharing a pod's uid 0 with a container that asked for another uid).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub escalated: Vec<String>,
+    /// The failures the fixes foresaw while planning (see [`Prediction`]); `diagnose` reports
+    /// them, the summary does not.
+    #[serde(skip)]
+    pub predicted: Vec<Prediction>,
+    /// Objects a fix must go on changing although nothing fails there now, as (profile,
+    /// object, why): a claim bound to a volume local-pv made is fixed, and only stays so while
+    /// local-pv sends that volume on every upgrade. `-p auto` runs the fix on them too.
+    #[serde(skip)]
+    pub kept: Vec<(String, String, String)>,
     /// The same messages, so a repeated one is dropped without comparing it with every message
     /// so far (a stream with thousands of workloads repeats a note thousands of times).
     #[serde(skip)]
@@ -120,6 +164,27 @@ pub struct Report {
 }
 
 impl Report {
+    /// A failure foreseen for `object` (see [`Prediction`]).
+    pub fn predict(
+        &mut self,
+        failure: &'static str,
+        profile: &str,
+        object: &str,
+        certainty: Certainty,
+        evidence: impl Into<String>,
+        condition: Option<String>,
+    ) {
+        self.predicted.push(Prediction {
+            failure,
+            profile: profile.to_string(),
+            object: object.to_string(),
+            evidence: evidence.into(),
+            certainty,
+            condition,
+            caveats: Vec::new(),
+        });
+    }
+
     /// A note: something left alone, and why (code `left-alone`).
     pub fn note(&mut self, profile: &str, object: Option<String>, message: impl Into<String>) {
         self.push(
@@ -168,6 +233,8 @@ impl Report {
             }
         }
         self.escalated.extend(other.escalated);
+        self.predicted.extend(other.predicted);
+        self.kept.extend(other.kept);
     }
 
     fn push(
@@ -585,4 +652,30 @@ mod tests {
         assert!(t.ends_with("helm-fixup: 1 object changed, 0 added, 1 warning, 1 more privileged (3 documents)\n"), "{t}");
         assert!(t.contains("more privileged than the chart asked: Pod p\n"));
     }
+}
+
+/// The failures the fixes foresee ([`Prediction::failure`]): codes of `diagnose::FAILURES`,
+/// which says, for each, what the user sees and what fixes it.
+pub mod failure {
+    pub const UNBOUND_CLAIM: &str = "unbound-claim";
+    pub const CONFIG_RELOADER_WRITE: &str = "config-reloader-write";
+    pub const PROMETHEUS_DATA_WRITE: &str = "prometheus-data-write";
+    pub const VOLUME_WRITE: &str = "volume-write";
+    pub const THANOS_HARD_LINK: &str = "thanos-hard-link";
+    pub const SHARED_VOLUME: &str = "shared-volume";
+    pub const LOOPBACK_PROBE: &str = "loopback-probe";
+    pub const NO_SHELL: &str = "no-shell";
+    pub const SCC_FIXED_UID: &str = "scc-fixed-uid";
+    /// Every code above.
+    pub const ALL: &[&str] = &[
+        UNBOUND_CLAIM,
+        CONFIG_RELOADER_WRITE,
+        PROMETHEUS_DATA_WRITE,
+        VOLUME_WRITE,
+        THANOS_HARD_LINK,
+        SHARED_VOLUME,
+        LOOPBACK_PROBE,
+        NO_SHELL,
+        SCC_FIXED_UID,
+    ];
 }

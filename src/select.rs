@@ -176,6 +176,10 @@ pub fn glob(pattern: &str, s: &str) -> bool {
 pub struct Selection {
     pub only: Vec<Selector>,
     pub skip: Vec<Selector>,
+    /// The objects (`Kind namespace/name`, as [`Identity`] shows them) `-p auto` found a failure
+    /// in: the profile touches no other. Unlike `--only`, it leaves the profile's own targeting
+    /// as it is (not [`Selection::explicit`]).
+    pub within: Option<std::collections::HashSet<String>>,
 }
 
 impl Selection {
@@ -190,6 +194,7 @@ impl Selection {
         Selection {
             only: pick(only),
             skip: pick(skip),
+            within: None,
         }
     }
 
@@ -197,6 +202,10 @@ impl Selection {
     pub fn object(&self, id: &Identity, doc: &Value, containers: &[&str]) -> bool {
         (self.only.is_empty() || self.only.iter().any(|s| s.matches(id, doc, containers)))
             && !self.skip.iter().any(|s| s.matches(id, doc, containers))
+            && self
+                .within
+                .as_ref()
+                .is_none_or(|w| w.contains(&id.to_string()))
     }
 
     /// May the profile touch this container of a selected object? `container=` terms in `--only`

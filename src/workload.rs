@@ -436,6 +436,34 @@ pub fn effective_gid(pod: &Map<String, Value>, container: &Value) -> Option<i64>
         .or_else(|| sc_int(psc, "runAsGroup"))
 }
 
+/// The uid an image runs as when nothing sets `runAsUser`, for the images these fixes meet most
+/// (matched on the last two path components, so a mirror of the image counts too), from their
+/// Dockerfiles: prometheus, alertmanager and prometheus-config-reloader `USER nobody` (65534 in
+/// their busybox base), thanos `USER 1001` (thanos-io/thanos `Dockerfile`, from v0.32 on),
+/// grafana `USER "$GF_UID"` with `GF_UID=472`. `None` for any other image: its USER is unknown.
+pub fn image_uid(image: &str) -> Option<i64> {
+    let image = image.split('@').next().unwrap_or(image);
+    let (path, tag) = match image.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, Some(t)),
+        _ => (image, None),
+    };
+    let mut parts = path.rsplit('/');
+    let name = parts.next()?;
+    let owner = parts.next().unwrap_or("");
+    match (owner, name) {
+        ("prometheus", "prometheus" | "alertmanager")
+        | ("prometheus-operator", "prometheus-config-reloader") => Some(65534),
+        ("grafana", "grafana") => Some(472),
+        ("thanos" | "thanos-io", "thanos") => {
+            let v = tag?.trim_start_matches('v');
+            let mut n = v.split(['.', '-']).map(|x| x.parse::<u64>().ok());
+            let (major, minor) = (n.next()??, n.next()??);
+            ((major, minor) >= (0, 32)).then_some(1001)
+        }
+        _ => None,
+    }
+}
+
 /// The storage volume of an operator CR, as the operator mounts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrStorage {

@@ -7,9 +7,9 @@
 //! passes the findings on to the report, and stores a changed document through
 //! [`Docs::edit`], which keeps the snapshot the engine diffs for the summary.
 
-use super::{Ctx, Docs, Fix, UsageError};
+use super::{Assume, Ctx, Docs, Fix, UsageError};
 use crate::manifest::Identity;
-use crate::report::{Code, Report};
+use crate::report::{Certainty, Code, Report};
 use crate::select::Selection;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value};
@@ -25,6 +25,8 @@ pub struct PodView<'a> {
     pub pod: &'a Map<String, Value>,
     /// Whether a fix that ran before made this object more privileged (root-run did).
     pub raised: bool,
+    /// The fixes that ran before and changed this object (see [`Docs::changed_by`]).
+    pub changed_by: &'a [String],
 }
 
 /// What a fix would do to one pod.
@@ -72,6 +74,29 @@ impl Findings {
             .warn_code(code, &self.profile, Some(self.object.clone()), message);
     }
 
+    /// The failure this pod will meet unless the fix runs, and the fields that show it: what
+    /// `diagnose` reports and `-p auto` decides by. `condition` is `None` for a definite
+    /// failure, else the clusters it happens on.
+    pub fn predict(
+        &mut self,
+        failure: &'static str,
+        evidence: impl Into<String>,
+        condition: Option<String>,
+    ) {
+        let certainty = match condition {
+            None => Certainty::Definite,
+            Some(_) => Certainty::Conditional,
+        };
+        self.report.predict(
+            failure,
+            &self.profile,
+            &self.object,
+            certainty,
+            evidence,
+            condition,
+        );
+    }
+
     /// A copy of the pod's document to change: what `fixed` will be.
     pub fn start(view: &PodView) -> Value {
         view.doc.clone()
@@ -93,6 +118,8 @@ pub struct Planning<'a, F: PodFix> {
     pub view: &'a PodView<'a>,
     pub sel: &'a Selection,
     pub profile: &'a str,
+    /// What the user told about the cluster (`--assume`), which settles conditional failures.
+    pub assume: &'a Assume,
 }
 
 /// A fix that works pod by pod.
@@ -139,6 +166,7 @@ pub fn drive<F: PodFix>(
                 doc: &d.value,
                 pod,
                 raised: docs.raised(i),
+                changed_by: docs.changed_by(i),
             };
             fix.plan(Planning {
                 settings,
@@ -146,6 +174,7 @@ pub fn drive<F: PodFix>(
                 view: &view,
                 sel: ctx.sel,
                 profile: ctx.profile,
+                assume: ctx.assume,
             })?
         };
         ctx.report.absorb(found.report);

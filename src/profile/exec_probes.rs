@@ -31,6 +31,7 @@
 use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
+use crate::report::failure;
 use crate::select::Selection;
 use crate::shell::quote as sh_quote;
 use crate::workload::At;
@@ -446,6 +447,9 @@ struct PodPlan {
     conversions: Vec<Conversion>,
     notes: Vec<String>,
     warnings: Vec<String>,
+    /// The probes that fail as they are (a port bound to 127.0.0.1), in words: `diagnose`'s
+    /// evidence. Probes converted only because of `all=true` fail nowhere.
+    failing: Vec<String>,
 }
 
 /// Which probes of one pod spec to convert, decided on the unchanged pod so the edit afterwards is
@@ -539,6 +543,13 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
             }
             if converted.is_empty() {
                 continue;
+            }
+            if !why.is_empty() {
+                plan.failing.push(format!(
+                    "container {name}: {} httpGet the pod IP, but the port listens only on {}",
+                    converted.join(", "),
+                    why.join(", ")
+                ));
             }
             let image = c.get("image").and_then(Value::as_str);
             let reason = if why.is_empty() {
@@ -805,6 +816,18 @@ fn operator_crs(docs: &mut Docs, ctx: &mut Ctx, param: Option<(u64, u64, u64)>) 
             if let Some(pod) = workload::pod_spec_mut(&id, value) {
                 drop_probes_flag(pod);
             }
+            ctx.report.predict(
+                failure::LOOPBACK_PROBE,
+                p,
+                &op.id.to_string(),
+                crate::report::Certainty::Definite,
+                format!(
+                    "{crs_text}: listenLocal: true binds the config-reloader to 127.0.0.1, and prometheus-operator {} \
+                     runs with --enable-config-reloader-probes=true, which gives it httpGet probes to the pod IP",
+                    show_version(v)
+                ),
+                None,
+            );
             ctx.report.note(
                 p,
                 Some(op.id.to_string()),
@@ -1277,6 +1300,14 @@ fn listen_local_images(docs: &mut Docs, ctx: &mut Ctx, param: Option<Version>) {
                     );
                 } else if !changes.is_empty() {
                     write_main(docs.edit(i), &edits);
+                    ctx.report.predict(
+                        failure::NO_SHELL,
+                        p,
+                        &id,
+                        crate::report::Certainty::Definite,
+                        why_fails(&image),
+                        None,
+                    );
                     ctx.report.note_code(
                         crate::report::Code::Other,
                         p,
@@ -1367,6 +1398,9 @@ impl PodFix for ExecProbes {
         }
         for w in plan.warnings {
             found.warn(w);
+        }
+        for evidence in plan.failing {
+            found.predict(failure::LOOPBACK_PROBE, evidence, None);
         }
         if plan.conversions.is_empty() {
             return Ok(found);

@@ -1034,6 +1034,7 @@ mod tests {
                 report: &mut report,
                 added: &mut added,
                 live_pvs: None,
+                assume: &crate::profile::Assume::default(),
             };
             let planned = if plan {
                 fix.plan(docs, &mut ctx).unwrap()

@@ -25,11 +25,12 @@
 //! (the image's USER decides, which we cannot see) or 0, and pods whose own root init container
 //! already chowns the mount. A second run finds its own `fixup-chown` and changes nothing.
 
+use super::driver::PodView;
 use super::driver::{Findings, Planning, PodFix};
-use super::{Ctx, Docs, Fix, Params, UsageError};
+use super::{Assume, Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
 use crate::profile::exec_probes::kubelet_escape;
-use crate::report::Code;
+use crate::report::{Code, failure};
 use crate::shell::quote as sh_quote;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -281,6 +282,136 @@ fn describe(t: &Target) -> String {
         (Some(s), _) => format!("{} (subPath {s})", t.volume),
         (None, Some(e)) => format!("{} (subPathExpr {})", t.volume, e.expr),
         (None, None) => t.volume.clone(),
+    }
+}
+
+/// What backs a volume the helper would chown, as far as the stream shows.
+enum Backing {
+    HostPath(String),
+    Nfs(String),
+    /// A claim (a PVC volume, a claim template, an operator's storage): the cluster decides.
+    Claim,
+}
+
+fn backing(pod: &Map<String, Value>, volume: &str) -> Backing {
+    let Some(v) = workload::items(pod.get("volumes")).find(|v| workload::name(v) == Some(volume))
+    else {
+        return Backing::Claim;
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("?").to_string();
+    if let Some(hp) = v.get("hostPath") {
+        return Backing::HostPath(text(hp.get("path")));
+    }
+    if let Some(nfs) = v.get("nfs") {
+        return Backing::Nfs(format!(
+            "{}:{}",
+            text(nfs.get("server")),
+            text(nfs.get("path"))
+        ));
+    }
+    Backing::Claim
+}
+
+/// The failure each chowned volume prevents: a non-root uid writing a directory root owns. The
+/// kubelet gives a writable volume the pod's fsGroup only where its plugin manages ownership:
+/// local PersistentVolumes (pkg/volume/local `SetUpAt` calls `SetVolumeOwnership` for a
+/// writable mount) and CSI drivers with an fsGroupPolicy, never hostPath or NFS (their mounters
+/// report `Managed: false`). So a hostPath is definite from the stream, and a claim depends on
+/// what backs it, which `--assume storage=...` tells.
+fn predict(found: &mut Findings, view: &PodView, targets: &[Target], assume: &Assume) {
+    let fs_group = workload::sc_int(view.pod.get("securityContext"), "fsGroup");
+    let code = match view.cr {
+        Some(CrKind::Prometheus | CrKind::PrometheusAgent) => failure::PROMETHEUS_DATA_WRITE,
+        Some(_) => failure::VOLUME_WRITE,
+        None if workload::containers(view.pod).any(|c| {
+            workload::container_name(c) == "prometheus"
+                && workload::mounts(c).any(|m| {
+                    targets
+                        .iter()
+                        .any(|t| workload::name(m) == Some(t.volume.as_str()))
+                })
+        }) =>
+        {
+            failure::PROMETHEUS_DATA_WRITE
+        }
+        None => failure::VOLUME_WRITE,
+    };
+    for t in targets {
+        let writers: Vec<&str> = match view.cr {
+            Some(kind) => vec![kind.main_container()],
+            None => workload::containers(view.pod)
+                .filter(|c| {
+                    workload::mounts(c).any(|m| {
+                        workload::name(m) == Some(t.volume.as_str()) && !workload::read_only(m)
+                    }) && workload::effective_uid(view.pod, c) != Some(0)
+                })
+                .map(workload::container_name)
+                .filter(|n| *n != NAME)
+                .collect(),
+        };
+        let (who, verb) = match writers.len() {
+            1 => (
+                format!("container {} (uid {})", writers[0], t.uid),
+                "writes",
+            ),
+            _ => (
+                format!("containers {} (uid {})", writers.join(", "), t.uid),
+                "write",
+            ),
+        };
+        let group = match fs_group {
+            Some(g) => format!("fsGroup {g}"),
+            None => "no fsGroup".to_string(),
+        };
+        let (evidence, condition) = match backing(view.pod, &t.volume) {
+            Backing::HostPath(path) => (
+                format!(
+                    "{who} {verb} hostPath {path} (volume {}): the kubelet applies no fsGroup to a hostPath, \
+                     and a directory it creates belongs to root",
+                    describe(t)
+                ),
+                None,
+            ),
+            Backing::Nfs(export) => (
+                format!(
+                    "{who} {verb} NFS export {export} (volume {}): NFS ignores fsGroup",
+                    describe(t)
+                ),
+                (assume.storage != Some(super::Storage::Nfs))
+                    .then(|| format!("if the exported directory is not owned by uid {}", t.uid)),
+            ),
+            Backing::Claim => {
+                let evidence = format!("{who} {verb} claim volume {} with {group}", describe(t));
+                match (assume.storage, fs_group) {
+                    (Some(s), Some(_)) if s.applies_fs_group() => continue,
+                    (Some(s), _) => (
+                        format!(
+                            "{evidence}; --assume storage={}: {}",
+                            s.name(),
+                            if s.applies_fs_group() {
+                                "the volume keeps its owner, root, with no fsGroup to give it"
+                            } else {
+                                "the kubelet applies no fsGroup there, and the directory belongs to root"
+                            }
+                        ),
+                        None,
+                    ),
+                    (None, Some(_)) => (
+                        evidence,
+                        Some("if the claim is bound to hostPath or NFS storage, which ignore fsGroup".into()),
+                    ),
+                    (None, None) => (
+                        evidence,
+                        Some(
+                            "if the claim's directory belongs to root (hostPath, NFS, local disks, and most \
+                             provisioners when the pod sets no fsGroup)"
+                                .into(),
+                        ),
+                    ),
+                }
+            }
+        };
+        found.predict(code, evidence, condition);
     }
 }
 
@@ -717,6 +848,7 @@ impl PodFix for InitChown {
             view,
             sel,
             profile,
+            assume,
         } = at;
         let (id, cr, doc, pod) = (view.id, view.cr, view.doc, view.pod);
         let mut found = Findings::for_pod(profile, view);
@@ -801,6 +933,7 @@ impl PodFix for InitChown {
         if value == *doc {
             return Ok(found);
         }
+        predict(&mut found, view, &plan.targets, assume);
         let what: Vec<String> = plan
             .targets
             .iter()

@@ -41,7 +41,7 @@ mod placement;
 use super::{Ctx, Docs, Fix, Params, StreamFix, UsageError};
 use crate::live;
 use crate::manifest::Identity;
-use crate::report::{Code, NodePrep};
+use crate::report::{Certainty, Code, NodePrep, failure};
 use crate::select::glob;
 use crate::shell::quote;
 use crate::workload::At;
@@ -564,6 +564,54 @@ enum Verdict {
     Skip,
 }
 
+/// The failure of claims no volume binds: the scheduler's "pod has unbound immediate
+/// PersistentVolumeClaims", then `Pending`. A claim with no class waits for the default
+/// StorageClass, which only the cluster knows (`--assume storage=dynamic` says it has one,
+/// any other storage that it has not); a claim of class `""` or of this profile's class binds
+/// only a PersistentVolume made for it, and the stream has none.
+fn predict(ctx: &mut Ctx, id: &Identity, claim: &Claim, unbound: &[String], cfg: &Config) {
+    if unbound.is_empty() {
+        return;
+    }
+    let class = claim.spec.get("storageClassName").and_then(Value::as_str);
+    let (shown, condition) = match class {
+        None => (
+            "no storageClassName".to_string(),
+            match ctx.assume.storage {
+                Some(super::Storage::Dynamic) => return,
+                Some(_) => None,
+                None => Some(
+                    "if the cluster has no default StorageClass (kubectl get storageclass marks none (default))"
+                        .to_string(),
+                ),
+            },
+        ),
+        Some("") => ("storageClassName \"\", which binds only a pre-made volume".to_string(), None),
+        Some(c) if c == cfg.class => (format!("storageClassName {c:?}"), None),
+        Some(c) => (
+            format!("storageClassName {c:?}"),
+            Some(format!("if no provisioner serves StorageClass {c:?}")),
+        ),
+    };
+    let certainty = match condition {
+        None => Certainty::Definite,
+        Some(_) => Certainty::Conditional,
+    };
+    ctx.report.predict(
+        failure::UNBOUND_CLAIM,
+        ctx.profile,
+        &id.to_string(),
+        certainty,
+        format!(
+            "claim{} {} ({shown}) ha{} no PersistentVolume in the stream",
+            if unbound.len() == 1 { "" } else { "s" },
+            unbound.join(", "),
+            if unbound.len() == 1 { "s" } else { "ve" }
+        ),
+        condition,
+    );
+}
+
 fn judge(cfg: &Config, spec: &Value, object: &Identity, ctx: &mut Ctx) -> Verdict {
     let who = Some(object.to_string());
     if spec.get("volumeMode").and_then(Value::as_str) == Some("Block") {
@@ -687,7 +735,9 @@ impl StreamFix for LocalPv {
                     .iter()
                     .filter(|c| c.spec_pointer == pointer)
                     .collect();
-                let Some(first) = group.first() else { continue };
+                let Some(&first) = group.first() else {
+                    continue;
+                };
                 if matches!(judge(cfg, &first.spec, &id, ctx), Verdict::Skip) {
                     continue;
                 }
@@ -697,6 +747,8 @@ impl StreamFix for LocalPv {
                 let mut foreign = false;
                 // Nodes of this spec's replicas, for the anti-affinity check.
                 let mut placed: Vec<(String, String)> = Vec::new();
+                // Claims nothing binds yet: the ones that stay Pending without this fix.
+                let mut unbound: Vec<String> = Vec::new();
                 for claim in group {
                     let Some(ns) = claim.namespace.clone().or_else(|| cfg.namespace.clone()) else {
                         return Err(format!(
@@ -759,6 +811,16 @@ impl StreamFix for LocalPv {
                     let pv = match found {
                         LiveMatch::Ours(lv) => {
                             kept_live += 1;
+                            ctx.report.kept.push((
+                                ctx.profile.to_string(),
+                                id.to_string(),
+                                format!(
+                                    "claim {ns}/{} is bound to PersistentVolume {}, which local-pv made: it is sent \
+                                     again as the cluster has it",
+                                    claim.name,
+                                    live::name(lv)
+                                ),
+                            ));
                             let node = node_of(lv).unwrap_or_default();
                             if !node.is_empty()
                                 && !cfg.nodes.contains(&node)
@@ -812,6 +874,11 @@ impl StreamFix for LocalPv {
                             continue;
                         }
                         LiveMatch::None => {
+                            // A claim with no namespace is in the release's, which the stream does not say.
+                            unbound.push(match claim.namespace {
+                                Some(_) => format!("{ns}/{}", claim.name),
+                                None => claim.name.clone(),
+                            });
                             let anchor = anchors.get(&key).filter(|_| claim.group.is_none());
                             let node = cfg
                                 .pin(&ns, &claim.name)
@@ -857,6 +924,7 @@ impl StreamFix for LocalPv {
                         ));
                     }
                 }
+                predict(ctx, &id, first, &unbound, cfg);
                 check_spread(docs, i, cfg, &placed, ctx);
                 if set_class
                     && !foreign

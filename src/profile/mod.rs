@@ -12,6 +12,7 @@ pub mod exec_probes;
 pub mod image_mirror;
 pub mod init_chown;
 pub mod local_pv;
+pub mod openshift;
 pub mod root_run;
 pub mod shared_uid;
 
@@ -35,6 +36,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../profiles/exec-probes.yaml"),
     ),
     ("local-pv", include_str!("../../profiles/local-pv.yaml")),
+    ("openshift", include_str!("../../profiles/openshift.yaml")),
     (
         "image-mirror",
         include_str!("../../profiles/image-mirror.yaml"),
@@ -291,6 +293,8 @@ pub struct Docs {
     snapshots: BTreeMap<usize, Snapshot>,
     /// Documents a fix that ran before made more privileged (see [`Docs::raised`]).
     raised: std::collections::BTreeSet<usize>,
+    /// The fixes that changed each document so far, in run order (see [`Docs::changed_by`]).
+    changed_by: BTreeMap<usize, Vec<String>>,
     /// The engine skipped documents no fix reads (ConfigMaps, Services...) and some of them are
     /// not hooks: the run holds the release's templates even if every document here is a hook.
     pub skipped_templates: bool,
@@ -302,6 +306,7 @@ impl Docs {
             items,
             snapshots: BTreeMap::new(),
             raised: Default::default(),
+            changed_by: BTreeMap::new(),
             skipped_templates: false,
         }
     }
@@ -355,6 +360,22 @@ impl Docs {
     /// attributes the changes).
     pub fn mark_raised(&mut self, i: usize) {
         self.raised.insert(i);
+    }
+
+    /// The fixes (by fix name, as in [`FIXES`]) that ran before and changed document `i`: a fix
+    /// that contradicts another on the same pod (openshift removes the uids root-run and
+    /// shared-uid set) refuses it by name, whatever the user called the profile.
+    pub fn changed_by(&self, i: usize) -> &[String] {
+        self.changed_by.get(&i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Record that fix `fix` changed document `i` (the engine does, when it attributes the
+    /// changes).
+    pub fn mark_changed(&mut self, i: usize, fix: &str) {
+        let fixes = self.changed_by.entry(i).or_default();
+        if !fixes.iter().any(|f| f == fix) {
+            fixes.push(fix.to_string());
+        }
     }
 
     pub fn into_items(self) -> Vec<Doc> {
@@ -412,6 +433,84 @@ pub struct Ctx<'a> {
     pub added: &'a mut Vec<Value>,
     /// The cluster's PersistentVolumes, when the user passed them (`local-pv.existing`).
     pub live_pvs: Option<&'a crate::live::LivePvs>,
+    /// What the user told about the cluster (`--assume`).
+    pub assume: &'a Assume,
+}
+
+/// The storage behind the release's claims, as the user tells it (`--assume storage=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// hostPath PersistentVolumes: the kubelet applies no fsGroup to them.
+    HostPath,
+    /// NFS: no fsGroup either, and root is usually squashed.
+    Nfs,
+    /// Local PersistentVolumes: the kubelet applies the pod's fsGroup (pkg/volume/local,
+    /// `SetUpAt` calls `SetVolumeOwnership` for a writable mount).
+    Local,
+    /// A provisioner (CSI) that honours fsGroup and a default StorageClass.
+    Dynamic,
+}
+
+impl Storage {
+    /// Whether the kubelet gives a writable volume of this storage the pod's fsGroup: hostPath
+    /// and NFS volumes are not "managed" (their mounters report `Managed: false`), so it does not.
+    pub fn applies_fs_group(self) -> bool {
+        matches!(self, Storage::Local | Storage::Dynamic)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::HostPath => "hostpath",
+            Storage::Nfs => "nfs",
+            Storage::Local => "local",
+            Storage::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// What the user tells `diagnose` and `-p auto` about the cluster, which the stream cannot
+/// show: `--assume storage=hostpath|nfs|local|dynamic`, `--assume platform=openshift`,
+/// `--assume arch=loong64`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assume {
+    pub storage: Option<Storage>,
+    pub platform: Option<String>,
+    pub arch: Option<String>,
+}
+
+impl Assume {
+    /// Parse `KEY=VALUE` items (each may be a comma list).
+    pub fn parse(items: &[String]) -> Result<Assume, UsageError> {
+        let mut a = Assume::default();
+        for item in items.iter().flat_map(|i| i.split(',')).map(str::trim) {
+            if item.is_empty() {
+                continue;
+            }
+            let bad = |why: &str| UsageError(format!("--assume {item:?}: {why}"));
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE (storage, platform or arch)"))?;
+            match k {
+                "storage" => {
+                    a.storage = Some(match v {
+                        "hostpath" | "hostPath" => Storage::HostPath,
+                        "nfs" => Storage::Nfs,
+                        "local" => Storage::Local,
+                        "dynamic" => Storage::Dynamic,
+                        _ => return Err(bad("storage is one of hostpath, nfs, local, dynamic")),
+                    })
+                }
+                "platform" => match v {
+                    "openshift" | "kubernetes" => a.platform = Some(v.to_string()),
+                    _ => return Err(bad("platform is openshift or kubernetes")),
+                },
+                "arch" if !v.is_empty() => a.arch = Some(v.to_string()),
+                "arch" => return Err(bad("arch needs a value, e.g. arch=loong64")),
+                _ => return Err(bad("unknown key (valid: storage, platform, arch)")),
+            }
+        }
+        Ok(a)
+    }
 }
 
 pub use crate::error::UsageError;
@@ -488,6 +587,7 @@ pub const FIXES: &[&str] = &[
     "init-chown",
     "exec-probes",
     "local-pv",
+    "openshift",
     "image-mirror",
 ];
 
@@ -515,6 +615,7 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
         "init-chown" => pods(&init_chown::InitChown, params),
         "exec-probes" => pods(&exec_probes::ExecProbes, params),
         "local-pv" => stream(&local_pv::LocalPv, params),
+        "openshift" => pods(&openshift::OpenShift, params),
         "image-mirror" => pods(&image_mirror::ImageMirror, params),
         _ => Err(UsageError(format!(
             "unknown fix {fix:?} (valid: {})",
@@ -542,7 +643,13 @@ mod tests {
             id: Identity::of(&pod),
             value: pod.clone(),
         }]);
-        for name in ["root-run", "shared-uid", "init-chown", "exec-probes"] {
+        for name in [
+            "root-run",
+            "shared-uid",
+            "init-chown",
+            "exec-probes",
+            "openshift",
+        ] {
             let def = ProfileDef::builtin(name).unwrap();
             let set = match name {
                 "exec-probes" => BTreeMap::from([("all".to_string(), "true".to_string())]),
@@ -561,6 +668,7 @@ mod tests {
                     report: &mut report,
                     added: &mut added,
                     live_pvs: None,
+                    assume: &Assume::default(),
                 };
                 let planned = if plan {
                     fix.plan(docs, &mut ctx).unwrap()
@@ -604,6 +712,28 @@ mod tests {
                 _ => BTreeMap::new(),
             };
             Params::new(&def, &set).unwrap();
+        }
+    }
+
+    #[test]
+    fn assume_parses_what_it_knows_and_names_the_choices() {
+        let a = Assume::parse(&[
+            "storage=hostpath,arch=loong64".into(),
+            "platform=openshift".into(),
+        ])
+        .unwrap();
+        assert_eq!(a.storage, Some(Storage::HostPath));
+        assert_eq!(a.arch.as_deref(), Some("loong64"));
+        assert_eq!(a.platform.as_deref(), Some("openshift"));
+        assert!(!Storage::Nfs.applies_fs_group() && Storage::Local.applies_fs_group());
+        for (bad, says) in [
+            ("storage=ceph", "hostpath, nfs, local, dynamic"),
+            ("disk=local", "valid: storage, platform, arch"),
+            ("storage", "KEY=VALUE"),
+            ("arch=", "arch=loong64"),
+        ] {
+            let e = Assume::parse(&[bad.into()]).unwrap_err();
+            assert!(e.message().contains(says), "{bad}: {e}");
         }
     }
 

@@ -249,6 +249,7 @@ impl PodFix for RootRun {
             view,
             sel,
             profile,
+            ..
         } = at;
         let (id, cr, doc) = (view.id, view.cr, view.doc);
         let mut found = Findings::for_pod(profile, view);

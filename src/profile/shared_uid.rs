@@ -33,7 +33,7 @@
 use super::driver::{Findings, Planning, PodFix};
 use super::{Ctx, Docs, Fix, Params, UsageError};
 use crate::manifest::Identity;
-use crate::report::Code;
+use crate::report::{Code, failure};
 use crate::workload::At;
 use crate::workload::{self, CrKind};
 use serde_json::{Map, Value, json};
@@ -182,6 +182,66 @@ fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) ->
         }
     }
     None
+}
+
+/// The failure each shared volume meets unless the containers get one uid: what `diagnose`
+/// reports. Definite when two sharing containers name different uids (the kernel's
+/// protected_hardlinks refuses a link to another user's file, and a file one creates 0644 the
+/// other cannot rewrite); conditional when an image's USER decides, which the stream cannot
+/// show. For an operator resource the containers are the ones the operator generates: a
+/// `spec.containers` patch of the same name gives one its own uid, else the pod's applies.
+fn predict(found: &mut Findings, pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) {
+    let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
+    let uid_of = |name: &str| -> (Option<i64>, String) {
+        let entry = workload::containers(pod).find(|c| workload::container_name(c) == name);
+        let own = entry.and_then(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
+        let image = entry
+            .and_then(|c| c.get("image"))
+            .and_then(Value::as_str)
+            .and_then(workload::image_uid);
+        match (own, pod_uid, image) {
+            (Some(u), _, _) => (Some(u), format!("runAsUser {u}")),
+            (None, Some(u), _) => (Some(u), format!("uid {u} from the pod")),
+            (None, None, Some(u)) => (Some(u), format!("uid {u} from the image")),
+            (None, None, None) => (None, "its image's user".to_string()),
+        }
+    };
+    for (volume, names) in shared {
+        let uids: Vec<(&str, Option<i64>, String)> = names
+            .iter()
+            .map(|n| {
+                let (u, words) = uid_of(n);
+                (n.as_str(), u, words)
+            })
+            .collect();
+        let mut known: Vec<i64> = uids.iter().filter_map(|(_, u, _)| *u).collect();
+        known.sort_unstable();
+        known.dedup();
+        let code = if names.iter().any(|n| n == "thanos-sidecar") {
+            failure::THANOS_HARD_LINK
+        } else if names.iter().any(|n| n.contains("config-reloader")) {
+            failure::CONFIG_RELOADER_WRITE
+        } else {
+            failure::SHARED_VOLUME
+        };
+        let evidence = format!(
+            "containers {} share volume {volume}",
+            uids.iter()
+                .map(|(n, _, w)| format!("{n} ({w})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let condition = if known.len() > 1 {
+            None
+        } else if let ([uid], true) = (known.as_slice(), uids.iter().all(|(_, u, _)| u.is_some())) {
+            Some(format!(
+                "if the volume is not writable by uid {uid}: the pod gives it no fsGroup"
+            ))
+        } else {
+            Some("if their images run as different users".to_string())
+        };
+        found.predict(code, evidence, condition);
+    }
 }
 
 /// What the containers of the pod share, for the summary.
@@ -380,6 +440,23 @@ impl PodFix for SharedUid {
             .collect();
         if value == *doc {
             return Ok(found);
+        }
+        match (shared.is_empty(), cr) {
+            // An operator resource with no volume named as shared (a ThanosRuler): its
+            // generated containers still run in one pod.
+            (true, Some(kind)) => {
+                let all = kind
+                    .generated_containers()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
+                predict(
+                    &mut found,
+                    view.pod,
+                    &[("(none; they run in one pod)".into(), all)],
+                );
+            }
+            _ => predict(&mut found, view.pod, &shared),
         }
         if !now_root.is_empty() {
             // The contract shares the pod's uid, and here that is root: say so loudly, and

@@ -446,6 +446,7 @@ fn assert_lists_profiles(text: &str) {
         "init-chown",
         "exec-probes",
         "local-pv",
+        "openshift",
     ] {
         assert!(
             text.contains(name),
@@ -578,6 +579,61 @@ fn helm4_plugin_shared_uid_and_init_chown() {
     let fixed = success(&mut cmd);
     assert_shared_uid_and_init_chown(&fixed);
     assert!(!fixed.contains(FILENAME_ANNOTATION), "{fixed}");
+}
+
+/// After `-p openshift` on the example chart: no document the post-renderer saw keeps a fixed
+/// uid, gid or fsGroup (restricted-v2 would reject each), and `runAsNonRoot`/seccomp stay.
+/// Helm 3 does not send the hook Job, so it is checked only where `hook` says it was sent.
+fn assert_openshift(stream: &str, hook: bool) {
+    for d in documents(stream) {
+        if !hook && d.contains("helm.sh/hook") {
+            continue;
+        }
+        for id in ["runAsUser:", "runAsGroup:", "fsGroup:"] {
+            assert!(!d.contains(id), "{id} left in:\n{d}");
+        }
+    }
+    let prom = document(stream, "Prometheus", "demo-prometheus");
+    assert!(
+        prom.contains("runAsNonRoot: true") && prom.contains("type: RuntimeDefault"),
+        "{prom}"
+    );
+    let job = document(stream, "Job", "demo-preflight");
+    assert_eq!(job.contains("runAsUser: 65534"), !hook, "{job}");
+}
+
+#[test]
+fn helm3_openshift_by_path() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let fixed = success(&mut helm.post_render(&["-p", "openshift"], &summary));
+    assert_openshift(&fixed, false);
+    let summary = read(&summary);
+    assert!(
+        summary.contains(
+            "openshift  Prometheus monitoring/demo-prometheus  spec.securityContext.runAsUser removed (was 1000)"
+        ),
+        "{summary}"
+    );
+}
+
+#[test]
+fn helm4_plugin_openshift_and_the_root_run_conflict() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&["-p", "openshift"]));
+    let fixed = success(&mut cmd);
+    // Helm 4 sends the hook too: its uid goes like the others.
+    assert_openshift(&fixed, true);
+    assert!(!fixed.contains(FILENAME_ANNOTATION), "{fixed}");
+    // root-run and openshift on one pod: the release fails instead of installing either.
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&["-p", "openshift,root-run"]));
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 
 #[test]
@@ -1180,6 +1236,48 @@ fn helm4_plugin_update_and_reinstall_of_a_clone_work() {
     let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
     cmd.args(h4_args(&["-p", "root-run"]));
     assert_prometheus_root(&success(&mut cmd));
+}
+
+/// `-p auto` under real Helm writes what the profiles picked by hand write (root-run, which
+/// auto never picks, aside), and the summary says why each ran.
+fn assert_auto_matches_hand_picked(helm: &Helm) {
+    let tmp = tempfile::tempdir().unwrap();
+    let settings = [
+        "--assume",
+        "storage=hostpath",
+        "--set",
+        "local-pv.node=worker-1",
+    ];
+    let auto_summary = tmp.path().join("auto.txt");
+    let mut args = vec!["-p", "auto"];
+    args.extend(settings);
+    let auto = success(&mut helm.post_render(&args, &auto_summary));
+    let hand_summary = tmp.path().join("hand.txt");
+    let mut args = vec!["-p", "shared-uid,init-chown,exec-probes,local-pv"];
+    args.extend(&settings[2..]);
+    let hand = success(&mut helm.post_render(&args, &hand_summary));
+    assert_eq!(auto, hand, "helm {}: -p auto differs", helm.major);
+    let summary = read(&auto_summary);
+    for profile in ["shared-uid", "init-chown", "exec-probes", "local-pv"] {
+        assert!(
+            summary.contains(&format!("{profile} ran for ")),
+            "{profile}: {summary}"
+        );
+    }
+    assert!(!summary.contains("root-run"), "{summary}");
+}
+
+#[test]
+fn helm3_auto_fixes_what_the_hand_picked_profiles_fix() {
+    let helm = helm_or_skip!(3);
+    assert_auto_matches_hand_picked(&helm);
+}
+
+#[test]
+fn helm4_plugin_auto_fixes_what_the_hand_picked_profiles_fix() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    assert_auto_matches_hand_picked(&helm);
 }
 
 /// The image-mirror rules for every registry the example chart uses.

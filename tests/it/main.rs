@@ -9,6 +9,7 @@ mod common;
 mod support;
 
 mod cli;
+mod diagnose;
 mod exec_probes;
 mod fuzz_regressions;
 mod golden;
@@ -17,6 +18,7 @@ mod hostile;
 mod image_mirror;
 mod init_chown;
 mod local_pv;
+mod openshift;
 mod properties;
 mod root_run;
 mod shared_uid;
