@@ -737,7 +737,20 @@ fn operator_defaults(
         let mut added = Vec::new();
         for (flag, default) in missing {
             match settings.map(&default) {
-                Mapping::Mapped { after, .. } => {
+                Mapping::Mapped {
+                    after,
+                    rule,
+                    untagged,
+                    ..
+                } => {
+                    if untagged {
+                        found.warn(format!(
+                            "container {name}: --{flag}={after} is added without a tag, so the operator appends its \
+                             version, which the tag edits of rule {:?} cannot change; give the resources that use \
+                             it a full image",
+                            settings.rules[rule].text
+                        ));
+                    }
                     added.push(Value::String(format!("--{flag}={after}")));
                     seen.mapped.insert(default, after);
                 }

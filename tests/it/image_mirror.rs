@@ -579,3 +579,21 @@ fn operator_before_0_42_gets_no_flags_added() {
     let w = messages(&out, Level::Warning, "Deployment op");
     assert!(w[0].contains("has no version tag"), "{w:?}");
 }
+
+#[test]
+fn added_base_image_flag_warns_when_the_tag_edit_cannot_reach_the_version() {
+    let set = [("image-mirror.map", "quay.io=m.example/q;tag=s/^v//")];
+    let out = run(&bare_operator("v0.85.0"), P, &set);
+    let d = docs(&out.stream);
+    assert_eq!(
+        pod(&d[0])["containers"][0]["args"][0],
+        "--prometheus-config-reloader=m.example/q/prometheus-operator/prometheus-config-reloader:0.85.0",
+        "the reloader has a tag: the edit applies"
+    );
+    let w = messages(&out, Level::Warning, "Deployment op");
+    assert_eq!(w.len(), 3, "one per base image: {w:?}");
+    assert!(
+        w[0].contains("added without a tag, so the operator appends its version"),
+        "{w:?}"
+    );
+}
