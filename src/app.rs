@@ -517,9 +517,10 @@ pub fn man_page() -> std::io::Result<String> {
 /// `helm-fixup profiles`: one line per built-in profile.
 pub fn profiles_text() -> String {
     let mut out = String::new();
+    let width = profile::names().iter().map(|n| n.len()).max().unwrap_or(0) + 1;
     for name in profile::names() {
         let def = ProfileDef::builtin(name).expect("built-in");
-        out.push_str(&format!("{:<12} {}\n", def.name, def.description));
+        out.push_str(&format!("{:<width$} {}\n", def.name, def.description));
     }
     out
 }

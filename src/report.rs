@@ -70,6 +70,12 @@ pub enum Code {
     /// container that needs root or added capabilities, host namespaces or hostPath volumes):
     /// it needs another SCC or a change to the chart's values.
     Scc,
+    /// image-mirror rewrote an image reference (before -> after).
+    ImageMapped,
+    /// An image reference no image-mirror rule maps: pulled from where the chart says.
+    ImageUnmapped,
+    /// image-mirror dropped (or had to keep) the digest of a reference it moved to a mirror.
+    ImageDigest,
     /// Anything else.
     Other,
 }

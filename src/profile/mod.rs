@@ -9,6 +9,7 @@
 
 pub mod driver;
 pub mod exec_probes;
+pub mod image_mirror;
 pub mod init_chown;
 pub mod local_pv;
 pub mod openshift;
@@ -36,6 +37,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("local-pv", include_str!("../../profiles/local-pv.yaml")),
     ("openshift", include_str!("../../profiles/openshift.yaml")),
+    (
+        "image-mirror",
+        include_str!("../../profiles/image-mirror.yaml"),
+    ),
 ];
 
 /// One parameter of a profile.
@@ -617,6 +622,7 @@ pub const FIXES: &[&str] = &[
     "exec-probes",
     "local-pv",
     "openshift",
+    "image-mirror",
 ];
 
 /// Check `params` for the fix `fix` and return it ready to run.
@@ -655,6 +661,7 @@ pub fn configure(fix: &str, params: &Params) -> Result<Box<dyn Configured>, Usag
         "exec-probes" => pods(&exec_probes::ExecProbes, params),
         "local-pv" => stream(&local_pv::LocalPv, params),
         "openshift" => pods(&openshift::OpenShift, params),
+        "image-mirror" => pods(&image_mirror::ImageMirror, params),
         _ => Err(UsageError(format!(
             "unknown fix {fix:?} (valid: {})",
             FIXES.join(", ")

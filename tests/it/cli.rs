@@ -85,7 +85,8 @@ fn profiles_lists_every_builtin_profile() {
             "init-chown",
             "exec-probes",
             "local-pv",
-            "openshift"
+            "openshift",
+            "image-mirror"
         ]
     );
 }
@@ -297,7 +298,7 @@ fn readme_documents_every_profile_and_exit_code() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names.len(), 6, "{}", profiles.stdout);
+    assert_eq!(names.len(), 7, "{}", profiles.stdout);
     for name in &names {
         let start = readme
             .find(&format!("\n### {name}\n"))

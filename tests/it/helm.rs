@@ -1279,3 +1279,99 @@ fn helm4_plugin_auto_fixes_what_the_hand_picked_profiles_fix() {
     helm.install_plugin();
     assert_auto_matches_hand_picked(&helm);
 }
+
+/// The image-mirror rules for every registry the example chart uses.
+const MIRROR_ARGS: &[&str] = &[
+    "-p",
+    "init-chown,image-mirror",
+    "--set",
+    "image-mirror.map=quay.io=mirror.example.com/quay,docker.io=mirror.example.com/hub;tag=s/^v//",
+    "--set",
+    "image-mirror.require=true",
+];
+
+/// No image reference outside the mirror is left: container images (the fixup-chown helper
+/// init-chown adds among them) and the operator's config-reloader flag. Helm 3 never sends
+/// hooks to a post-renderer but `helm template` prints them: their images stay as the chart
+/// wrote them (`hooks_sent` false), which only the chart's values can change.
+fn assert_mirrored(stream: &str, hooks_sent: bool) {
+    let hook = document(stream, "Job", "demo-preflight");
+    assert_eq!(
+        hook.contains("image: \"mirror.example.com/hub/library/busybox:1.38.0\""),
+        hooks_sent,
+        "{hook}"
+    );
+    let named: Vec<&str> = documents(stream)
+        .into_iter()
+        .filter(|d| hooks_sent || !d.contains("\"helm.sh/hook\":"))
+        .flat_map(str::lines)
+        .map(|l| l.trim_start().trim_start_matches("- ").trim_matches('"'))
+        .filter(|l| l.starts_with("image:") || l.contains("-config-reloader="))
+        .collect();
+    assert!(named.len() >= 8, "{named:#?}");
+    let outside: Vec<&&str> = named
+        .iter()
+        .filter(|l| !l.contains("mirror.example.com/"))
+        .collect();
+    assert!(outside.is_empty(), "{outside:#?}\n{stream}");
+    let op = document(stream, "Deployment", "demo-operator");
+    assert!(
+        op.contains("--prometheus-config-reloader=mirror.example.com/quay/prometheus-operator/prometheus-config-reloader:v0.74.0"),
+        "{op}"
+    );
+    let prom = document(stream, "Prometheus", "demo-prometheus");
+    assert!(
+        prom.contains("image: \"mirror.example.com/hub/library/busybox:1.38.0\""),
+        "fixup-chown is mirrored:\n{prom}"
+    );
+}
+
+#[test]
+fn helm3_image_mirror_leaves_no_image_outside_the_mirror() {
+    let helm = helm_or_skip!(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("sum.txt");
+    let mut cmd = helm.post_render(MIRROR_ARGS, &summary);
+    let fixed = success(&mut cmd);
+    assert_mirrored(&fixed, false);
+    let text = read(&summary);
+    assert!(
+        text.contains(
+            "note: image-mirror: quay.io/prometheus/node-exporter:v1.8.1 -> mirror.example.com/quay/prometheus/node-exporter:v1.8.1\n"
+        ),
+        "{text}"
+    );
+    // One registry without a rule: require refuses, Helm fails and writes nothing.
+    let mut args = MIRROR_ARGS.to_vec();
+    args[3] = "image-mirror.map=quay.io=mirror.example.com/quay";
+    let mut cmd = helm.post_render(&args, &summary);
+    let out = output(&mut cmd);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).is_empty());
+    let summary = read(&summary);
+    assert!(
+        summary.contains("image-mirror.require=true: 1 image reference no rule maps: docker.io/library/busybox:1.38.0"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn helm4_plugin_image_mirror_leaves_no_image_outside_the_mirror() {
+    let helm = helm_or_skip!(4);
+    helm.install_plugin();
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(MIRROR_ARGS));
+    let fixed = success(&mut cmd);
+    // Helm 4 sends hooks: the hook Job's short name `busybox:1.38.0` is mirrored too.
+    assert_mirrored(&fixed, true);
+    let mut args = MIRROR_ARGS.to_vec();
+    args[3] = "image-mirror.map=docker.io=mirror.example.com/hub";
+    let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
+    cmd.args(h4_args(&args));
+    let out = output(&mut cmd);
+    assert!(
+        !out.status.success() && stdout(&out).is_empty(),
+        "{}",
+        stdout(&out)
+    );
+}

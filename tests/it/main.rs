@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod golden;
 mod helm;
 mod hostile;
+mod image_mirror;
 mod init_chown;
 mod local_pv;
 mod openshift;

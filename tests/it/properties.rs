@@ -23,12 +23,20 @@ const PROFILE_SETS: &[&str] = &[
     "root-run,init-chown,exec-probes,local-pv",
     "shared-uid,init-chown,local-pv",
     "root-run,shared-uid",
+    "image-mirror",
+    "init-chown,local-pv,image-mirror",
 ];
 
 fn plan(profiles: &str) -> Plan {
     let mut argv = vec!["helm-fixup", "-p", profiles];
     if profiles.contains("local-pv") {
         argv.extend(["--set", "local-pv.node=n", "--set", "local-pv.namespace=ns"]);
+    }
+    if profiles.contains("image-mirror") {
+        argv.extend([
+            "--set",
+            "image-mirror.map=docker.io=m.example/hub;tag=s/$/-la64/",
+        ]);
     }
     let args = Args::parse_from(argv);
     config::resolve(&args, &|_| None, &|f| Err(f.to_string()))
