@@ -306,6 +306,9 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
                 out.extend(["--set".into(), "local-pv.namespace=NAMESPACE".into()]);
             }
         }
+        if profile == "image-mirror" && blocked.iter().any(|(p, _)| p == "image-mirror") {
+            out.extend(["--set".into(), "image-mirror.map=FROM=TO".into()]);
+        }
         out
     };
     let findings = crate::diagnose::findings(&found.predicted, &extra);

@@ -148,11 +148,15 @@ pub fn resolve(
         .into());
     }
     let assume = Assume::parse(&args.assume)?;
-    let candidates: Vec<&str> = match (auto, assume.platform.as_deref()) {
+    let mut candidates: Vec<&str> = match (auto, assume.platform.as_deref()) {
         (true, Some("openshift")) => AUTO_OPENSHIFT.to_vec(),
         (true, _) => AUTO_CANDIDATES.to_vec(),
         (false, _) => asked,
     };
+    // On an architecture few images are built for, image-mirror foresees the pulls that fail.
+    if auto && assume.arch.is_some() {
+        candidates.push("image-mirror");
+    }
     for arg in candidates {
         let def = load_profile(arg, read)?;
         if !defs.iter().any(|d| d.name == def.name) {
@@ -215,6 +219,17 @@ pub fn resolve(
                 "local-pv needs the node for the volumes: add --set local-pv.node=NODE".to_string(),
             ));
         }
+    }
+    if auto
+        && defs.iter().any(|d| d.name == "image-mirror")
+        && !per
+            .get("image-mirror")
+            .is_some_and(|p| p.contains_key("map"))
+    {
+        blocked.push((
+            "image-mirror".to_string(),
+            "image-mirror needs the mirror: add --set image-mirror.map=FROM=TO,...".to_string(),
+        ));
     }
     let mut profiles = Vec::new();
     for def in &defs {

@@ -262,6 +262,29 @@ pub const FAILURES: &[Failure] = &[
         ],
     },
     Failure {
+        code: "no-arch-image",
+        title: "the image has no build for the node's architecture: ImagePullBackOff or exec format error",
+        cause: "the registry publishes the image for other architectures only (prometheus-operator publishes no \
+                loong64 images); a mirror with builds for this architecture has to be named in every \
+                container, the operator's resources and the operator's own image flags",
+        fixes: &[Remedy {
+            args: &["-p", "image-mirror", "--set", "image-mirror.map=FROM=TO"],
+            why: "rewrites every image reference under FROM to the mirror TO (containers, the operator's CR fields and \
+                  flags, init-chown's helper); `;tag=s/^v//` edits tags a mirror names differently",
+        }],
+        check: "kubectl describe pod POD (the Failed event) and docker manifest inspect IMAGE (its platforms)",
+        // containerd: `no matching manifest for linux/loong64 in the manifest list entries`; the
+        // kernel, for a single-platform image of another architecture: `exec format error`.
+        signs: &[
+            &["no matching manifest for linux/"],
+            &["exec format error"],
+            &[
+                "image with reference",
+                "was found but does not match the specified platform",
+            ],
+        ],
+    },
+    Failure {
         code: "pod-security",
         title: "the namespace's Pod Security level rejects the pods",
         cause: "the namespace enforces Pod Security (restricted or baseline), which forbids what the pods \

@@ -737,47 +737,76 @@ fn auto_choice(
         );
         chosen.entry(profile).or_default().insert(object);
     }
+    // One line per object, profile and failure, however many fields show it.
+    type Key = (String, String, &'static str);
+    let mut order: Vec<Key> = Vec::new();
+    let mut seen: std::collections::HashMap<Key, (Vec<String>, Vec<String>, Vec<String>)> =
+        Default::default();
     for p in foresight.predicted {
-        if let Some((_, why)) = auto.blocked.iter().find(|(name, _)| *name == p.profile) {
+        let key = (p.object, p.profile, p.failure);
+        let entry = seen.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            Default::default()
+        });
+        let (definite, conditional, conditions) = entry;
+        match p.certainty {
+            Certainty::Definite => definite.push(p.evidence),
+            Certainty::Conditional => {
+                conditional.push(p.evidence);
+                if let Some(c) = p.condition
+                    && !conditions.contains(&c)
+                {
+                    conditions.push(c);
+                }
+            }
+        }
+    }
+    for key in order {
+        let Some((definite, conditional, conditions)) = seen.remove(&key) else {
+            continue;
+        };
+        let (object, profile, failure) = key;
+        if let Some((_, why)) = auto.blocked.iter().find(|(name, _)| *name == profile) {
+            let all: Vec<String> = definite.into_iter().chain(conditional).collect();
             report.warn_code(
                 Code::LeftAlone,
                 "auto",
-                Some(p.object.clone()),
+                Some(object),
                 format!(
-                    "{}: {} ({}); not fixed: {why}",
-                    p.failure, p.evidence, p.profile
+                    "{failure}: {} ({profile}); not fixed: {why}",
+                    all.join("; ")
                 ),
             );
             continue;
         }
-        match (&p.certainty, &p.condition) {
-            (Certainty::Definite, _) => {
-                report.note_code(
-                    Code::Other,
-                    "auto",
-                    Some(p.object.clone()),
-                    format!("{} ran for {}: {}", p.profile, p.failure, p.evidence),
-                );
-                chosen
-                    .entry(p.profile.clone())
-                    .or_default()
-                    .insert(p.object.clone());
-            }
-            (Certainty::Conditional, condition) => report.note_code(
+        if definite.is_empty() {
+            report.note_code(
                 Code::LeftAlone,
                 "auto",
-                Some(p.object.clone()),
+                Some(object),
                 format!(
-                    "{} not run for {}: {}, which fails only {}; --assume says which clusters do \
-                     (helm-fixup diagnose lists the choices), or select it with -p {}",
-                    p.profile,
-                    p.failure,
-                    p.evidence,
-                    condition.as_deref().unwrap_or("on some clusters"),
-                    p.profile
+                    "{profile} not run for {failure}: {}, which fails only {}; --assume says which clusters \
+                     do (helm-fixup diagnose lists the choices), or select it with -p {profile}",
+                    conditional.join("; "),
+                    conditions.join("; ")
                 ),
-            ),
+            );
+            continue;
         }
+        let mut why = definite.join("; ");
+        if !conditional.is_empty() {
+            why.push_str(&format!(
+                " (and, on the same object: {})",
+                conditional.join("; ")
+            ));
+        }
+        report.note_code(
+            Code::Other,
+            "auto",
+            Some(object.clone()),
+            format!("{profile} ran for {failure}: {why}"),
+        );
+        chosen.entry(profile).or_default().insert(object);
     }
     Ok(chosen)
 }

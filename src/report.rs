@@ -666,6 +666,7 @@ pub mod failure {
     pub const LOOPBACK_PROBE: &str = "loopback-probe";
     pub const NO_SHELL: &str = "no-shell";
     pub const SCC_FIXED_UID: &str = "scc-fixed-uid";
+    pub const NO_ARCH_IMAGE: &str = "no-arch-image";
     /// Every code above.
     pub const ALL: &[&str] = &[
         UNBOUND_CLAIM,
@@ -677,5 +678,6 @@ pub mod failure {
         LOOPBACK_PROBE,
         NO_SHELL,
         SCC_FIXED_UID,
+        NO_ARCH_IMAGE,
     ];
 }

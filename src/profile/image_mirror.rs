@@ -796,6 +796,54 @@ fn operator_defaults(
     }
 }
 
+/// Under `--assume arch=ARCH` for an architecture public images rarely publish (anything but
+/// amd64 and arm64: loong64, riscv64...), each reference no mirror serves yet is a pull that
+/// fails (`no matching manifest for linux/ARCH`, or `exec format error` when a single-platform
+/// image is pulled anyway). The stream cannot show which images have such a build, so it is
+/// conditional, except for prometheus-operator's images on loong64, which it does not
+/// publish (its release images are amd64, arm64, arm/v7, ppc64le and s390x), and for
+/// references the user's rules map (a rule says the source will not do).
+fn foresee_arch(
+    found: &mut Findings,
+    assume: &crate::profile::Assume,
+    settings: &Settings,
+    place: &str,
+    reference: &str,
+) {
+    let Some(arch) = assume.arch.as_deref() else {
+        return;
+    };
+    if matches!(arch, "amd64" | "arm64") || matches!(settings.map(reference), Mapping::Mirrored) {
+        return;
+    }
+    let Some(r) = Reference::parse(reference) else {
+        return;
+    };
+    // A rule the user gave for a reference says its source does not serve this architecture
+    // (that is what the mirror is for): settled, like an `--assume`.
+    let (evidence, settled) = match settings.map(reference) {
+        Mapping::Mapped { after, .. } => (
+            format!("{place}: {reference}, which the rules map to {after}"),
+            true,
+        ),
+        _ => (
+            format!("{place}: {reference}, which no rule maps to a mirror"),
+            false,
+        ),
+    };
+    let known = settled || arch == "loong64" && r.name.starts_with("quay.io/prometheus-operator/");
+    found.predict(
+        crate::report::failure::NO_ARCH_IMAGE,
+        evidence,
+        (!known).then(|| {
+            format!(
+                "if {} has no linux/{arch} build (docker manifest inspect {reference} lists its platforms)",
+                r.name
+            )
+        }),
+    );
+}
+
 impl PodFix for ImageMirror {
     type Survey = Seen;
 
@@ -834,6 +882,7 @@ impl PodFix for ImageMirror {
             if reference.trim().is_empty() {
                 continue;
             }
+            foresee_arch(&mut found, at.assume, settings, &site.place, reference);
             match settings.map(reference) {
                 Mapping::Mapped {
                     after,

@@ -429,3 +429,76 @@ fn auto_keeps_the_volumes_it_made_on_the_next_upgrade() {
         "{summary}"
     );
 }
+
+/// prometheus-operator publishes no loong64 images: under `--assume arch=loong64` every
+/// reference to them (the operator's own flags included) is a definite pull failure, and the
+/// rest are conditional on their registries.
+#[test]
+fn loong64_names_every_reference_that_needs_a_mirror() {
+    let input = stream("image-mirror-operator.yaml");
+    let plain = triples(&diagnose(&input, &[]).1);
+    assert!(
+        !plain.iter().any(|(_, f, _)| f == "no-arch-image"),
+        "{plain:?}"
+    );
+    let (_, json) = diagnose(&input, &["--assume", "arch=loong64"]);
+    let operator = findings(&json)
+        .into_iter()
+        .find(|f| {
+            f["failure"] == "no-arch-image" && f["object"] == "Deployment monitoring/obs-operator"
+        })
+        .expect("the operator is named");
+    assert_eq!(operator["certainty"], "definite");
+    let evidence = operator["evidence"].to_string();
+    assert!(
+        evidence.contains("--prometheus-config-reloader"),
+        "{evidence}"
+    );
+    assert!(
+        operator["args"]
+            .to_string()
+            .contains("image-mirror.map=FROM=TO"),
+        "{operator}"
+    );
+    // With a rule for quay.io, the evidence says where each goes.
+    let (_, mapped) = diagnose(
+        &input,
+        &[
+            "--assume",
+            "arch=loong64",
+            "--set",
+            "image-mirror.map=quay.io=mirror.example.com/quay",
+        ],
+    );
+    assert!(
+        mapped
+            .to_string()
+            .contains("which the rules map to mirror.example.com/quay/"),
+        "{mapped}"
+    );
+    // -p auto without a mirror says what it needs; with one it runs image-mirror.
+    let (_, blocked) = run_json(&input, &["-p", "auto", "--assume", "arch=loong64"]);
+    assert!(
+        blocked["messages"]
+            .to_string()
+            .contains("image-mirror needs the mirror"),
+        "{blocked}"
+    );
+    let map = "image-mirror.map=quay.io=mirror.example.com/quay,docker.io=mirror.example.com/docker,registry.k8s.io=mirror.example.com/k8s,ghcr.io=mirror.example.com/ghcr";
+    let (auto_out, auto) = run_json(
+        &input,
+        &["-p", "auto", "--assume", "arch=loong64", "--set", map],
+    );
+    assert!(
+        auto["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "image-mirror"),
+        "{auto}"
+    );
+    // The rules say the sources will not do: auto mirrors every reference they map, as
+    // -p image-mirror does.
+    let (hand, _) = run_json(&input, &["-p", "image-mirror", "--set", map]);
+    assert_eq!(auto_out, hand);
+}
