@@ -739,9 +739,10 @@ fn auto_choice(
     }
     // One line per object, profile and failure, however many fields show it.
     type Key = (String, String, &'static str);
+    /// The definite evidence, the conditional evidence and its conditions.
+    type Shown = (Vec<String>, Vec<String>, Vec<String>);
     let mut order: Vec<Key> = Vec::new();
-    let mut seen: std::collections::HashMap<Key, (Vec<String>, Vec<String>, Vec<String>)> =
-        Default::default();
+    let mut seen: std::collections::HashMap<Key, Shown> = Default::default();
     for p in foresight.predicted {
         let key = (p.object, p.profile, p.failure);
         let entry = seen.entry(key.clone()).or_insert_with(|| {
