@@ -478,11 +478,11 @@ pub fn stream_text(found: &[Finding], documents: usize, assumed: &str) -> String
         }
         out.push_str(&format!("    certainty: {certainty}\n"));
         out.push_str(&format!("    fix:       helm-fixup {}\n", f.args.join(" ")));
-        for c in &f.caveats {
-            out.push_str(&format!("      mind:    {c}\n"));
-        }
         out.push_str(&format!("      Helm 4:  {}\n", f.helm4));
         out.push_str(&format!("      Helm 3:  {}\n", f.helm3));
+        for c in &f.caveats {
+            out.push_str(&format!("    mind:      {c}\n"));
+        }
     }
     out.push('\n');
     let definite = found
