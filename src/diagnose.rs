@@ -494,10 +494,12 @@ pub fn stream_text(found: &[Finding], documents: usize, assumed: &str) -> String
         found.len(),
         found.len() - definite
     ));
-    out.push_str(
-        "-p auto fixes the definite ones, each on its own objects; --assume storage=hostpath|nfs|local|dynamic \
-         settles the storage conditions.\n",
-    );
+    out.push_str(if definite == found.len() {
+        "-p auto fixes them, each on its own objects.\n"
+    } else {
+        "-p auto fixes the definite ones, each on its own objects; --assume (storage=hostpath|nfs|local|dynamic, \
+         platform=openshift, arch=ARCH) settles what depends on the cluster.\n"
+    });
     out
 }
 
