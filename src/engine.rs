@@ -506,16 +506,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         let mut sel = selection(plan, def)?;
         sel.within = within;
         let mut new_docs = Vec::new();
-        let mut ctx = Ctx {
-            profile: &def.name,
-            params,
-            sel: &sel,
-            form,
-            report: &mut report,
-            added: &mut new_docs,
-            live_pvs: plan.live_pvs.as_ref(),
-            assume: &plan.assume,
-        };
+        let mut ctx = context(plan, (def, params), &sel, form, &mut report, &mut new_docs);
         fix.apply(&mut docs, &mut ctx)
             .map_err(|e| Error::Usage(e.0))?;
         for (i, before) in docs.take_snapshots() {
@@ -612,6 +603,27 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     })
 }
 
+/// What one profile of `plan` runs with.
+fn context<'a>(
+    plan: &'a Plan,
+    (def, params): (&'a ProfileDef, &'a Params),
+    sel: &'a Selection,
+    form: Form,
+    report: &'a mut Report,
+    added: &'a mut Vec<Value>,
+) -> Ctx<'a> {
+    Ctx {
+        profile: &def.name,
+        params,
+        sel,
+        form,
+        report,
+        added,
+        live_pvs: plan.live_pvs.as_ref(),
+        assume: &plan.assume,
+    }
+}
+
 /// The selection one profile of `plan` runs under: the user's selectors and the profile file's
 /// targets.
 fn selection(plan: &Plan, def: &ProfileDef) -> Result<Selection, Error> {
@@ -636,16 +648,7 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
         let sel = selection(plan, def)?;
         let mut report = Report::default();
         let mut added = Vec::new();
-        let mut ctx = Ctx {
-            profile: &def.name,
-            params,
-            sel: &sel,
-            form,
-            report: &mut report,
-            added: &mut added,
-            live_pvs: plan.live_pvs.as_ref(),
-            assume: &plan.assume,
-        };
+        let mut ctx = context(plan, (def, params), &sel, form, &mut report, &mut added);
         let planned = fix.foresee(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
         // What the fix will meet itself, per object: fields an installed release cannot change
         // (the same rule and advice as a run's `immutable-field` warning), and the warnings its

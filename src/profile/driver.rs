@@ -151,6 +151,38 @@ pub trait PodFix: Fix + Sized {
     }
 }
 
+/// The fix's plan for document `i`, seen read-only; `None` when it has no pod spec.
+fn plan_one<F: PodFix>(
+    fix: &F,
+    settings: &F::Settings,
+    survey: &mut F::Survey,
+    docs: &Docs,
+    i: usize,
+    ctx: &Ctx,
+) -> Result<Option<Findings>, UsageError> {
+    let d = docs.get(i);
+    let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+        return Ok(None);
+    };
+    let view = PodView {
+        id: &d.id,
+        cr: CrKind::of(&d.id),
+        doc: &d.value,
+        pod,
+        raised: docs.raised(i),
+        changed_by: docs.changed_by(i),
+    };
+    fix.plan(Planning {
+        settings,
+        survey,
+        view: &view,
+        sel: ctx.sel,
+        profile: ctx.profile,
+        assume: ctx.assume,
+    })
+    .map(Some)
+}
+
 /// What [`drive`] would do, with nothing stored: the findings go to `ctx.report`, and for each
 /// pod the fix would change, the fields an installed release cannot change. Only for a fix whose
 /// `finish` edits nothing ([`PodFix::FINISH_EDITS`]): it gets an empty stream.
@@ -163,28 +195,12 @@ pub fn foresee<F: PodFix>(
     let mut survey = fix.survey(settings, docs, ctx);
     let mut out = Vec::new();
     for i in docs.pods(ctx.sel) {
-        let d = docs.get(i);
-        let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
+        let Some(found) = plan_one(fix, settings, &mut survey, docs, i, ctx)? else {
             continue;
         };
-        let view = PodView {
-            id: &d.id,
-            cr: CrKind::of(&d.id),
-            doc: &d.value,
-            pod,
-            raised: docs.raised(i),
-            changed_by: docs.changed_by(i),
-        };
-        let found = fix.plan(Planning {
-            settings,
-            survey: &mut survey,
-            view: &view,
-            sel: ctx.sel,
-            profile: ctx.profile,
-            assume: ctx.assume,
-        })?;
         ctx.report.absorb(found.report);
         if let Some(fixed) = found.fixed {
+            let d = docs.get(i);
             out.push((i, crate::immutable::changes(&d.id, &d.value, &fixed)));
         }
     }
@@ -201,27 +217,8 @@ pub fn drive<F: PodFix>(
 ) -> Result<(), UsageError> {
     let mut survey = fix.survey(settings, docs, ctx);
     for i in docs.pods(ctx.sel) {
-        let found = {
-            let d = docs.get(i);
-            let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
-                continue;
-            };
-            let view = PodView {
-                id: &d.id,
-                cr: CrKind::of(&d.id),
-                doc: &d.value,
-                pod,
-                raised: docs.raised(i),
-                changed_by: docs.changed_by(i),
-            };
-            fix.plan(Planning {
-                settings,
-                survey: &mut survey,
-                view: &view,
-                sel: ctx.sel,
-                profile: ctx.profile,
-                assume: ctx.assume,
-            })?
+        let Some(found) = plan_one(fix, settings, &mut survey, docs, i, ctx)? else {
+            continue;
         };
         ctx.report.absorb(found.report);
         if let Some(fixed) = found.fixed {
