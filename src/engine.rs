@@ -478,6 +478,7 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     // `-p auto`: the profiles, and the objects of each, that the failures found call for.
     let auto = match &plan.auto {
         Some(auto) => {
+            report.auto = true;
             let chosen = auto_choice(&docs, plan, auto, form, &mut report)?;
             report.profiles = chosen.keys().cloned().collect();
             report.profiles.sort_by_key(|p| {

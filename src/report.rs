@@ -157,6 +157,9 @@ pub struct Report {
     /// local-pv sends that volume on every upgrade. `-p auto` runs the fix on them too.
     #[serde(skip)]
     pub kept: Vec<(String, String, String)>,
+    /// The profiles were chosen by `-p auto`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto: bool,
     /// The same messages, so a repeated one is dropped without comparing it with every message
     /// so far (a stream with thousands of workloads repeats a note thousands of times).
     #[serde(skip)]
@@ -311,12 +314,22 @@ impl Report {
             .chain(self.added.iter().map(|a| a.profile.len()))
             .max()
             .unwrap_or(0);
-        if self.profiles.is_empty() {
+        if self.profiles.is_empty() && self.auto {
+            out.push_str(
+                "helm-fixup: -p auto chose no profile (no definite failure it fixes was found); the stream passes \
+                 through unchanged\n",
+            );
+        } else if self.profiles.is_empty() {
             out.push_str("helm-fixup: no profile selected; the stream passes through unchanged\n");
         } else {
             out.push_str(&format!(
-                "helm-fixup: profiles {}\n",
-                self.profiles.join(", ")
+                "helm-fixup: profiles {}{}\n",
+                self.profiles.join(", "),
+                if self.auto {
+                    " (chosen by -p auto)"
+                } else {
+                    ""
+                }
             ));
         }
         for r in &self.changed {

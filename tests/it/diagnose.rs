@@ -502,3 +502,26 @@ fn loong64_names_every_reference_that_needs_a_mirror() {
     let (hand, _) = run_json(&input, &["-p", "image-mirror", "--set", map]);
     assert_eq!(auto_out, hand);
 }
+
+#[test]
+fn auto_that_finds_nothing_says_so_and_passes_the_stream_through() {
+    let quiet = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+    let ran = Run::new().args(["-p", "auto"]).stdin(quiet).run();
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(ran.stdout_text(), quiet);
+    assert!(
+        ran.stderr.contains("-p auto chose no profile"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Run::new()
+        .args(["-p", "auto"])
+        .stdin(stream("demo.yaml"))
+        .run();
+    assert!(
+        ran.stderr
+            .contains("profiles shared-uid, exec-probes (chosen by -p auto)"),
+        "{}",
+        ran.stderr
+    );
+}
