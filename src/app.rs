@@ -260,7 +260,12 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
     };
     let env = |_: &str| None;
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
-    let cfg = match config::resolve(&args, &env, &read) {
+    // The cluster's volumes (`--set local-pv.existing=cluster|FILE`), as for a run: claims
+    // bound to them are not unbound.
+    let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
+        config::load_existing(&mut c, &read, &kubectl_get_pv)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage),
     };
@@ -299,7 +304,12 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
     // local-pv foresaw with placeholders: the fix needs the real node, and the release
     // namespace for claims the stream gives none.
     let extra = |profile: &str, object: &str| -> Vec<String> {
-        let mut out = Vec::new();
+        // The user's own settings of this profile belong in the command that fixes it.
+        let mut out: Vec<String> = set
+            .iter()
+            .filter(|s| s.starts_with(&format!("{profile}.")))
+            .flat_map(|s| ["--set".to_string(), s.clone()])
+            .collect();
         if profile == "local-pv" && blocked.iter().any(|(p, _)| p == "local-pv") {
             out.extend(["--set".into(), "local-pv.node=NODE".into()]);
             if !object.contains('/') {
@@ -312,15 +322,32 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
         out
     };
     let findings = crate::diagnose::findings(&found.predicted, &extra);
+    let mut failed = String::new();
+    for (profile, why) in &found.failed {
+        failed.push_str(&format!(
+            "helm-fixup diagnose: {profile} could not plan this stream: {why}\n"
+        ));
+    }
     let assumed = if assume.is_empty() {
         String::new()
     } else {
         format!(" (assuming {})", assume.join(", "))
     };
     let report = match format {
-        SummaryFormat::Text => crate::diagnose::stream_text(&findings, found.documents, &assumed),
+        SummaryFormat::Text => {
+            failed + &crate::diagnose::stream_text(&findings, found.documents, &assumed)
+        }
         SummaryFormat::Json => {
-            let json = serde_json::json!({ "findings": findings, "documents": found.documents });
+            let failed: Vec<serde_json::Value> = found
+                .failed
+                .iter()
+                .map(|(p, why)| serde_json::json!({"profile": p, "reason": why}))
+                .collect();
+            let json = serde_json::json!({
+                "findings": findings,
+                "documents": found.documents,
+                "not_planned": failed,
+            });
             format!("{json:#}\n")
         }
     };

@@ -448,7 +448,8 @@ fn selector(object: &str) -> String {
     let (kind, rest) = object.split_once(' ').unwrap_or((object, ""));
     match rest.split_once('/') {
         Some((ns, name)) => format!("kind={kind},namespace={ns},name={name}"),
-        None => format!("kind={kind},name={rest}"),
+        // `namespace=` matches only objects without one.
+        None => format!("kind={kind},namespace=,name={rest}"),
     }
 }
 
@@ -744,7 +745,7 @@ panic: Unable to create mmap-ed active query log"#;
                 "-p",
                 "init-chown",
                 "--only",
-                "init-chown:kind=PersistentVolume,name=pv-1",
+                "init-chown:kind=PersistentVolume,namespace=,name=pv-1",
                 "--set",
                 "x=y"
             ]

@@ -496,7 +496,19 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
     for (def, params) in ordered {
         let within = match &auto {
             Some(chosen) => match chosen.get(&def.name) {
-                Some(objects) => Some(objects.clone()),
+                Some(objects) => {
+                    let mut objects = objects.clone();
+                    // image-mirror runs last and maps the images earlier fixes added (init-chown's
+                    // helper), which no foresight on the chart's documents sees.
+                    if def.fix == "image-mirror" {
+                        objects.extend(
+                            (0..docs.len())
+                                .filter(|&i| !docs.changed_by(i).is_empty())
+                                .map(|i| docs.get(i).id.to_string()),
+                        );
+                    }
+                    Some(objects)
+                }
                 None => continue,
             },
             None => None,
@@ -650,7 +662,15 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
         let mut report = Report::default();
         let mut added = Vec::new();
         let mut ctx = context(plan, (def, params), &sel, form, &mut report, &mut added);
-        let planned = fix.foresee(docs, &mut ctx).map_err(|e| Error::Usage(e.0))?;
+        let planned = match fix.foresee(docs, &mut ctx) {
+            Ok(p) => p,
+            // One profile that cannot plan (local-pv without the namespace of claims that name
+            // none) does not stop the others: its reason is told instead.
+            Err(e) => {
+                out.failed.push((def.name.clone(), e.0));
+                continue;
+            }
+        };
         // What the fix will meet itself, per object: fields an installed release cannot change
         // (the same rule and advice as a run's `immutable-field` warning), and the warnings its
         // planning gave about Pod Security, placement and Helm 4's apply.
@@ -693,6 +713,8 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
 struct Foresight {
     predicted: Vec<Prediction>,
     kept: Vec<(String, String, String)>,
+    /// Profiles that could not plan, with the reason.
+    failed: Vec<(String, String)>,
 }
 
 /// What `helm-fixup diagnose` finds in a stream.
@@ -700,16 +722,19 @@ struct Foresight {
 pub struct Diagnosis {
     pub documents: usize,
     pub predicted: Vec<Prediction>,
+    /// Profiles that could not plan, with the reason (a parameter they need).
+    pub failed: Vec<(String, String)>,
 }
 
 /// Read `input` as a run would (the same errors, exit 2) and foresee the failures of the
 /// profiles of `plan`, changing nothing: the engine of `helm-fixup diagnose`.
 pub fn diagnose(input: &[u8], plan: &Plan) -> Result<Diagnosis, Error> {
     let stream = read_stream(input, plan)?;
-    let predicted = foresee(&stream.docs, plan, stream.form)?.predicted;
+    let foresight = foresee(&stream.docs, plan, stream.form)?;
     Ok(Diagnosis {
         documents: stream.docs.len() + stream.skipped,
-        predicted,
+        predicted: foresight.predicted,
+        failed: foresight.failed,
     })
 }
 
@@ -728,10 +753,22 @@ fn auto_choice(
     let mut chosen: std::collections::BTreeMap<String, std::collections::HashSet<String>> =
         Default::default();
     let foresight = foresee(docs, plan, form)?;
+    for (profile, why) in &foresight.failed {
+        report.warn_code(
+            Code::LeftAlone,
+            "auto",
+            None,
+            format!("{profile} not run: it cannot plan this stream: {why}"),
+        );
+    }
     // Day 2: what a profile fixed on an earlier upgrade stays fixed only while it runs there.
     for (profile, object, why) in foresight.kept {
-        if auto.blocked.iter().any(|(name, _)| *name == profile) {
-            continue;
+        // Not running it would drop what it fixed from the release on this upgrade (local-pv's
+        // volumes): refuse, so Helm installs nothing, rather than warn after the fact.
+        if let Some((_, need)) = auto.blocked.iter().find(|(name, _)| *name == profile) {
+            return Err(Error::Usage(format!(
+                "-p auto: {object}: {why}, but {need}; without it this upgrade would drop that from the release"
+            )));
         }
         report.note_code(
             Code::Other,

@@ -586,7 +586,12 @@ fn predict(ctx: &mut Ctx, id: &Identity, claim: &Claim, unbound: &[String], cfg:
                 ),
             },
         ),
-        Some("") => ("storageClassName \"\", which binds only a pre-made volume".to_string(), None),
+        // `""` asks for a volume made by hand, outside the release; whether one exists only the
+        // cluster knows.
+        Some("") => (
+            "storageClassName \"\", which binds only a pre-made volume".to_string(),
+            Some("if no PersistentVolume made outside the release matches it".to_string()),
+        ),
         Some(c) if c == cfg.class => (format!("storageClassName {c:?}"), None),
         Some(c) => (
             format!("storageClassName {c:?}"),

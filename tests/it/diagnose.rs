@@ -428,6 +428,67 @@ fn auto_keeps_the_volumes_it_made_on_the_next_upgrade() {
             .contains("local-pv ran to keep what it fixed"),
         "{summary}"
     );
+    // Without the node, auto cannot keep them: it refuses rather than drop them.
+    let ran = Run::new()
+        .args([
+            "-p",
+            "auto",
+            "--assume",
+            "storage=hostpath",
+            "--set",
+            &existing,
+        ])
+        .stdin(&input)
+        .run();
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert!(ran.stdout.is_empty());
+    assert!(
+        ran.stderr.contains("would drop that from the release"),
+        "{}",
+        ran.stderr
+    );
+    // diagnose reads the live volumes too: bound claims are no finding.
+    let (_, json) = diagnose(&input, &["--set", &existing]);
+    assert!(
+        !findings(&json)
+            .iter()
+            .any(|f| f["failure"] == "unbound-claim"),
+        "{json}"
+    );
+}
+
+/// local-pv that cannot plan (claims with no namespace, none given) does not stop the others.
+#[test]
+fn auto_runs_the_other_profiles_when_one_cannot_plan() {
+    let input = stream("local-pv-claims.yaml");
+    let ran = Run::new()
+        .args([
+            "-p",
+            "auto",
+            "--assume",
+            "storage=hostpath",
+            "--set",
+            "local-pv.node=n1",
+        ])
+        .stdin(&input)
+        .run();
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("local-pv not run: it cannot plan this stream"),
+        "{}",
+        ran.stderr
+    );
+    let ran = Run::new()
+        .args(["diagnose", "--set", "local-pv.node=n1"])
+        .stdin(&input)
+        .run();
+    assert!(
+        ran.stdout_text()
+            .contains("local-pv could not plan this stream"),
+        "{}",
+        ran.stdout_text()
+    );
 }
 
 /// prometheus-operator publishes no loong64 images: under `--assume arch=loong64` every
