@@ -740,8 +740,8 @@ pub fn diagnose(input: &[u8], plan: &Plan) -> Result<Diagnosis, Error> {
 
 /// `-p auto` (see [`AutoPlan`]): for each profile, the objects with a definite failure it
 /// fixes (a conditional one counts when `--assume` settled it: the fixes then predict it
-/// definite). Each failure goes to the first of its fixes, least privilege first, that the
-/// plan has (root-run is never a candidate); the summary says why each ran, and which
+/// definite). The candidates foresee different failures, each fixed by one of them, least
+/// privilege first (root-run is never a candidate); the summary says why each ran, and which
 /// conditional failures were left for the user to settle.
 fn auto_choice(
     docs: &Docs,
