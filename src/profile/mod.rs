@@ -567,15 +567,22 @@ pub trait Configured: Send + Sync {
     /// release cannot change (`immutable::changes`). Pod-level fixes whose last step edits
     /// nothing plan each pod straight from the documents, with no copy of the stream.
     fn foresee(&self, docs: &Docs, ctx: &mut Ctx) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
-        Ok(self
-            .plan(docs, ctx)?
-            .into_iter()
-            .map(|(i, after)| {
-                let d = docs.get(i);
-                (i, crate::immutable::changes(&d.id, &d.value, &after))
-            })
-            .collect())
+        immutable_in(docs, self.plan(docs, ctx)?)
     }
+}
+
+/// For each planned document, the fields of it an installed release cannot change.
+fn immutable_in(
+    docs: &Docs,
+    planned: Vec<(usize, Value)>,
+) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
+    Ok(planned
+        .into_iter()
+        .map(|(i, after)| {
+            let d = docs.get(i);
+            (i, crate::immutable::changes(&d.id, &d.value, &after))
+        })
+        .collect())
 }
 
 /// How a fix foresees without a copy of the stream (see [`Configured::foresee`]).
@@ -598,14 +605,7 @@ impl<F: Fix> Configured for Ready<F> {
     fn foresee(&self, docs: &Docs, ctx: &mut Ctx) -> Result<Vec<(usize, Vec<String>)>, UsageError> {
         match self.foresee {
             Some(f) => f(self.fix, &self.settings, docs, ctx),
-            None => Ok(self
-                .plan(docs, ctx)?
-                .into_iter()
-                .map(|(i, after)| {
-                    let d = docs.get(i);
-                    (i, crate::immutable::changes(&d.id, &d.value, &after))
-                })
-                .collect()),
+            None => immutable_in(docs, self.plan(docs, ctx)?),
         }
     }
 
