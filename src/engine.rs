@@ -553,10 +553,16 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             });
         }
         for v in new_docs {
-            report.added.push(Added {
+            let object = Identity::of(&v).to_string();
+            let record = Added {
                 profile: def.name.clone(),
-                object: Identity::of(&v).to_string(),
-            });
+                object,
+            };
+            if report.resent.contains(&record.object) {
+                report.kept_objects.push(record);
+            } else {
+                report.added.push(record);
+            }
             added.push((def.name.clone(), v));
         }
     }

@@ -11,19 +11,95 @@ use crate::error::UsageError;
 use crate::stream;
 use crate::yaml;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The live PersistentVolumes, in the order given.
+/// What the cluster has, as far as it was read: the PersistentVolumes (always), and, when the
+/// source holds them, the Nodes (their labels decide where a pod may run) and the StatefulSets,
+/// claims and Jobs whose immutable fields an upgrade may try to change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LivePvs {
     /// Where they came from (`cluster`, or the file), for the summary.
     pub source: String,
+    /// The PersistentVolumes, in the order given.
     pub items: Vec<Value>,
+    /// The Nodes, when the source lists any.
+    pub nodes: Vec<Value>,
+    /// StatefulSets, PersistentVolumeClaims and Jobs.
+    pub objects: Vec<Value>,
+    /// Which `(kind, namespace)` pairs the source lists completely, so that an object missing
+    /// from it does not exist: every namespace of the kind (`None`) for `kubectl get -A`, the
+    /// namespaces a file holds objects of otherwise.
+    pub covered: BTreeSet<(String, Option<String>)>,
+}
+
+/// The key under which [`LivePvs::node_labels`] gives the node's name.
+pub const NODE_NAME: &str = "metadata.name";
+
+/// The namespaced kinds whose live objects are compared with an upgrade's (`immutable`).
+pub const OBJECT_KINDS: &[&str] = &["StatefulSet", "PersistentVolumeClaim", "Job"];
+
+impl LivePvs {
+    /// Whether the source says what exists of `kind` in `namespace`.
+    pub fn covers(&self, kind: &str, namespace: &str) -> bool {
+        self.covered.contains(&(kind.to_string(), None))
+            || self
+                .covered
+                .contains(&(kind.to_string(), Some(namespace.to_string())))
+    }
+
+    /// The live object of `kind` named `name` in `namespace`.
+    pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+        self.objects.iter().find(|o| {
+            o.get("kind").and_then(Value::as_str) == Some(kind)
+                && self::name(o) == name
+                && self::namespace(o) == namespace
+        })
+    }
+
+    /// The labels of the node whose label `key` is `value` (local-pv names nodes by a label,
+    /// `kubernetes.io/hostname` unless told otherwise), when the source lists it.
+    pub fn node_labels(&self, key: &str, value: &str) -> Option<BTreeMap<String, String>> {
+        self.nodes.iter().find_map(|node| {
+            let labels: BTreeMap<String, String> = node
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(Value::as_object)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut labels = labels;
+            // `metadata.name` answers a node affinity's matchFields.
+            labels.insert(NODE_NAME.to_string(), self::name(node).to_string());
+            (labels.get(key).map(String::as_str) == Some(value)).then_some(labels)
+        })
+    }
+
+    /// Add what another read found (`kubectl get` of other kinds): `all_namespaces` when it
+    /// listed every namespace.
+    pub fn extend(&mut self, more: LivePvs, all_namespaces: bool, kinds: &[&str]) {
+        self.items.extend(more.items);
+        self.nodes.extend(more.nodes);
+        self.objects.extend(more.objects);
+        if all_namespaces {
+            for k in kinds {
+                self.covered.insert(((*k).to_string(), None));
+            }
+        } else {
+            self.covered.extend(more.covered);
+        }
+    }
 }
 
 /// Parse live PersistentVolumes from `text` (YAML or JSON; a `List`, a `PersistentVolumeList`
 /// or a stream). Other kinds are ignored; text that is not YAML is an error naming `origin`.
 pub fn parse_pvs(text: &str, origin: &str) -> Result<LivePvs, UsageError> {
-    let mut items = Vec::new();
+    let mut live = LivePvs {
+        source: origin.to_string(),
+        ..LivePvs::default()
+    };
     for (n, seg) in stream::split(text.as_bytes()).iter().enumerate() {
         let body = &text[seg.span.clone()];
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
@@ -39,17 +115,20 @@ pub fn parse_pvs(text: &str, origin: &str) -> Result<LivePvs, UsageError> {
                 e.message
             )
         })?;
-        collect(v, &mut items);
+        collect(v, &mut live);
     }
-    Ok(LivePvs {
-        source: origin.to_string(),
-        items,
-    })
+    Ok(live)
 }
 
-fn collect(v: Value, out: &mut Vec<Value>) {
+fn collect(v: Value, out: &mut LivePvs) {
     match v.get("kind").and_then(Value::as_str) {
-        Some("PersistentVolume") => out.push(v),
+        Some("PersistentVolume") => out.items.push(v),
+        Some("Node") => out.nodes.push(v),
+        Some(k) if OBJECT_KINDS.contains(&k) => {
+            out.covered
+                .insert((k.to_string(), Some(namespace(&v).to_string())));
+            out.objects.push(v);
+        }
         Some(k) if k.ends_with("List") => {
             if let Some(Value::Array(items)) = v.get("items").cloned() {
                 for item in items {
@@ -71,6 +150,14 @@ pub fn claim_ref(pv: &Value) -> Option<(&str, &str)> {
 pub fn name(pv: &Value) -> &str {
     pv.get("metadata")
         .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The object's namespace, or "".
+pub fn namespace(v: &Value) -> &str {
+    v.get("metadata")
+        .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str)
         .unwrap_or("")
 }

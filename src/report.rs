@@ -54,6 +54,9 @@ pub enum Code {
     ImmutableField,
     /// A pod cannot run where its volume is (nodeSelector, node affinity, anti-affinity).
     PlacementConflict,
+    /// Without the live volumes, a changed node list may move these volumes (local-pv placed
+    /// them away from their first node to keep replicas apart).
+    MayMove,
     /// A pre-bound PersistentVolume whose `claimRef` the next Helm 4 upgrade would conflict on.
     SsaClaimref,
     /// A `--only`/`--skip` selector or a profile's target matched no object.
@@ -157,6 +160,14 @@ pub struct Report {
     /// local-pv sends that volume on every upgrade. `-p auto` runs the fix on them too.
     #[serde(skip)]
     pub kept: Vec<(String, String, String)>,
+    /// Objects a profile sends again as the cluster has them (local-pv's volumes that exist),
+    /// listed as kept, not added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_objects: Vec<Added>,
+    /// Identities (`Kind name`) of the documents a profile adds that already exist; the engine
+    /// moves them from `added` to `kept_objects`.
+    #[serde(skip)]
+    pub resent: HashSet<String>,
     /// The profiles were chosen by `-p auto`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auto: bool,
@@ -238,6 +249,7 @@ impl Report {
         self.escalated.extend(other.escalated);
         self.predicted.extend(other.predicted);
         self.kept.extend(other.kept);
+        self.resent.extend(other.resent);
     }
 
     fn push(
@@ -312,6 +324,7 @@ impl Report {
             .iter()
             .map(|r| r.profile.len())
             .chain(self.added.iter().map(|a| a.profile.len()))
+            .chain(self.kept_objects.iter().map(|a| a.profile.len()))
             .max()
             .unwrap_or(0);
         if self.profiles.is_empty() && self.auto {
@@ -347,6 +360,12 @@ impl Report {
         }
         for a in &self.added {
             out.push_str(&format!("{:width$}  added {}\n", a.profile, a.object));
+        }
+        for a in &self.kept_objects {
+            out.push_str(&format!(
+                "{:width$}  kept {} (exists: sent as the cluster has it)\n",
+                a.profile, a.object
+            ));
         }
         for m in &self.messages {
             // The "more privileged than the chart asked" line below names these objects.
@@ -392,8 +411,13 @@ impl Report {
             o.dedup();
             o.len()
         };
+        let kept = if self.kept_objects.is_empty() {
+            String::new()
+        } else {
+            format!(", {} kept", self.kept_objects.len())
+        };
         out.push_str(&format!(
-            "helm-fixup: {} changed, {} added, {} warning{}, {} more privileged ({} documents)\n",
+            "helm-fixup: {} changed, {} added{kept}, {} warning{}, {} more privileged ({} documents)\n",
             plural(objects, "object"),
             self.added.len(),
             self.warnings(),

@@ -39,7 +39,7 @@ mod fit;
 mod placement;
 
 use super::{Ctx, Docs, Fix, Params, StreamFix, UsageError};
-use crate::live;
+use crate::live::{self, LivePvs};
 use crate::manifest::Identity;
 use crate::report::{Certainty, Code, NodePrep, failure};
 use crate::select::glob;
@@ -454,15 +454,24 @@ fn request(spec: &Value) -> Option<String> {
     }
 }
 
-/// An added object's metadata: `annotations` (`helm.sh/resource-policy: keep` when `keep`), then
-/// `labels` when there are any (sorted), then `name`, the order `ObjectMeta` serializes in.
-fn metadata(name: &str, labels: &BTreeMap<String, String>, keep: bool) -> Value {
+/// The annotation on every volume local-pv makes: the next render knows the volume as its own
+/// by it, whoever applied it (Helm, `kubectl apply`, a GitOps tool), and sends it again.
+pub const MARK: &str = "helm-fixup/made-by";
+
+/// An added object's metadata: `annotations` (the volumes' [`MARK`], `helm.sh/resource-policy:
+/// keep` when `keep`, sorted), then `labels` when there are any (sorted), then `name`, the order
+/// `ObjectMeta` serializes in.
+fn metadata(name: &str, labels: &BTreeMap<String, String>, keep: bool, mark: bool) -> Value {
     let mut m = Map::new();
+    let mut annotations = Map::new();
+    if mark {
+        annotations.insert(MARK.into(), json!("local-pv"));
+    }
     if keep {
-        m.insert(
-            "annotations".into(),
-            json!({"helm.sh/resource-policy": "keep"}),
-        );
+        annotations.insert("helm.sh/resource-policy".into(), json!("keep"));
+    }
+    if !annotations.is_empty() {
+        m.insert("annotations".into(), Value::Object(annotations));
     }
     if !labels.is_empty() {
         let labels = labels
@@ -481,10 +490,9 @@ fn metadata(name: &str, labels: &BTreeMap<String, String>, keep: bool) -> Value 
 /// `kind` first), which a test holds it to.
 fn build_pv(
     cfg: &Config,
-    name: String,
-    namespace: &str,
+    (name, namespace): (String, &str),
     claim: &Claim,
-    node: &str,
+    (node, class): (&str, &str),
     size: String,
 ) -> Value {
     let spec = &claim.spec;
@@ -515,7 +523,7 @@ fn build_pv(
             ]}]}}),
         ),
         ("persistentVolumeReclaimPolicy", json!("Retain")),
-        ("storageClassName", json!(cfg.class)),
+        ("storageClassName", json!(class)),
     ]
     .into_iter()
     .chain(volume_mode.map(|m| ("volumeMode", json!(m))))
@@ -524,7 +532,7 @@ fn build_pv(
     json!({
         "apiVersion": "v1",
         "kind": "PersistentVolume",
-        "metadata": metadata(&name, &selector_labels(spec), cfg.keep),
+        "metadata": metadata(&name, &selector_labels(spec), cfg.keep, true),
         "spec": pv_spec,
     })
 }
@@ -535,7 +543,7 @@ fn build_class(cfg: &Config) -> Value {
     json!({
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
-        "metadata": metadata(&cfg.class, &BTreeMap::new(), cfg.keep),
+        "metadata": metadata(&cfg.class, &BTreeMap::new(), cfg.keep, false),
         "provisioner": "kubernetes.io/no-provisioner",
         "reclaimPolicy": "Retain",
         "volumeBindingMode": "WaitForFirstConsumer",
@@ -689,6 +697,243 @@ impl Fix for LocalPv {
     }
 }
 
+/// What one claim of the stream gets.
+enum Plan<'l> {
+    /// Bound by a PersistentVolume of the stream (ours from an earlier run, or the chart's).
+    InStream { ours: bool },
+    /// Names a volume the stream ships: left alone.
+    LeftAlone,
+    /// Bound in the cluster to a volume local-pv made (`ours`) or that someone else made.
+    Live { pv: &'l Value, ours: bool },
+    /// Needs a volume: the PV `name`.
+    New { name: String },
+}
+
+/// The nodes of `cfg` a pod spec may run on, as far as the live Nodes (`existing`) tell: a node
+/// whose labels are known must admit the pod (`fit::admits`); of one that is not listed only
+/// the node label itself is known (`fit::excluded`). `None` when no node qualifies (the caller
+/// then keeps every node and warns).
+fn candidates(
+    cfg: &Config,
+    pods: &[&Map<String, Value>],
+    live: Option<&LivePvs>,
+) -> Option<Vec<String>> {
+    let ok: Vec<String> = cfg
+        .nodes
+        .iter()
+        .filter(|n| {
+            pods.iter().all(
+                |pod| match live.and_then(|l| l.node_labels(&cfg.label_key, n)) {
+                    Some(labels) => fit::admits(pod, &labels),
+                    None => fit::excluded(pod, &cfg.label_key, n).is_none(),
+                },
+            )
+        })
+        .cloned()
+        .collect();
+    (!ok.is_empty()).then_some(ok)
+}
+
+/// The namespace a claim is in: its own, else `local-pv.namespace`.
+fn claim_namespace(claim: &Claim, cfg: &Config) -> Option<String> {
+    claim.namespace.clone().or_else(|| cfg.namespace.clone())
+}
+
+/// The node of every replica (`(group, ordinal)`) of the workload in document `i`: volumes that
+/// exist and pins stay, the others are spread (`placement::spread`) over the nodes its pods may
+/// run on. Says when the nodes are too few for what the pods require, when volumes that exist
+/// already share a node they cannot share, and which replicas a changed node list may move.
+fn place_workload(
+    docs: &Docs,
+    i: usize,
+    claims: &[Claim],
+    cfg: &Config,
+    live: &Live,
+    in_stream: &BTreeMap<(String, String), String>,
+    ctx: &mut Ctx,
+) -> BTreeMap<(String, u64), String> {
+    let mut out = BTreeMap::new();
+    let d = docs.get(i);
+    let mut slots: Vec<placement::Slot> = Vec::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for c in claims {
+        let Some(group) = &c.group else { continue };
+        let Some(ns) = claim_namespace(c, cfg) else {
+            continue;
+        };
+        let fixed = cfg
+            .pin(&ns, &c.name)
+            .map(str::to_string)
+            .or_else(|| in_stream.get(&(ns.clone(), c.name.clone())).cloned())
+            .or_else(|| match live.of(&ns, &c.name, &pv_name(&ns, &c.name)) {
+                LiveMatch::Ours(pv) | LiveMatch::Foreign(pv) => node_of(pv),
+                LiveMatch::None => None,
+            });
+        match slots
+            .iter()
+            .position(|s| s.group == *group && s.ordinal == c.ordinal)
+        {
+            Some(k) => {
+                if slots[k].fixed.is_none() {
+                    slots[k].fixed = fixed;
+                }
+                names[k].push(c.name.clone());
+            }
+            None => {
+                slots.push(placement::Slot {
+                    group: group.clone(),
+                    ordinal: c.ordinal,
+                    fixed,
+                });
+                names.push(vec![c.name.clone()]);
+            }
+        }
+    }
+    if slots.is_empty() {
+        return out;
+    }
+    let pod = workload::pod_spec(&d.id, &d.value);
+    let nodes = match pod.map(|p| candidates(cfg, &[p], ctx.live_pvs)) {
+        Some(None) => {
+            ctx.report.warn_code(
+                Code::PlacementConflict,
+                ctx.profile,
+                Some(d.id.to_string()),
+                format!(
+                    "its node rules (nodeSelector, required node affinity) admit none of local-pv.nodes ({}): its \
+                     pods stay Pending wherever the volumes are. Give nodes the pods may run on",
+                    cfg.nodes.join(", ")
+                ),
+            );
+            cfg.nodes.clone()
+        }
+        Some(Some(n)) => n,
+        None => cfg.nodes.clone(),
+    };
+    let limit = pod.and_then(|p| fit::per_node_limit(p, &cfg.label_key));
+    let placed = placement::spread(&nodes, &slots, limit.as_ref().map(|l| l.0));
+    let who = Some(d.id.to_string());
+    let replicas = slots.len() as u64;
+    if let Some((limit, why)) = &limit {
+        let crowded: Vec<&str> = placed
+            .iter()
+            .zip(&names)
+            .filter(|(p, _)| p.crowded)
+            .flat_map(|(_, n)| n.iter().map(String::as_str))
+            .collect();
+        if !crowded.is_empty() {
+            let needed = replicas.div_ceil(*limit);
+            let more = needed.saturating_sub(nodes.len() as u64);
+            let given = if nodes.len() == cfg.nodes.len() {
+                format!(
+                    "local-pv.nodes gives {} ({})",
+                    nodes.len(),
+                    nodes.join(", ")
+                )
+            } else {
+                format!(
+                    "{} of local-pv.nodes admit its pods ({})",
+                    nodes.len(),
+                    nodes.join(", ")
+                )
+            };
+            ctx.report.warn_code(
+                Code::PlacementConflict,
+                ctx.profile,
+                who.clone(),
+                format!(
+                    "{replicas} replicas with {why} need {needed} node(s), but {given}: the volumes of {} are on a \
+                     node with a sibling's, and those pods stay Pending (\"didn't match pod anti-affinity rules\"). \
+                     Add {more} more node(s) to local-pv.nodes, or lower the replicas",
+                    crowded.join(", ")
+                ),
+            );
+        }
+        // Volumes that exist and already crowd a node (placed before spreading was enforced):
+        // they cannot move, but a pod that never started left no data in its volume.
+        let mut held: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (k, s) in slots.iter().enumerate() {
+            if let Some(n) = &s.fixed {
+                held.entry(n.as_str()).or_default().push(k);
+            }
+        }
+        let free = nodes
+            .iter()
+            .filter(|n| !placed.iter().any(|p| p.node == **n))
+            .count();
+        for (node, ks) in held.iter().filter(|(_, ks)| ks.len() as u64 > *limit) {
+            let stuck: Vec<&str> = ks[*limit as usize..]
+                .iter()
+                .flat_map(|k| names[*k].iter().map(String::as_str))
+                .collect();
+            let ns = claims
+                .first()
+                .and_then(|c| claim_namespace(c, cfg))
+                .unwrap_or_default();
+            let pvs: Vec<String> = stuck
+                .iter()
+                .map(|c| match live.of(&ns, c, &pv_name(&ns, c)) {
+                    LiveMatch::Ours(pv) | LiveMatch::Foreign(pv) => quote(live::name(pv)),
+                    LiveMatch::None => quote(&pv_name(&ns, c)),
+                })
+                .collect();
+            let fix = if free > 0 {
+                format!(
+                    "A node of local-pv.nodes holds none of its replicas now: if those pods never started, their volumes \
+                     hold no data, so run `kubectl -n {} delete pvc {}` and `kubectl delete pv {}`, then upgrade again \
+                     with local-pv.existing=cluster: the new claims get volumes on free nodes",
+                    quote(&ns),
+                    stuck.iter().map(|c| quote(c)).collect::<Vec<_>>().join(" "),
+                    pvs.join(" ")
+                )
+            } else {
+                format!(
+                    "Add {} more node(s) to local-pv.nodes first",
+                    replicas
+                        .div_ceil(*limit)
+                        .saturating_sub(nodes.len() as u64)
+                        .max(1)
+                )
+            };
+            ctx.report.warn_code(
+                Code::PlacementConflict,
+                ctx.profile,
+                who.clone(),
+                format!(
+                    "the volumes of {} exist on {node} beside a sibling's, and its pods require {why}: they stay \
+                     Pending, and a volume's node cannot change. {fix}",
+                    stuck.join(", ")
+                ),
+            );
+        }
+    }
+    if ctx.live_pvs.is_none() {
+        let displaced: Vec<&str> = placed
+            .iter()
+            .zip(&names)
+            .filter(|(p, _)| p.displaced)
+            .flat_map(|(_, n)| n.iter().map(String::as_str))
+            .collect();
+        if !displaced.is_empty() {
+            ctx.report.note_code(
+                Code::MayMove,
+                ctx.profile,
+                who,
+                format!(
+                    "{} are placed away from their first node so that replicas do not share one: if local-pv.nodes \
+                     changes, a render without local-pv.existing may move them (and Kubernetes then rejects the \
+                     upgrade). Add --set local-pv.existing=cluster to every upgrade",
+                    displaced.join(", ")
+                ),
+            );
+        }
+    }
+    for (s, p) in slots.iter().zip(placed) {
+        out.insert((s.group.clone(), s.ordinal), p.node);
+    }
+    out
+}
+
 impl StreamFix for LocalPv {
     fn apply(&self, cfg: &Config, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let live = Live::index(ctx.live_pvs);
@@ -713,6 +958,7 @@ impl StreamFix for LocalPv {
         let mut templates_bound = false;
         let mut kept_live = 0usize;
         let mut fresh_claim_refs = 0usize;
+        let in_stream = stream_nodes(docs, cfg);
 
         for i in 0..docs.len() {
             let (id, claims) = {
@@ -732,10 +978,40 @@ impl StreamFix for LocalPv {
             }
             // A `replicas: 2.5` counts as one, a `fsGroup: "x"` as unset: say so.
             workload::warn_bad_numbers(ctx.report, &id, &docs.get(i).value);
+            for c in &claims {
+                if claim_namespace(c, cfg).is_none() {
+                    return Err(format!(
+                        "local-pv: claim {} of {id} has no namespace, and Helm does not tell post-renderers \
+                         the release namespace: pass --set local-pv.namespace=<release namespace>",
+                        c.name
+                    )
+                    .into());
+                }
+            }
             // Claims of one spec share its verdict and its storageClassName.
             let mut pointers: Vec<&str> = claims.iter().map(|c| c.spec_pointer.as_str()).collect();
             pointers.dedup();
-            for pointer in pointers {
+            let verdicts: Vec<(&str, Verdict)> = pointers
+                .iter()
+                .filter_map(|p| {
+                    let first = claims.iter().find(|c| c.spec_pointer == *p)?;
+                    Some((*p, judge(cfg, &first.spec, &id, ctx)))
+                })
+                .collect();
+            let bindable: Vec<Claim> = claims
+                .iter()
+                .filter(|c| {
+                    verdicts
+                        .iter()
+                        .any(|(p, v)| *p == c.spec_pointer && matches!(v, Verdict::Bind))
+                })
+                .cloned()
+                .collect();
+            let nodes = place_workload(docs, i, &bindable, cfg, &live, &in_stream, ctx);
+            for (pointer, verdict) in verdicts {
+                if matches!(verdict, Verdict::Skip) {
+                    continue;
+                }
                 let group: Vec<&Claim> = claims
                     .iter()
                     .filter(|c| c.spec_pointer == pointer)
@@ -743,26 +1019,11 @@ impl StreamFix for LocalPv {
                 let Some(&first) = group.first() else {
                     continue;
                 };
-                if matches!(judge(cfg, &first.spec, &id, ctx), Verdict::Skip) {
-                    continue;
-                }
-                let mut set_class = false;
-                // A claim of this spec already bound to a volume this tool did not make: the spec
-                // (shared by every ordinal) keeps its class, since the claim cannot change.
-                let mut foreign = false;
-                // Nodes of this spec's replicas, for the anti-affinity check.
-                let mut placed: Vec<(String, String)> = Vec::new();
-                // Claims nothing binds yet: the ones that stay Pending without this fix.
-                let mut unbound: Vec<String> = Vec::new();
+                // What each claim gets, before anything is built: the class every claim of the
+                // spec takes depends on the ones the cluster has bound already.
+                let mut planned: Vec<(&Claim, String, Plan)> = Vec::new();
                 for claim in group {
-                    let Some(ns) = claim.namespace.clone().or_else(|| cfg.namespace.clone()) else {
-                        return Err(format!(
-                            "local-pv: claim {} of {id} has no namespace, and Helm does not tell post-renderers \
-                             the release namespace: pass --set local-pv.namespace=<release namespace>",
-                            claim.name
-                        )
-                        .into());
-                    };
+                    let ns = claim_namespace(claim, cfg).unwrap_or_default();
                     if !is_subdomain(&claim.name) || !is_label(&ns) {
                         ctx.report.warn_code(
                             Code::Input,
@@ -777,15 +1038,12 @@ impl StreamFix for LocalPv {
                     }
                     let key = (ns.clone(), claim.name.clone());
                     if bound.contains(&key) {
-                        // Ours from an earlier run, or the user's own: either way it is bound.
-                        if pvs
+                        // Ours when this run made it (for a claim of another spec); a volume of
+                        // the stream (ours from an earlier run, or the chart's) is left alone.
+                        let ours = pvs
                             .iter()
-                            .any(|pv| live::claim_ref(pv) == Some((&ns, &claim.name)))
-                        {
-                            set_class = true;
-                        } else {
-                            left_alone += 1;
-                        }
+                            .any(|pv| live::claim_ref(pv) == Some((&ns, &claim.name)));
+                        planned.push((claim, ns, Plan::InStream { ours }));
                         continue;
                     }
                     // A PVC that names its volume (`persistence.volumeName` in many charts)
@@ -796,7 +1054,7 @@ impl StreamFix for LocalPv {
                         .filter(|v| !v.is_empty());
                     if let Some(v) = wanted {
                         if pv_names.contains(v) {
-                            left_alone += 1;
+                            planned.push((claim, ns, Plan::LeftAlone));
                             continue;
                         }
                         if !is_subdomain(v) {
@@ -810,11 +1068,79 @@ impl StreamFix for LocalPv {
                         }
                     }
                     let name = wanted.map_or_else(|| pv_name(&ns, &claim.name), str::to_string);
+                    let plan = match live.of(&ns, &claim.name, &name) {
+                        LiveMatch::Ours(pv) => Plan::Live { pv, ours: true },
+                        LiveMatch::Foreign(pv) => Plan::Live { pv, ours: false },
+                        LiveMatch::None => Plan::New { name },
+                    };
+                    planned.push((claim, ns, plan));
+                }
+                // The class of the spec. A volume local-pv made that is bound already fixes it
+                // (the claim's class cannot change, and binding needs them equal); a claim bound
+                // to someone else's volume keeps the spec as the chart has it, and the new
+                // volumes of its siblings take that volume's class, as their claims will.
+                let live_classes = |want: bool| -> BTreeSet<&str> {
+                    planned
+                        .iter()
+                        .filter_map(|(_, _, p)| match p {
+                            Plan::Live { pv, ours } if *ours == want => Some(
+                                pv.at("/spec/storageClassName")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(""),
+                            ),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                let (ours, foreign) = (live_classes(true), live_classes(false));
+                let (class, pv_class): (Option<String>, String) =
+                    match (ours.iter().next(), foreign.iter().next()) {
+                        (Some(c), _) if ours.len() == 1 => {
+                            ((!c.is_empty()).then(|| (*c).to_string()), (*c).to_string())
+                        }
+                        (None, Some(c)) if foreign.len() == 1 => (None, (*c).to_string()),
+                        (None, Some(_)) => (None, cfg.class.clone()),
+                        _ => (Some(cfg.class.clone()), cfg.class.clone()),
+                    };
+                let mut set_class = false;
+                // Claims nothing binds yet: the ones that stay Pending without this fix.
+                let mut unbound: Vec<String> = Vec::new();
+                for (claim, ns, plan) in planned {
+                    let key = (ns.clone(), claim.name.clone());
                     let size = request(&claim.spec).unwrap_or_default();
-                    let found = live.of(&ns, &claim.name, &name);
-                    let is_live = matches!(found, LiveMatch::Ours(_));
-                    let pv = match found {
-                        LiveMatch::Ours(lv) => {
+                    let pv = match plan {
+                        Plan::InStream { ours } => {
+                            if ours {
+                                set_class = true;
+                            } else {
+                                left_alone += 1;
+                            }
+                            continue;
+                        }
+                        Plan::LeftAlone => {
+                            left_alone += 1;
+                            continue;
+                        }
+                        Plan::Live {
+                            pv: lv,
+                            ours: false,
+                        } => {
+                            ctx.report.note_code(
+                                Code::LeftAlone,
+                                ctx.profile,
+                                Some(id.to_string()),
+                                format!(
+                                    "claim {ns}/{} is already bound to PersistentVolume {}, which local-pv did not make: \
+                                     left as it is",
+                                    claim.name,
+                                    live::name(lv)
+                                ),
+                            );
+                            set_class = true;
+                            bound.insert(key);
+                            continue;
+                        }
+                        Plan::Live { pv: lv, ours: true } => {
                             kept_live += 1;
                             ctx.report.kept.push((
                                 ctx.profile.to_string(),
@@ -826,84 +1152,41 @@ impl StreamFix for LocalPv {
                                     live::name(lv)
                                 ),
                             ));
+                            self::kept_notes(cfg, &ns, claim, lv, ctx);
                             let node = node_of(lv).unwrap_or_default();
-                            if !node.is_empty()
-                                && !cfg.nodes.contains(&node)
-                                && cfg.pin(&ns, &claim.name).is_none()
-                            {
-                                ctx.report.note_code(
-                                    Code::LeftAlone,
-                                    ctx.profile,
-                                    Some(format!("PersistentVolume {}", live::name(lv))),
-                                    format!(
-                                        "stays on node {node}, which is not in local-pv.nodes: its data is there and \
-                                         a volume's node cannot change. To move it, copy the data, delete the claim and \
-                                         the volume, and upgrade again"
-                                    ),
-                                );
-                            }
-                            if live::phase(lv) == "Released" {
-                                ctx.report.warn(
-                                    ctx.profile,
-                                    Some(format!("PersistentVolume {}", live::name(lv))),
-                                    format!(
-                                        "is Released: its claim {ns}/{} was deleted, and the new claim cannot bind while \
-                                         the volume still names the old one. To reuse the data, run `kubectl patch pv {} \
-                                         --type json -p '[{{\"op\":\"remove\",\"path\":\"/spec/claimRef/uid\"}},\
-                                         {{\"op\":\"remove\",\"path\":\"/spec/claimRef/resourceVersion\"}}]'`",
-                                        claim.name,
-                                        quote(live::name(lv))
-                                    ),
-                                );
-                            }
-                            let mut pv =
-                                build_pv(cfg, live::name(lv).to_string(), &ns, claim, &node, size);
+                            let mut pv = build_pv(
+                                cfg,
+                                (live::name(lv).to_string(), &ns),
+                                claim,
+                                (&node, &pv_class),
+                                size,
+                            );
                             keep_live_fields(&mut pv, lv);
-                            placed.push((claim.name.clone(), node.clone()));
+                            ctx.report.resent.insert(Identity::of(&pv).to_string());
                             pv
                         }
-                        LiveMatch::Foreign(lv) => {
-                            foreign = true;
-                            ctx.report.note_code(
-                                Code::LeftAlone,
-                                ctx.profile,
-                                Some(id.to_string()),
-                                format!(
-                                    "claim {ns}/{} is already bound to PersistentVolume {}, which no Helm release manages: \
-                                     left as it is",
-                                    claim.name,
-                                    live::name(lv)
-                                ),
-                            );
-                            bound.insert(key);
-                            continue;
-                        }
-                        LiveMatch::None => {
+                        Plan::New { name } => {
                             // A claim with no namespace is in the release's, which the stream does not say.
                             unbound.push(match claim.namespace {
                                 Some(_) => format!("{ns}/{}", claim.name),
                                 None => claim.name.clone(),
                             });
-                            let anchor = anchors.get(&key).filter(|_| claim.group.is_none());
-                            let node = cfg
-                                .pin(&ns, &claim.name)
-                                .or_else(|| anchor.and_then(|a| cfg.pin(&ns, a)))
-                                .map_or_else(
-                                    || {
-                                        let who = format!("{ns}/{}", anchor.unwrap_or(&claim.name));
-                                        placement::node(
-                                            &cfg.nodes,
-                                            claim.group.as_deref(),
-                                            claim.ordinal,
-                                            &who,
-                                        )
-                                        .to_string()
-                                    },
-                                    str::to_string,
-                                );
+                            let node = match &claim.group {
+                                Some(g) => nodes.get(&(g.clone(), claim.ordinal)).cloned(),
+                                None => None,
+                            }
+                            .unwrap_or_else(|| {
+                                lone_node(docs, i, cfg, &anchors, &mounts, &key, ctx)
+                            });
                             fresh_claim_refs += 1;
-                            placed.push((claim.name.clone(), node.clone()));
-                            build_pv(cfg, name, &ns, claim, &node, size)
+                            let pv = build_pv(cfg, (name, &ns), claim, (&node, &pv_class), size);
+                            let (uid, gid) = owner(docs, i, claim, &ns, &users);
+                            prep.entry(node).or_default().insert(prepare(
+                                &cfg.dir(&ns, &claim.name),
+                                uid,
+                                gid,
+                            ));
+                            pv
                         }
                     };
                     let node = node_of(&pv).unwrap_or_default();
@@ -919,25 +1202,14 @@ impl StreamFix for LocalPv {
                         None => check_fit(docs, i, cfg, &pv, &node, ctx),
                     }
                     pvs.push(pv);
-                    // A volume that exists has its directory already (and maybe another path).
-                    if !is_live {
-                        let (uid, gid) = owner(docs, i, claim, &ns, &users);
-                        prep.entry(node).or_default().insert(prepare(
-                            &cfg.dir(&ns, &claim.name),
-                            uid,
-                            gid,
-                        ));
-                    }
                 }
                 predict(ctx, &id, first, &unbound, cfg);
-                check_spread(docs, i, cfg, &placed, ctx);
                 if set_class
-                    && !foreign
+                    && let Some(class) = &class
                     && let Some(spec) = object_at(docs.edit(i), pointer)
-                    && spec.get("storageClassName").and_then(Value::as_str)
-                        != Some(cfg.class.as_str())
+                    && spec.get("storageClassName").and_then(Value::as_str) != Some(class.as_str())
                 {
-                    spec.insert("storageClassName".into(), Value::String(cfg.class.clone()));
+                    spec.insert("storageClassName".into(), Value::String(class.clone()));
                 }
             }
         }
@@ -1046,6 +1318,89 @@ impl StreamFix for LocalPv {
     }
 }
 
+/// The node of a claim of its own (a PVC document): its pin, the pin or node of the claim it
+/// shares a pod with (`pod_anchors`), else its rendezvous node among the nodes the pods that
+/// mount it may run on.
+fn lone_node(
+    docs: &Docs,
+    i: usize,
+    cfg: &Config,
+    anchors: &BTreeMap<(String, String), String>,
+    mounts: &Mounts,
+    key: &(String, String),
+    ctx: &Ctx,
+) -> String {
+    let (ns, claim) = key;
+    let anchor = anchors.get(key);
+    if let Some(n) = cfg
+        .pin(ns, claim)
+        .or_else(|| anchor.and_then(|a| cfg.pin(ns, a)))
+    {
+        return n.to_string();
+    }
+    let anchor_key = (ns.clone(), anchor.unwrap_or(claim).clone());
+    let pods: Vec<&Map<String, Value>> = mounts
+        .get(&anchor_key)
+        .map(|ps| ps.iter().map(|(p, _)| *p).collect::<Vec<_>>())
+        .unwrap_or_else(|| vec![i])
+        .into_iter()
+        .filter_map(|p| {
+            let d = docs.get(p);
+            workload::pod_spec(&d.id, &d.value)
+        })
+        .collect();
+    let nodes = candidates(cfg, &pods, ctx.live_pvs).unwrap_or_else(|| cfg.nodes.clone());
+    placement::node(&nodes, &format!("{ns}/{}", anchor_key.1)).to_string()
+}
+
+/// What the summary says of a volume local-pv made that exists: it stays on a node that left
+/// `nodes`, or it is Released and how to reuse it.
+fn kept_notes(cfg: &Config, ns: &str, claim: &Claim, lv: &Value, ctx: &mut Ctx) {
+    let node = node_of(lv).unwrap_or_default();
+    if !node.is_empty() && !cfg.nodes.contains(&node) && cfg.pin(ns, &claim.name).is_none() {
+        ctx.report.note_code(
+            Code::LeftAlone,
+            ctx.profile,
+            Some(format!("PersistentVolume {}", live::name(lv))),
+            format!(
+                "stays on node {node}, which is not in local-pv.nodes: its data is there and a volume's node cannot \
+                 change, so claim {ns}/{} and its pod stay on {node}. To move it, copy the data, delete the claim and \
+                 the volume, and upgrade again",
+                claim.name
+            ),
+        );
+    }
+    if live::phase(lv) == "Released" {
+        ctx.report.warn(
+            ctx.profile,
+            Some(format!("PersistentVolume {}", live::name(lv))),
+            format!(
+                "is Released: its claim {ns}/{} was deleted, and the new claim cannot bind while the volume still \
+                 names the old one. To reuse the data, run `kubectl patch pv {} --type json -p \
+                 '[{{\"op\":\"remove\",\"path\":\"/spec/claimRef/uid\"}},{{\"op\":\"remove\",\"path\":\"/spec/claimRef/resourceVersion\"}}]'`",
+                claim.name,
+                quote(live::name(lv))
+            ),
+        );
+    }
+}
+
+/// The node of every claim a PersistentVolume of the stream pre-binds.
+fn stream_nodes(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
+    docs.iter()
+        .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
+        .filter_map(|d| {
+            let r = d.value.at("/spec/claimRef")?;
+            let name = r.get("name")?.as_str()?;
+            let ns = r
+                .get("namespace")
+                .and_then(Value::as_str)
+                .or(cfg.namespace.as_deref())?;
+            Some(((ns.to_string(), name.to_string()), node_of(&d.value)?))
+        })
+        .collect()
+}
+
 /// The one-line command that creates the StorageClass (`kubectl apply` of a manifest given on
 /// stdin, every line quoted).
 fn class_command(cfg: &Config) -> String {
@@ -1136,38 +1491,6 @@ fn check_fit(docs: &Docs, p: usize, cfg: &Config, pv: &Value, node: &str, ctx: &
     }
 }
 
-/// Warn when replicas that must run on distinct nodes got volumes on one node.
-fn check_spread(docs: &Docs, i: usize, cfg: &Config, placed: &[(String, String)], ctx: &mut Ctx) {
-    let d = docs.get(i);
-    if placed.len() < 2 {
-        return;
-    }
-    let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
-        return;
-    };
-    if !fit::one_per_node(pod, &cfg.label_key) {
-        return;
-    }
-    let mut by_node: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (claim, node) in placed {
-        by_node.entry(node).or_default().push(claim);
-    }
-    for (node, claims) in by_node.iter().filter(|(_, c)| c.len() > 1) {
-        ctx.report.warn_code(
-            Code::PlacementConflict,
-            ctx.profile,
-            Some(d.id.to_string()),
-            format!(
-                "its pods require one replica per {} (required pod anti-affinity), but the volumes of {} are all on \
-                 {node}: all but one stay Pending. Give local-pv.nodes at least as many nodes as replicas, or pin \
-                 claims apart (--set local-pv.pin=CLAIM=NODE)",
-                cfg.label_key,
-                claims.join(", ")
-            ),
-        );
-    }
-}
-
 /// What the cluster has for one claim.
 enum LiveMatch<'a> {
     /// A volume a Helm release made (ours on an earlier upgrade): send it back as it is.
@@ -1206,11 +1529,22 @@ impl<'a> Live<'a> {
                 .filter(|pv| live::claim_ref(pv).is_none())
         });
         match pv {
-            Some(pv) if live::helm_managed(pv) => LiveMatch::Ours(pv),
+            Some(pv) if made_here(pv, name) => LiveMatch::Ours(pv),
             Some(pv) => LiveMatch::Foreign(pv),
             None => LiveMatch::None,
         }
     }
+}
+
+/// Whether local-pv made a live volume, whoever applied it: it carries [`MARK`]; or it predates
+/// the mark and either Helm manages it (a release made it) or it has the name and the `local`
+/// source local-pv gives the claim's volume (`helm template | helm-fixup | kubectl apply`).
+fn made_here(pv: &Value, name: &str) -> bool {
+    pv.at("/metadata/annotations")
+        .and_then(|a| a.get(MARK))
+        .is_some()
+        || live::helm_managed(pv)
+        || (live::name(pv) == name && pv.at("/spec/local").is_some())
 }
 
 #[cfg(test)]
@@ -1357,8 +1691,15 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn typed_keep(keep: bool) -> Option<BTreeMap<String, String>> {
-        keep.then(|| BTreeMap::from([("helm.sh/resource-policy".to_string(), "keep".to_string())]))
+    fn typed_keep(keep: bool, mark: bool) -> Option<BTreeMap<String, String>> {
+        let mut a = BTreeMap::new();
+        if keep {
+            a.insert("helm.sh/resource-policy".to_string(), "keep".to_string());
+        }
+        if mark {
+            a.insert(MARK.to_string(), "local-pv".to_string());
+        }
+        (!a.is_empty()).then_some(a)
     }
 
     /// The PersistentVolume `build_pv` makes for `(name, namespace, claim, node, size)`, from
@@ -1382,7 +1723,7 @@ mod tests {
             metadata: ObjectMeta {
                 name: Some(name),
                 labels: (!labels.is_empty()).then_some(labels),
-                annotations: typed_keep(cfg.keep),
+                annotations: typed_keep(cfg.keep, true),
                 ..ObjectMeta::default()
             },
             spec: Some(PersistentVolumeSpec {
@@ -1428,7 +1769,7 @@ mod tests {
         let sc = StorageClass {
             metadata: ObjectMeta {
                 name: Some(cfg.class.clone()),
-                annotations: typed_keep(cfg.keep),
+                annotations: typed_keep(cfg.keep, false),
                 ..ObjectMeta::default()
             },
             provisioner: "kubernetes.io/no-provisioner".into(),
@@ -1466,7 +1807,14 @@ mod tests {
             };
             // Compared as text: key order is part of the output.
             assert_eq!(
-                build_pv(&c, "ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into()).to_string(),
+                build_pv(
+                    &c,
+                    ("ns.data-db-0".into(), "ns"),
+                    &claim,
+                    ("a", &c.class),
+                    "1Gi".into()
+                )
+                .to_string(),
                 typed_pv(&c, ("ns.data-db-0".into(), "ns", &claim, "a", "1Gi".into())).to_string()
             );
             assert_eq!(build_class(&c).to_string(), typed_class(&c).to_string());

@@ -306,8 +306,8 @@ fn keep_protects_volumes_from_uninstall() {
     );
     let d = docs(&run(PVC, &[("node", "n1"), ("keep", "false")]).stream);
     assert!(
-        pv_for(&d, "grafana")["metadata"]
-            .get("annotations")
+        pv_for(&d, "grafana")["metadata"]["annotations"]
+            .get("helm.sh/resource-policy")
             .is_none()
     );
 }
@@ -976,7 +976,14 @@ fn one_node_for_replicas_that_need_one_node_each_warns_placement_conflict() {
     let out = run(&input, &[("node", "n1")]);
     let w = codes(&out, Code::PlacementConflict);
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("data-pg-0, data-pg-1 are all on n1"), "{w:?}");
+    assert!(
+        w[0].contains(
+            "2 replicas with required pod anti-affinity on kubernetes.io/hostname need 2 node(s)"
+        ) && w[0].contains("local-pv.nodes gives 1 (n1)")
+            && w[0].contains("the volumes of data-pg-1 are")
+            && w[0].contains("Add 1 more node(s)"),
+        "{w:?}"
+    );
     let spread = run(&input, &[("nodes", "n1,n2")]);
     assert!(codes(&spread, Code::PlacementConflict).is_empty());
 }
