@@ -76,7 +76,7 @@ pub fn run(args: Args) -> ExitCode {
     let env = |k: &str| std::env::var(k).ok();
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
     let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
-        config::load_existing(&mut c, &read, &kubectl_get_pv)?;
+        config::load_existing(&mut c, &read, &kubectl_get)?;
         Ok(c)
     }) {
         Ok(c) => c,
@@ -146,17 +146,17 @@ pub fn run(args: Args) -> ExitCode {
 /// Set to the kubectl to run for `local-pv.existing=cluster` (default: `kubectl` on PATH).
 pub const ENV_KUBECTL: &str = "HELM_FIXUP_KUBECTL";
 
-/// `kubectl get pv -o json` in kubectl's current context (KUBECONFIG is inherited). Helm passes a
+/// `kubectl ARGS` in kubectl's current context (KUBECONFIG is inherited), with a timeout. Helm passes a
 /// post-renderer neither `--kube-context` nor the namespace (checked with Helm 4.1.4: a
 /// post-renderer plugin gets only HELM_PLUGIN_DIR, HELM_PLUGIN_NAME and the HELM_*_HOME paths),
 /// so a user of another context points `HELM_FIXUP_KUBECTL` at a wrapper.
-fn kubectl_get_pv() -> Result<String, String> {
+fn kubectl_get(args: &[&str]) -> Result<String, String> {
     let bin = std::env::var(ENV_KUBECTL)
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "kubectl".into());
     let mut cmd = std::process::Command::new(&bin);
-    cmd.args(["get", "pv", "-o", "json", "--request-timeout=30s"]);
+    cmd.args(args).arg("--request-timeout=30s");
     let out = cmd
         .stdin(std::process::Stdio::null())
         .output()
@@ -263,7 +263,7 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
     // The cluster's volumes (`--set local-pv.existing=cluster|FILE`), as for a run: claims
     // bound to them are not unbound.
     let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
-        config::load_existing(&mut c, &read, &kubectl_get_pv)?;
+        config::load_existing(&mut c, &read, &kubectl_get)?;
         Ok(c)
     }) {
         Ok(c) => c,

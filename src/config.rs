@@ -294,30 +294,74 @@ pub fn existing_source(cfg: &Config) -> Option<&str> {
         .and_then(|(_, p)| p.str("existing"))
 }
 
-/// Read the live PersistentVolumes `local-pv.existing` names, before any input is read, so a
-/// missing file or an unreachable cluster is a usage error (exit 3) and not a wrong install.
-/// `read` reads a file; `kubectl` runs `kubectl get pv -o json` and returns its stdout.
+/// Read what `local-pv.existing` names, before any input is read, so a missing file or an
+/// unreachable cluster is a usage error (exit 3) and not a wrong install. `read` reads a file;
+/// `kubectl` runs kubectl with the given arguments and returns its stdout.
+///
+/// With `cluster`: `kubectl get pv` (required), then the Nodes (their labels say where pods may
+/// run) and the StatefulSets, claims and Jobs of the release namespace (`local-pv.namespace`, or
+/// every namespace), whose live fields decide whether an `immutable-field` warning is true.
+/// Those two reads may fail (RBAC often forbids listing Nodes): the run goes on without them
+/// and says so.
 pub fn load_existing(
     cfg: &mut Config,
     read: &dyn Fn(&str) -> Result<String, String>,
-    kubectl: &dyn Fn() -> Result<String, String>,
+    kubectl: &dyn Fn(&[&str]) -> Result<String, String>,
 ) -> Result<(), UsageError> {
     let Some(source) = existing_source(cfg).map(str::to_string) else {
         return Ok(());
     };
-    let (text, origin) = if source == "cluster" {
-        let text = kubectl().map_err(|e| {
-            format!("local-pv.existing=cluster: `kubectl get pv -o json` failed: {e}")
-        })?;
-        (text, "cluster (kubectl get pv)".to_string())
-    } else {
-        (
-            read(&source).map_err(|e| format!("local-pv.existing: {e}"))?,
-            source.clone(),
-        )
+    let parse = |text: &str, origin: &str| {
+        crate::live::parse_pvs(text, origin).map_err(|e| format!("local-pv.existing: {e}"))
     };
-    let live =
-        crate::live::parse_pvs(&text, &origin).map_err(|e| format!("local-pv.existing: {e}"))?;
+    if source != "cluster" {
+        let text = read(&source).map_err(|e| format!("local-pv.existing: {e}"))?;
+        cfg.plan.live_pvs = Some(parse(&text, &source)?);
+        return Ok(());
+    }
+    const PV: &[&str] = &["get", "pv", "-o", "json"];
+    let text = kubectl(PV)
+        .map_err(|e| format!("local-pv.existing=cluster: `kubectl get pv -o json` failed: {e}"))?;
+    let mut live = parse(&text, "cluster (kubectl get pv)")?;
+    let namespace = cfg
+        .plan
+        .profiles
+        .iter()
+        .find(|(d, _)| d.fix == "local-pv")
+        .and_then(|(_, p)| p.str("namespace"))
+        .map(str::to_string);
+    let kinds = "statefulsets.apps,persistentvolumeclaims,jobs.batch";
+    let mut objects = vec!["get", kinds, "-o", "json"];
+    match &namespace {
+        Some(ns) => objects.extend(["-n", ns.as_str()]),
+        None => objects.push("-A"),
+    }
+    for args in [&["get", "nodes", "-o", "json"][..], &objects[..]] {
+        match kubectl(args).map_err(|e| e.to_string()).and_then(|t| {
+            parse(&t, "cluster").map_err(|e| e.to_string())
+        }) {
+            Ok(more) => {
+                let covered: Vec<(String, Option<String>)> = crate::live::OBJECT_KINDS
+                    .iter()
+                    .map(|k| ((*k).to_string(), namespace.clone()))
+                    .collect();
+                let reads_objects = args[1] == kinds;
+                live.extend(more);
+                if reads_objects {
+                    live.covered.extend(covered);
+                }
+            }
+            Err(e) => live.unread.push(format!(
+                "`kubectl {}` failed ({e}): {}",
+                args.join(" "),
+                if args[1] == "nodes" {
+                    "the node labels are unknown, so only the node label itself is checked against the pods' node rules"
+                } else {
+                    "immutable-field warnings cannot be checked against the live objects"
+                }
+            )),
+        }
+    }
     cfg.plan.live_pvs = Some(live);
     Ok(())
 }

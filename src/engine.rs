@@ -469,11 +469,16 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         ..repeated
     };
     unmatched_selectors(&docs, plan, &mut report);
+    for why in plan.live_pvs.iter().flat_map(|l| &l.unread) {
+        report.note("local-pv", None, format!("local-pv.existing: {why}"));
+    }
     let mut added: Vec<(String, Value)> = Vec::new();
     // Every document a fix edited. Its value before the first edit is not kept: the writer reads
     // the original text again (quick for the plain text charts render), which halves the memory
     // a stream of many workloads needs.
     let mut touched: BTreeSet<usize> = BTreeSet::new();
+    // immutable-field warnings given without the live object to compare with.
+    let mut unverified = 0usize;
 
     // `-p auto`: the profiles, and the objects of each, that the failures found call for.
     let auto = match &plan.auto {
@@ -533,12 +538,27 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
             let object = doc.id.to_string();
             let fixed = immutable::changes(&doc.id, &before, &doc.value);
             if !fixed.is_empty() {
-                report.warn_code(
-                    Code::ImmutableField,
-                    &def.name,
-                    Some(object.clone()),
-                    immutable::advice(&def.name, &doc.id, &fixed),
-                );
+                let ns = release_namespace(plan);
+                let warning = match immutable::against_live(
+                    plan.live_pvs.as_ref(),
+                    &doc.id,
+                    ns,
+                    (&before, &doc.value),
+                    &fixed,
+                ) {
+                    immutable::Against::Unknown => {
+                        unverified += 1;
+                        let unset = immutable::class_from_unset(&doc.id, &before, &fixed);
+                        Some(immutable::advice(&def.name, &doc.id, &fixed, ns, unset))
+                    }
+                    immutable::Against::Absent | immutable::Against::Same => None,
+                    immutable::Against::Differs(d) => Some(immutable::advice_live(
+                        &def.name, &doc.id, &d, &doc.value, ns,
+                    )),
+                };
+                if let Some(w) = warning {
+                    report.warn_code(Code::ImmutableField, &def.name, Some(object.clone()), w);
+                }
             }
             docs.mark_changed(i, &def.fix);
             let more_privileged = fix.raises_privilege() || report.escalated.contains(&object);
@@ -567,6 +587,23 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         }
     }
 
+    if unverified > 0 {
+        report.note_code(
+            Code::ImmutableField,
+            "helm-fixup",
+            None,
+            format!(
+                "the {unverified} immutable-field warning(s) compare with the chart's render, not with the cluster: \
+                 they concern a release installed without these fixes, and no longer apply once an upgrade has \
+                 brought them. Add --set local-pv.existing=cluster to check them against the live objects{}",
+                if plan.live_pvs.is_some() {
+                    " (the live objects of their kind and namespace were not read)"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
     report.note_more_privileged();
 
     // Write: untouched documents as ranges of the input, changed ones as edited text.
@@ -620,6 +657,15 @@ pub fn process_parts(input: &[u8], plan: &Plan) -> Result<Parts, Error> {
         report,
         diffs,
     })
+}
+
+/// The release namespace as the user gave it (`local-pv.namespace`): Helm does not tell
+/// post-renderers, and objects without a namespace are in it.
+fn release_namespace(plan: &Plan) -> Option<&str> {
+    plan.profiles
+        .iter()
+        .find(|(d, _)| d.fix == "local-pv")
+        .and_then(|(_, p)| p.str("namespace"))
 }
 
 /// What one profile of `plan` runs with.
@@ -687,7 +733,13 @@ fn foresee(docs: &Docs, plan: &Plan, form: Form) -> Result<Foresight, Error> {
                 caveats
                     .entry(d.id.to_string())
                     .or_default()
-                    .push(immutable::advice(&def.name, &d.id, fields));
+                    .push(immutable::advice(
+                        &def.name,
+                        &d.id,
+                        fields,
+                        release_namespace(plan),
+                        immutable::class_from_unset(&d.id, &d.value, fields),
+                    ));
             }
         }
         for m in &report.messages {

@@ -15,6 +15,7 @@
 //! Helm deletes and recreates them by default (`before-hook-creation`), so they are never
 //! updated in place.
 
+use crate::live::LivePvs;
 use crate::manifest::Identity;
 use crate::shell::quote;
 use serde_json::Value;
@@ -146,40 +147,72 @@ fn pod_spec_without_images(spec: &serde_json::Map<String, Value>) -> Value {
     v
 }
 
-/// `-n 'ns'` for a kubectl command, or a placeholder when the stream does not say (Helm does not
-/// tell post-renderers the release namespace).
-fn ns_flag(id: &Identity) -> String {
-    match &id.namespace {
+/// `-n 'ns'` for a kubectl command: the object's namespace, else the one the user gave
+/// (`local-pv.namespace`), else a placeholder (Helm does not tell post-renderers the release
+/// namespace).
+fn ns_flag(id: &Identity, fallback: Option<&str>) -> String {
+    match id.namespace.as_deref().or(fallback) {
         Some(ns) => format!("-n {}", quote(ns)),
         None => "-n <release namespace>".to_string(),
     }
 }
 
-/// The warning for an object whose `fields` would be rejected on an installed release.
-pub fn advice(profile: &str, id: &Identity, fields: &[String]) -> String {
+/// Whether the only immutable change is a claim's `storageClassName` going from unset to a
+/// value. Kubernetes accepts that on an existing claim since 1.28 (retroactive default
+/// StorageClass assignment, KEP-3333: `ValidatePersistentVolumeClaimUpdate` lets the class go
+/// from nil to a value, `validateStorageClassUpgradeFromNil`), unless the claim was given
+/// another class when it was created (the DefaultStorageClass admission plugin writes the
+/// cluster's default into a claim that names none).
+pub fn class_from_unset(id: &Identity, before: &Value, fields: &[String]) -> bool {
+    id.kind == "PersistentVolumeClaim"
+        && fields == ["spec.storageClassName"]
+        && before
+            .get("spec")
+            .and_then(|s| s.get("storageClassName"))
+            .is_none_or(Value::is_null)
+}
+
+/// The warning for an object whose `fields` a release installed without this change would
+/// reject, when the live object is not known. `unset_class`: see [`class_from_unset`].
+pub fn advice(
+    profile: &str,
+    id: &Identity,
+    fields: &[String],
+    ns: Option<&str>,
+    unset_class: bool,
+) -> String {
     let what = fields.join(", ");
     let name = quote(&id.name);
-    let ns = ns_flag(id);
+    let ns = ns_flag(id, ns);
     match id.kind.as_str() {
         "StatefulSet" => format!(
-            "if this release is already installed, Kubernetes rejects the upgrade: a StatefulSet's {what} \
-             cannot change. Before `helm upgrade`, run `kubectl {ns} delete statefulset {name} --cascade=orphan` \
-             (its pods and claims stay; the upgrade recreates it and adopts them). Claims that already exist \
-             keep their old spec"
+            "if the installed StatefulSet was created without this change, Kubernetes rejects the upgrade: a \
+             StatefulSet's {what} cannot change. Only then, before `helm upgrade`, run `kubectl {ns} delete \
+             statefulset {name} --cascade=orphan` (its pods and claims stay; the upgrade recreates it and adopts \
+             them; claims that exist keep their old spec). Once an upgrade has brought the change, nothing is needed"
+        ),
+        "PersistentVolumeClaim" if unset_class => format!(
+            "sets the claim's storageClassName, which the chart leaves unset. A claim that exists without a class \
+             takes it (Kubernetes 1.28 and later). Only if `kubectl {ns} get pvc {name} -o \
+             jsonpath='{{.spec.storageClassName}}'` prints another class (a default StorageClass the cluster gave \
+             it) does Kubernetes reject the upgrade; then leave the claim out (`--skip \
+             {profile}:kind=PersistentVolumeClaim,name={}`), or move its data, delete the claim and let the upgrade \
+             create it again",
+            id.name
         ),
         "PersistentVolumeClaim" => format!(
-            "if this claim already exists, Kubernetes rejects the upgrade: a claim's {what} cannot change \
-             after creation. Either leave it out (`--skip {profile}:kind=PersistentVolumeClaim,name={}`), or move its \
-             data, `kubectl {ns} delete pvc {name}` and let the upgrade create it again",
+            "if this claim exists without this change, Kubernetes rejects the upgrade: a claim's {what} cannot \
+             change after creation. Then either leave it out (`--skip {profile}:kind=PersistentVolumeClaim,name={}`), \
+             or move its data, `kubectl {ns} delete pvc {name}` and let the upgrade create it again",
             id.name
         ),
         "Job" => format!(
-            "if this Job already exists, Kubernetes rejects the upgrade: a Job's {what} cannot change. \
-             Run `kubectl {ns} delete job {name}` before `helm upgrade`"
+            "if this Job exists without this change, Kubernetes rejects the upgrade: a Job's {what} cannot change. \
+             Then run `kubectl {ns} delete job {name}` before `helm upgrade`"
         ),
         "Deployment" | "DaemonSet" | "ReplicaSet" => format!(
-            "if this release is already installed, Kubernetes rejects the upgrade: {what} cannot change. \
-             Run `kubectl {ns} delete {} {name} --cascade=orphan` before `helm upgrade`",
+            "if the installed object was created without this change, Kubernetes rejects the upgrade: {what} cannot \
+             change. Then run `kubectl {ns} delete {} {name} --cascade=orphan` before `helm upgrade`",
             id.kind.to_lowercase()
         ),
         "PersistentVolume" => format!(
@@ -187,11 +220,147 @@ pub fn advice(profile: &str, id: &Identity, fields: &[String]) -> String {
              change. Pass the live volumes (`--set local-pv.existing=cluster`) so they are sent as they are"
         ),
         "Pod" => format!(
-            "if this Pod already exists, Kubernetes rejects the upgrade: a pod's {what} cannot change. \
-             Run `kubectl {ns} delete pod {name}` before `helm upgrade`"
+            "if this Pod exists without this change, Kubernetes rejects the upgrade: a pod's {what} cannot change. \
+             Then run `kubectl {ns} delete pod {name}` before `helm upgrade`"
         ),
         _ => format!("if this object already exists, Kubernetes will not update its {what}"),
     }
+}
+
+/// What the live object says of an immutable change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Against {
+    /// The live objects of its kind and namespace were not read.
+    Unknown,
+    /// It does not exist: the upgrade creates it.
+    Absent,
+    /// It has every changed value already, or takes the change (a class set on a claim that has
+    /// none): nothing to do.
+    Same,
+    /// It differs where the change is: these JSON pointers, with the live value of each.
+    Differs(Vec<(String, Option<Value>)>),
+}
+
+/// Compare an immutable change (`before` → `after` in `fields`) with the live object.
+pub fn against_live(
+    live: Option<&LivePvs>,
+    id: &Identity,
+    ns: Option<&str>,
+    (before, after): (&Value, &Value),
+    fields: &[String],
+) -> Against {
+    let Some(live) = live else {
+        return Against::Unknown;
+    };
+    let Some(ns) = id.namespace.as_deref().or(ns) else {
+        return Against::Unknown;
+    };
+    if !live.covers(&id.kind, ns) {
+        return Against::Unknown;
+    }
+    let Some(current) = live.object(&id.kind, ns, &id.name) else {
+        return Against::Absent;
+    };
+    let mut leaves = Vec::new();
+    for f in fields {
+        let pointer = format!("/{}", f.replace('.', "/"));
+        leaf_diffs(
+            before.pointer(&pointer),
+            after.pointer(&pointer),
+            pointer,
+            &mut leaves,
+        );
+    }
+    let differs: Vec<(String, Option<Value>)> = leaves
+        .into_iter()
+        .filter(|p| {
+            let (was, now) = (current.pointer(p), after.pointer(p));
+            if was == now {
+                return false;
+            }
+            // A claim's class may go from unset to a value once (see `class_from_unset`), when
+            // the claim does not name another in the old beta annotation.
+            let beta = current
+                .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+                .and_then(Value::as_str);
+            !(id.kind == "PersistentVolumeClaim"
+                && p == "/spec/storageClassName"
+                && was.is_none_or(Value::is_null)
+                && beta.is_none_or(|b| Some(b) == now.and_then(Value::as_str)))
+        })
+        .map(|p| {
+            let was = current.pointer(&p).cloned();
+            (p, was)
+        })
+        .collect();
+    if differs.is_empty() {
+        Against::Same
+    } else {
+        Against::Differs(differs)
+    }
+}
+
+/// The JSON pointers under `path` where `a` and `b` differ, as deep as both are objects (or
+/// arrays of one length).
+fn leaf_diffs(a: Option<&Value>, b: Option<&Value>, path: String, out: &mut Vec<String>) {
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                leaf_diffs(x.get(k), y.get(k), format!("{path}/{key}"), out);
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                leaf_diffs(Some(p), Some(q), format!("{path}/{i}"), out);
+            }
+        }
+        (a, b) if a != b => out.push(path),
+        _ => {}
+    }
+}
+
+/// The warning for a change the live object really rejects (`Against::Differs`).
+pub fn advice_live(
+    profile: &str,
+    id: &Identity,
+    differs: &[(String, Option<Value>)],
+    after: &Value,
+    ns: Option<&str>,
+) -> String {
+    let shown: Vec<String> = differs
+        .iter()
+        .take(3)
+        .map(|(p, was)| {
+            let field = p.trim_start_matches('/').replace('/', ".");
+            let show = |v: Option<&Value>| v.map_or_else(|| "unset".to_string(), Value::to_string);
+            format!(
+                "{field} is {} there, {} here",
+                show(was.as_ref()),
+                show(after.pointer(p))
+            )
+        })
+        .collect();
+    let name = quote(&id.name);
+    let ns = ns_flag(id, ns);
+    let fix = match id.kind.as_str() {
+        "StatefulSet" => format!(
+            "Before `helm upgrade`, run `kubectl {ns} delete statefulset {name} --cascade=orphan` (its pods and \
+             claims stay; the upgrade recreates it and adopts them; claims that exist keep their old spec)"
+        ),
+        "PersistentVolumeClaim" => format!(
+            "Leave the claim out (`--skip {profile}:kind=PersistentVolumeClaim,name={}`), or move its data, \
+             `kubectl {ns} delete pvc {name}` and let the upgrade create it again",
+            id.name
+        ),
+        "Job" => format!("Run `kubectl {ns} delete job {name}` before `helm upgrade`"),
+        _ => "Delete it before `helm upgrade`".to_string(),
+    };
+    format!(
+        "Kubernetes rejects this upgrade: the live {} differs where the change cannot go ({}). {fix}",
+        id.kind,
+        shown.join("; ")
+    )
 }
 
 #[cfg(test)]
@@ -255,7 +424,13 @@ mod tests {
     fn advice_quotes_names_and_says_what_to_run() {
         let a = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
             "metadata": {"name": "it's", "namespace": "mon"}});
-        let t = advice("local-pv", &id(&a), &["spec.volumeClaimTemplates".into()]);
+        let t = advice(
+            "local-pv",
+            &id(&a),
+            &["spec.volumeClaimTemplates".into()],
+            None,
+            false,
+        );
         assert!(
             t.contains(r"kubectl -n 'mon' delete statefulset 'it'\''s' --cascade=orphan"),
             "{t}"

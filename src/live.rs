@@ -30,6 +30,8 @@ pub struct LivePvs {
     /// from it does not exist: every namespace of the kind (`None`) for `kubectl get -A`, the
     /// namespaces a file holds objects of otherwise.
     pub covered: BTreeSet<(String, Option<String>)>,
+    /// What could not be read, and what follows from it, for the summary.
+    pub unread: Vec<String>,
 }
 
 /// The key under which [`LivePvs::node_labels`] gives the node's name.
@@ -77,19 +79,12 @@ impl LivePvs {
         })
     }
 
-    /// Add what another read found (`kubectl get` of other kinds): `all_namespaces` when it
-    /// listed every namespace.
-    pub fn extend(&mut self, more: LivePvs, all_namespaces: bool, kinds: &[&str]) {
+    /// Add what another read of the same source found.
+    pub fn extend(&mut self, more: LivePvs) {
         self.items.extend(more.items);
         self.nodes.extend(more.nodes);
         self.objects.extend(more.objects);
-        if all_namespaces {
-            for k in kinds {
-                self.covered.insert(((*k).to_string(), None));
-            }
-        } else {
-            self.covered.extend(more.covered);
-        }
+        self.covered.extend(more.covered);
     }
 }
 

@@ -345,7 +345,7 @@ fn fake_kubectl(dir: &std::path::Path, out: Option<&str>) -> String {
     let path = dir.join("kubectl");
     let body = match out {
         Some(json) => format!(
-            "#!/bin/sh\necho \"$@\" > '{}/args'\ncat <<'EOF'\n{json}\nEOF\n",
+            "#!/bin/sh\necho \"$@\" >> '{}/args'\ncat <<'EOF'\n{json}\nEOF\n",
             dir.display()
         ),
         None => "#!/bin/sh\necho 'error: You must be logged in to the server (Unauthorized)' >&2\nexit 1\n".into(),
@@ -381,7 +381,16 @@ fn existing_cluster_reads_live_volumes_with_kubectl() {
     assert!(o.stdout.contains("/srv/old/mon/data") && o.stdout.contains("old-node"));
     assert!(o.stdout.contains("uid: abc"), "{}", o.stdout);
     let called = std::fs::read_to_string(dir.path().join("args")).unwrap();
-    assert!(called.starts_with("get pv -o json"), "{called}");
+    let calls: Vec<&str> = called.lines().collect();
+    assert_eq!(
+        calls,
+        [
+            "get pv -o json --request-timeout=30s",
+            "get nodes -o json --request-timeout=30s",
+            "get statefulsets.apps,persistentvolumeclaims,jobs.batch -o json -A --request-timeout=30s"
+        ],
+        "kubectl is only ever asked to read"
+    );
     // kubectl failing is a usage error before the stream is read: exit 3, nothing on stdout.
     let failing = fake_kubectl(dir.path(), None);
     let o = fixup(&args, &[("HELM_FIXUP_KUBECTL", &failing)], CLAIM);
