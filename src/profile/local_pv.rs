@@ -734,6 +734,14 @@ fn candidates(
     (!ok.is_empty()).then_some(ok)
 }
 
+/// "the volume of a is" / "the volumes of a, b are", for the summary.
+fn volumes_of(claims: &[&str]) -> String {
+    match claims {
+        [one] => format!("the volume of {one} is"),
+        many => format!("the volumes of {} are", many.join(", ")),
+    }
+}
+
 /// The namespace a claim is in: its own, else `local-pv.namespace`.
 fn claim_namespace(claim: &Claim, cfg: &Config) -> Option<String> {
     claim.namespace.clone().or_else(|| cfg.namespace.clone())
@@ -842,10 +850,11 @@ fn place_workload(
                 ctx.profile,
                 who.clone(),
                 format!(
-                    "{replicas} replicas with {why} need {needed} node(s), but {given}: the volumes of {} are on a \
-                     node with a sibling's, and those pods stay Pending (\"didn't match pod anti-affinity rules\"). \
-                     Add {more} more node(s) to local-pv.nodes, or lower the replicas",
-                    crowded.join(", ")
+                    "{replicas} replicas with {why} need {needed} node(s), but {given}: {} on a node with a \
+                     sibling's, and {} stay Pending (\"didn't match pod anti-affinity rules\"). Add {more} more \
+                     node(s) to local-pv.nodes, or lower the replicas",
+                    volumes_of(&crowded),
+                    if crowded.len() == 1 { "its pod would" } else { "their pods would" }
                 ),
             );
         }
@@ -900,9 +909,9 @@ fn place_workload(
                 ctx.profile,
                 who.clone(),
                 format!(
-                    "the volumes of {} exist on {node} beside a sibling's, and its pods require {why}: they stay \
-                     Pending, and a volume's node cannot change. {fix}",
-                    stuck.join(", ")
+                    "{} on {node} beside a sibling's, and the pods require {why}: the pods stay Pending, and a \
+                     volume's node cannot change. {fix}",
+                    volumes_of(&stuck)
                 ),
             );
         }
@@ -920,10 +929,10 @@ fn place_workload(
                 ctx.profile,
                 who,
                 format!(
-                    "{} are placed away from their first node so that replicas do not share one: if local-pv.nodes \
-                     changes, a render without local-pv.existing may move them (and Kubernetes then rejects the \
+                    "{} placed away from its first node so that replicas do not share one: if local-pv.nodes \
+                     changes, a render without local-pv.existing may move it (and Kubernetes then rejects the \
                      upgrade). Add --set local-pv.existing=cluster to every upgrade",
-                    displaced.join(", ")
+                    volumes_of(&displaced)
                 ),
             );
         }

@@ -980,7 +980,7 @@ fn one_node_for_replicas_that_need_one_node_each_warns_placement_conflict() {
         w[0].contains(
             "2 replicas with required pod anti-affinity on kubernetes.io/hostname need 2 node(s)"
         ) && w[0].contains("local-pv.nodes gives 1 (n1)")
-            && w[0].contains("the volumes of data-pg-1 are")
+            && w[0].contains("the volume of data-pg-1 is on a node with a sibling's")
             && w[0].contains("Add 1 more node(s)"),
         "{w:?}"
     );

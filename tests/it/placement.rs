@@ -184,7 +184,7 @@ fn scale_from_three_to_five_with_a_node_added_puts_the_new_replica_on_the_free_n
         w[0].contains(
             "5 replicas with required pod anti-affinity on kubernetes.io/hostname need 5 node(s)"
         ) && w[0].contains("local-pv.nodes gives 4")
-            && w[0].contains("the volumes of data-db-4")
+            && w[0].contains("the volume of data-db-4 is")
             && w[0].contains("Add 1 more node(s)"),
         "{w:?}"
     );
