@@ -211,11 +211,14 @@ pub const FAILURES: &[Failure] = &[
     Failure {
         code: "claim-update-forbidden",
         title: "helm upgrade is rejected: a PersistentVolumeClaim or PersistentVolume cannot change",
-        cause: "a claim's spec (storageClassName, volumeName, access modes) and a volume's source and node \
-                affinity are fixed once created; the new render changes them",
+        cause: "a claim's spec (access modes, volumeName once set, storageClassName once set: it may go from unset \
+                to a value on Kubernetes 1.28 and later, never back or to another class) and a volume's source and \
+                node affinity are fixed once created; the new render changes them, for example an upgrade without \
+                local-pv that drops the class local-pv set",
         fixes: &[Remedy {
             args: &["-p", "local-pv", "--set", "local-pv.existing=cluster"],
-            why: "sends the volumes that exist exactly as the cluster has them; for a claim, leave it out \
+            why: "sends the volumes that exist exactly as the cluster has them and keeps the class local-pv set on \
+                  their claims; a claim bound to another volume with another class: leave it out \
                   (--skip local-pv:kind=PersistentVolumeClaim,name=NAME) or recreate it",
         }],
         check: "kubectl get pvc,pv -o yaml against the new render",
