@@ -561,3 +561,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn volumes_an_older_placement_crowded_onto_one_node_get_commands_that_free_them() {
+    // Two replicas' volumes exist on one node (placed before spreading was enforced): they
+    // cannot move, but the pod that never started left no data, and a free node is there now.
+    let first = render(&db(2, true), &["n1", "n2"], None);
+    let mut list: Value = serde_json::from_str(&live(&first, true, &[])).unwrap();
+    for pv in list["items"].as_array_mut().unwrap() {
+        pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] =
+            json!(["n1"]);
+    }
+    let out = render(&db(2, true), &["n1", "n2"], Some(&list.to_string()));
+    let w = warnings(&out, Code::PlacementConflict);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("the volume of data-db-1 is on n1 beside a sibling's")
+            && w[0].contains("kubectl -n 'db' delete pvc 'data-db-1'")
+            && w[0].contains("kubectl delete pv 'db.data-db-1'"),
+        "{w:?}"
+    );
+    // Nothing moved: the volumes that exist are sent as they are.
+    assert!(placement(&out).values().all(|n| n == "n1"));
+}
