@@ -90,7 +90,12 @@ fn flag(arg: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
+/// Whether a flag names a listen address. Go's `flag` package style, camelCase after one dash
+/// or two (VictoriaMetrics' `-httpListenAddr`, `-graphiteListenAddr`), is read as its kebab
+/// form (`http-listen-addr`).
 fn is_listen_flag(name: &str) -> bool {
+    let kebab = kebab(name);
+    let name = kebab.as_str();
     LISTEN_EXACT.contains(&name)
         || LISTEN_SUFFIXES.iter().any(|s| {
             name == *s
@@ -98,6 +103,22 @@ fn is_listen_flag(name: &str) -> bool {
                     .strip_suffix(s)
                     .is_some_and(|rest| rest.ends_with('-') || rest.ends_with('.'))
         })
+}
+
+/// `httpListenAddr` -> `http-listen-addr`; names without capitals are returned as they are.
+fn kebab(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with(['-', '.']) {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The URL form of a loopback host (`localhost` → `127.0.0.1`, `::1` → `[::1]`), or `None` when
@@ -248,6 +269,47 @@ fn encode_path(path: &str) -> String {
     out
 }
 
+/// A probe handler's `port`, resolved as the kubelet does: a number, or the name of one of the
+/// container's `ports`. A port written as a float with no fraction (`8080.0`) is that whole
+/// number to Kubernetes (see [`crate::workload::whole_number`]).
+fn probe_port(handler: &Value, container: &Value) -> Result<u16, String> {
+    let port_number =
+        |v: &Value| crate::workload::whole_number(v).and_then(|p| u16::try_from(p).ok());
+    let port = match handler.get("port") {
+        Some(n @ Value::Number(_)) => port_number(n),
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        Some(Value::String(name)) => {
+            let found = workload::items(container.get("ports"))
+                .find(|p| workload::name(p) == Some(name.as_str()));
+            match found {
+                Some(p) => p.get("containerPort").and_then(port_number),
+                None => {
+                    return Err(format!(
+                        "its port {name:?} is not among the container's ports"
+                    ));
+                }
+            }
+        }
+        _ => None,
+    };
+    port.filter(|p| *p > 0)
+        .ok_or_else(|| "its port is not a valid port number".to_string())
+}
+
+/// The exec handler that stands for a `tcpSocket` probe of a loopback port: connect from inside
+/// the container with `nc -z` (busybox and netcat images have it) or bash's `/dev/tcp`, else
+/// fail, as the tcpSocket probe did.
+fn tcp_exec(host: &str, port: u16) -> Value {
+    let h = sh_quote(host.trim_start_matches('[').trim_end_matches(']'));
+    let script = format!(
+        "if [ -x \"$(command -v nc)\" ]; then exec nc -z {h} {port}; elif [ -x \"$(command -v bash)\" ]; then exec bash -c \
+         'exec 3<>/dev/tcp/'{h}'/{port}'; else exit 1; fi"
+    );
+    json!({"command": ["sh", "-c", script]})
+}
+
 /// An httpGet probe handler, resolved against its container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpGet {
@@ -264,30 +326,7 @@ impl HttpGet {
     /// A port written as a float with no fraction (`8080.0`) is that whole number to Kubernetes
     /// (see [`crate::workload::whole_number`]), in the probe as in `containerPort`.
     pub fn read(http_get: &Value, container: &Value) -> Result<HttpGet, String> {
-        let port_number =
-            |v: &Value| crate::workload::whole_number(v).and_then(|p| u16::try_from(p).ok());
-        let port = match http_get.get("port") {
-            Some(n @ Value::Number(_)) => port_number(n),
-            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                s.parse().ok()
-            }
-            Some(Value::String(name)) => {
-                let found = workload::items(container.get("ports"))
-                    .find(|p| workload::name(p) == Some(name.as_str()));
-                match found {
-                    Some(p) => p.get("containerPort").and_then(port_number),
-                    None => {
-                        return Err(format!(
-                            "its port {name:?} is not among the container's ports"
-                        ));
-                    }
-                }
-            }
-            _ => None,
-        };
-        let port = port
-            .filter(|p| *p > 0)
-            .ok_or("its port is not a valid port number")?;
+        let port = probe_port(http_get, container)?;
         let scheme = http_get
             .get("scheme")
             .and_then(Value::as_str)
@@ -422,8 +461,8 @@ struct Conversion {
     exec: Value,
 }
 
-/// Replace the `httpGet` key of a probe with `exec`, at the same position, keeping every other
-/// field (timings, thresholds, terminationGracePeriodSeconds) as it is.
+/// Replace the handler of a probe (`httpGet`, `tcpSocket`) with `exec`, at the same position,
+/// keeping every other field (timings, thresholds, terminationGracePeriodSeconds) as it is.
 fn replace_handler(probe: &mut Value, exec: Value) {
     let Some(map) = probe.as_object_mut() else {
         return;
@@ -431,7 +470,7 @@ fn replace_handler(probe: &mut Value, exec: Value) {
     let old = std::mem::take(map);
     let mut exec = Some(exec);
     for (k, v) in old {
-        if k == "httpGet" {
+        if k == "httpGet" || k == "tcpSocket" {
             if let Some(e) = exec.take() {
                 map.insert("exec".into(), e);
             }
@@ -485,12 +524,64 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
             let mut converted: Vec<&str> = Vec::new();
             let mut why: Vec<String> = Vec::new();
             let mut skipped_generated = false;
+            let mut tools: Vec<&str> = Vec::new();
+            let image = c.get("image").and_then(Value::as_str);
             for probe in PROBES {
-                let Some(http_get) = c
-                    .get(probe)
-                    .and_then(|p| p.get("httpGet"))
-                    .filter(|h| h.is_object())
-                else {
+                let handler = |h: &str| {
+                    c.get(probe)
+                        .and_then(|p| p.get(h))
+                        .filter(|h| h.is_object())
+                };
+                // tcpSocket and grpc probes of a loopback-only port fail like httpGet ones: the
+                // kubelet connects to the pod IP (victoria-metrics-single's default liveness probe).
+                if let Some((kind, h)) = handler("tcpSocket")
+                    .map(|h| ("tcpSocket", h))
+                    .or_else(|| handler("grpc").map(|h| ("grpc", h)))
+                {
+                    if generated(list, name) {
+                        continue;
+                    }
+                    let Some((owner, b)) = probe_port(h, c)
+                        .ok()
+                        .and_then(|port| binds.iter().find(|(_, b)| b.port == port))
+                    else {
+                        continue;
+                    };
+                    let w = if *owner == name {
+                        format!("{}:{} ({})", b.host, b.port, b.flag)
+                    } else {
+                        format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
+                    };
+                    if kind == "grpc" {
+                        plan.failing.push(format!(
+                            "container {name}: {probe} is a gRPC probe of the pod IP, but the port listens only on {w}"
+                        ));
+                        plan.warnings.push(format!(
+                            "container {name}: {probe} is a gRPC probe of port {}, which listens only on {w}: the kubelet \
+                             cannot reach it. An exec probe would need a gRPC health client in image {}, which is not \
+                             known to have one: left as it is. Bind the port to all addresses, or run a probe the image \
+                             can serve",
+                            b.port,
+                            image.unwrap_or("(none)")
+                        ));
+                        continue;
+                    }
+                    if !why.contains(&w) {
+                        why.push(w);
+                    }
+                    plan.conversions.push(Conversion {
+                        list,
+                        index,
+                        probe,
+                        exec: tcp_exec(&b.host, b.port),
+                    });
+                    converted.push(probe);
+                    if !tools.contains(&"nc or bash") {
+                        tools.push("nc or bash");
+                    }
+                    continue;
+                }
+                let Some(http_get) = handler("httpGet") else {
                     continue;
                 };
                 if generated(list, name) {
@@ -534,6 +625,9 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
                     exec: hg.exec(host),
                 });
                 converted.push(probe);
+                if !tools.contains(&"curl or wget") {
+                    tools.insert(0, "curl or wget");
+                }
             }
             if skipped_generated {
                 plan.notes.push(format!(
@@ -546,12 +640,11 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
             }
             if !why.is_empty() {
                 plan.failing.push(format!(
-                    "container {name}: {} httpGet the pod IP, but the port listens only on {}",
+                    "container {name}: {} probe the pod IP, but the port listens only on {}",
                     converted.join(", "),
                     why.join(", ")
                 ));
             }
-            let image = c.get("image").and_then(Value::as_str);
             let reason = if why.is_empty() {
                 "all=true".to_string()
             } else {
@@ -561,9 +654,10 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
                 )
             };
             plan.notes.push(format!(
-                "container {name}: {reason}; {} now run curl or wget inside the container, so its image{} needs sh plus curl or wget",
+                "container {name}: {reason}; {} now run inside the container, so its image{} needs sh plus {}",
                 converted.join(", "),
-                image.map(|i| format!(" {i}")).unwrap_or_default()
+                image.map(|i| format!(" {i}")).unwrap_or_default(),
+                tools.join(", and ")
             ));
             if let Some(i) = image.filter(|i| looks_distroless(i)) {
                 plan.warnings.push(format!(

@@ -1559,3 +1559,103 @@ fn dollar_in_probe_path_survives_kubelet_expansion() {
     // prometheus-operator's own `$(command -v curl)` is not an env var: the kubelet leaves it.
     assert!(s.contains("[ -x \"$(command -v curl)\" ]"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Go `flag` style listen flags, tcpSocket and gRPC probes (VictoriaMetrics and friends).
+
+/// victoria-metrics-single with `-httpListenAddr` bound to loopback: an httpGet readiness probe
+/// and the chart's default tcpSocket liveness probe on the same port.
+fn vmsingle(listen: &str) -> String {
+    deployment(
+        listen,
+        "          readinessProbe:
+            httpGet: {path: /health, port: http}
+          livenessProbe:
+            tcpSocket: {port: http}
+            periodSeconds: 30
+            failureThreshold: 10
+",
+        "[{name: http, containerPort: 8428}]",
+    )
+}
+
+#[test]
+fn single_dash_camel_case_listen_flag_is_found() {
+    for args in [
+        "[-httpListenAddr=127.0.0.1:8428]",
+        "[-httpListenAddr, '127.0.0.1:8428']",
+        "[--httpListenAddr=localhost:8428]",
+    ] {
+        let out = run(&vmsingle(args), &[]);
+        let d = docs(&out.stream);
+        let c = container(&d[0], "app");
+        let ready = command(&c["readinessProbe"]);
+        assert!(
+            ready[2].contains("http://127.0.0.1:8428/health"),
+            "{args}: {ready:?}"
+        );
+    }
+    // Bound to every address: nothing to do.
+    let out = run(&vmsingle("[-httpListenAddr=:8428]"), &[]);
+    assert_eq!(out.stream, vmsingle("[-httpListenAddr=:8428]").as_bytes());
+}
+
+#[test]
+fn tcp_socket_liveness_on_a_loopback_port_stops_the_restart_loop() {
+    let out = run(&vmsingle("[-httpListenAddr=127.0.0.1:8428]"), &[]);
+    let d = docs(&out.stream);
+    let live = &container(&d[0], "app")["livenessProbe"];
+    assert!(live.get("tcpSocket").is_none(), "{live}");
+    assert_eq!(live["periodSeconds"], 30);
+    assert_eq!(live["failureThreshold"], 10);
+    let cmd = command(live);
+    assert_eq!(cmd[..2], ["sh", "-c"]);
+    // The script connects to the loopback port from inside the container: it succeeds while a
+    // listener is there and fails once it is gone (here through bash's /dev/tcp when nc is
+    // missing; both are tried).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = cmd[2].replace("8428", &port.to_string());
+    let ok = Command::new("sh").arg("-c").arg(&script).status().unwrap();
+    assert!(ok.success(), "{script}");
+    drop(listener);
+    let gone = Command::new("sh").arg("-c").arg(&script).status().unwrap();
+    assert!(!gone.success(), "{script}");
+    let notes: Vec<&str> = out
+        .report
+        .messages
+        .iter()
+        .map(|m| m.message.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("needs sh plus curl or wget, and nc or bash")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn grpc_probe_on_a_loopback_port_is_named_not_guessed() {
+    let input = deployment(
+        "[--grpc-listen-address=127.0.0.1:9095]",
+        "          livenessProbe:
+            grpc: {port: 9095}
+",
+        "[]",
+    );
+    let out = run(&input, &[]);
+    assert_eq!(out.stream, input.as_bytes(), "a gRPC probe was rewritten");
+    let w: Vec<&str> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.level == helm_fixup::report::Level::Warning)
+        .map(|m| m.message.as_str())
+        .collect();
+    assert!(
+        w.iter()
+            .any(|m| m.contains("gRPC probe of port 9095") && m.contains("example.com/app:1.0")),
+        "{w:?}"
+    );
+}
