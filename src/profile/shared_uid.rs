@@ -184,6 +184,29 @@ fn already_shared(pod: &Map<String, Value>, shared: &[(String, Vec<String>)]) ->
     None
 }
 
+/// The uid every container of `shared` already runs as, with the pod's fsGroup, when they all
+/// name one (their own `runAsUser` or the pod's) and the pod has an fsGroup: the sharing is done
+/// already, and the kubelet gives the volume that group (kube-prometheus-stack's Prometheus,
+/// 1000 with fsGroup 2000; bitnami charts).
+fn shared_already(
+    pod: &Map<String, Value>,
+    shared: &[(String, Vec<String>)],
+) -> Option<(i64, i64)> {
+    let fs_group = workload::sc_int(pod.get("securityContext"), "fsGroup")?;
+    let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
+    let mut uid = None;
+    for name in shared.iter().flat_map(|(_, cs)| cs) {
+        let own = workload::containers(pod)
+            .find(|c| workload::container_name(c) == name)
+            .and_then(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
+        let u = own.or(pod_uid)?;
+        if *uid.get_or_insert(u) != u {
+            return None;
+        }
+    }
+    Some((uid?, fs_group))
+}
+
 /// The failure each shared volume meets unless the containers get one uid: what `diagnose`
 /// reports. Definite when two sharing containers name different uids (the kernel's
 /// protected_hardlinks refuses a link to another user's file, and a file one creates 0644 the
@@ -231,6 +254,14 @@ fn predict(found: &mut Findings, pod: &Map<String, Value>, shared: &[(String, Ve
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // One uid for all, and an fsGroup that gives them the volume's group: nothing to fail
+        // (every bitnami chart, cortex's memcached).
+        if known.len() == 1
+            && uids.iter().all(|(_, u, _)| u.is_some())
+            && workload::sc_int(pod.get("securityContext"), "fsGroup").is_some()
+        {
+            continue;
+        }
         let condition = if known.len() > 1 {
             None
         } else if let ([uid], true) = (known.as_slice(), uids.iter().all(|(_, u, _)| u.is_some())) {
@@ -259,12 +290,17 @@ fn describe(shared: &[(String, Vec<String>)], cr: Option<CrKind>) -> String {
     }
 }
 
-/// The shared uid and gid, and where the uid came from (for the summary).
+/// The shared uid and gid, and where the uid came from (for the summary); or why the pod is left
+/// alone. The uid is never a sidecar's taken over the main container's (`main`, the operator's
+/// main container or the pod's first): when only sidecars name a uid, the main container's image
+/// user is shared if known (`workload::image_uid`), else the pod is left alone: giving the main
+/// process a sidecar's uid (fluent-bit taking its reloader's 65532) breaks what it reads.
 fn choose(
     pod: &Map<String, Value>,
+    main: Option<&str>,
     uid_param: Option<i64>,
     gid_param: Option<i64>,
-) -> (i64, i64, &'static str) {
+) -> Result<(i64, i64, &'static str), String> {
     let psc = pod.get("securityContext");
     let (uid, source) = if let Some(u) = uid_param {
         (u, "set by shared-uid.uid")
@@ -276,9 +312,38 @@ fn choose(
             .collect();
         set.sort_unstable();
         set.dedup();
-        match set.as_slice() {
-            [one] => (*one, "the runAsUser its containers agree on"),
-            [] => (NOBODY, NO_UID),
+        let main =
+            main.and_then(|m| workload::containers(pod).find(|c| workload::container_name(c) == m));
+        let main_uid = main.and_then(|c| workload::sc_int(c.get("securityContext"), "runAsUser"));
+        // A container of the main container's own image is a peer (two `mc` steps of one Job),
+        // not a sidecar.
+        let image = |c: &Value| c.get("image").and_then(Value::as_str).map(str::to_string);
+        let named_by_sidecar = main.is_some_and(|m| {
+            sharing(pod).any(|c| {
+                workload::sc_int(c.get("securityContext"), "runAsUser").is_some()
+                    && image(c) != image(m)
+            })
+        });
+        match (set.as_slice(), main) {
+            ([one], Some(m)) if main_uid.is_none() && named_by_sidecar => {
+                let name = workload::container_name(m);
+                match m
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .and_then(workload::image_uid)
+                {
+                    Some(u) => (u, "the main container's image user"),
+                    None => {
+                        return Err(format!(
+                            "only a sidecar names a uid ({one}), and the main container {name} runs as its image's \
+                             user: sharing {one} would change the user {name} runs as. Set --set shared-uid.uid=UID \
+                             to the user {name}'s image runs as"
+                        ));
+                    }
+                }
+            }
+            ([one], _) => (*one, "the runAsUser its containers agree on"),
+            ([], _) => (NOBODY, NO_UID),
             _ => (NOBODY, UIDS_DIFFER),
         }
     };
@@ -286,7 +351,67 @@ fn choose(
         .or_else(|| workload::sc_int(psc, "runAsGroup"))
         .or_else(|| workload::sc_int(psc, "fsGroup"))
         .unwrap_or(uid);
-    (uid, gid, source)
+    Ok((uid, gid, source))
+}
+
+/// The pod's main container: the one named like the workload (`grafana` in Deployment
+/// `grafana`, `prometheus` in `prometheus-deploy`), the longest such name winning, else the
+/// first. Charts list sidecars first as often as last (grafana's dashboard sidecar).
+fn main_container<'a>(id: &Identity, pod: &'a Map<String, Value>) -> Option<&'a str> {
+    let names: Vec<&str> = workload::items(pod.get("containers"))
+        .map(workload::container_name)
+        .collect();
+    names
+        .iter()
+        .filter(|n| !n.is_empty() && id.name.contains(**n))
+        .max_by_key(|n| n.len())
+        .or(names.first())
+        .copied()
+}
+
+/// Why sharing `uid` would take root away from a container, or `None`. A container runs as root
+/// when it says so (its or the pod's `runAsUser: 0`), and by default, with no `runAsUser`, in a
+/// pod that reads node directories (hostPath), shares the host's PID or network namespace, or
+/// adds capabilities: such pods (log collectors, node agents: fluent-bit reading `/var/log`,
+/// netdata's hostPID agent and its `chmod` init container) run their image's user, root, on
+/// purpose. Root helpers (`is_root_init`) are outside the sharing anyway.
+fn takes_root_from(pod: &Map<String, Value>, uid: i64) -> Option<String> {
+    if uid == 0 {
+        return None;
+    }
+    let host = if workload::items(pod.get("volumes")).any(|v| v.get("hostPath").is_some()) {
+        Some("reads node directories (hostPath)")
+    } else if pod.get("hostPID") == Some(&Value::Bool(true)) {
+        Some("shares the host's PID namespace (hostPID)")
+    } else if pod.get("hostNetwork") == Some(&Value::Bool(true)) {
+        Some("uses the host's network (hostNetwork)")
+    } else {
+        None
+    };
+    for c in sharing(pod) {
+        let name = workload::container_name(c);
+        match workload::effective_uid(pod, c) {
+            Some(0) => return Some(format!("container {name} runs as root (runAsUser 0)")),
+            Some(_) => {}
+            None => {
+                let caps = c
+                    .at("/securityContext/capabilities/add")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty());
+                if let Some(why) = host {
+                    return Some(format!(
+                        "container {name} runs as its image's user (root for such images) in a pod that {why}"
+                    ));
+                }
+                if caps {
+                    return Some(format!(
+                        "container {name} runs as its image's user (root for such images) and adds capabilities"
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Set the pod level; returns nothing, the engine sees the diff.
@@ -419,7 +544,67 @@ impl PodFix for SharedUid {
             );
             return Ok(found);
         }
-        let (uid, gid, source) = choose(pod, uid_param, gid_param);
+        if uid_param.is_none()
+            && gid_param.is_none()
+            && let Some((u, g)) = shared_already(
+                pod,
+                &if shared.is_empty() {
+                    cr.map(|k| {
+                        vec![(
+                            String::new(),
+                            k.generated_containers()
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect(),
+                        )]
+                    })
+                    .unwrap_or_default()
+                } else {
+                    shared.clone()
+                },
+            )
+        {
+            found.note(format!(
+                "containers {}: all run as uid {u} already, and the pod's fsGroup {g} gives them the volume's group: \
+                 shared-uid has nothing to change. If one still gets `permission denied`, the volume ignores fsGroup \
+                 (hostPath, NFS): init-chown gives its files to uid {u}",
+                describe(&shared, cr)
+            ));
+            return Ok(found);
+        }
+        let main = match cr {
+            Some(kind) => Some(kind.main_container()),
+            None => main_container(id, pod),
+        };
+        // Root is never taken away unasked; `shared-uid.uid` is asking, and the summary says
+        // whose root it took.
+        let chosen = choose(pod, main, uid_param, gid_param).and_then(|(uid, gid, source)| {
+            match (takes_root_from(pod, uid), uid_param) {
+                (Some(why), None) => Err(format!(
+                    "{why}: sharing uid {uid} would take root away from it. Left alone; if its files must change \
+                     owner, init-chown gives the volume to the pod's user with a root helper, or set \
+                     --set shared-uid.uid=UID to share a uid anyway"
+                )),
+                (Some(why), Some(_)) => {
+                    found.warn_code(
+                        Code::LeftAlone,
+                        format!("{why}: it now runs as uid {uid}, as shared-uid.uid asks"),
+                    );
+                    Ok((uid, gid, source))
+                }
+                (None, _) => Ok((uid, gid, source)),
+            }
+        });
+        let (uid, gid, source) = match chosen {
+            Ok(c) => c,
+            Err(why) => {
+                found.warn_code(
+                    Code::LeftAlone,
+                    format!("containers {}: {why}", describe(&shared, cr)),
+                );
+                return Ok(found);
+            }
+        };
         let non_root_before = non_root_containers(pod);
         let root_inits: Vec<String> = workload::items(pod.get("initContainers"))
             .filter(|c| is_root_init(c))
@@ -541,24 +726,29 @@ mod tests {
             &pod(json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000}})),
             None,
             None,
-        );
+            None,
+        )
+        .unwrap();
         assert_eq!((u, g), (1000, 2000));
         let agree = pod(
             json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}}, {"name": "b"}]}),
         );
-        assert_eq!(choose(&agree, None, None).0, 1001);
+        assert_eq!(choose(&agree, Some("a"), None, None).unwrap().0, 1001);
         let differ = pod(
             json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 1001}},
                                                {"name": "b", "securityContext": {"runAsUser": 7}}]}),
         );
-        assert_eq!(choose(&differ, None, None), (NOBODY, NOBODY, UIDS_DIFFER));
-        assert_eq!(choose(&differ, Some(5), Some(6)).0, 5);
+        assert_eq!(
+            choose(&differ, Some("a"), None, None),
+            Ok((NOBODY, NOBODY, UIDS_DIFFER))
+        );
+        assert_eq!(choose(&differ, Some("a"), Some(5), Some(6)).unwrap().0, 5);
         let root_helper = pod(
             json!({"initContainers": [{"name": "c", "securityContext": {"runAsUser": 0}}],
                                      "containers": [{"name": "a", "securityContext": {"runAsUser": 472}}]}),
         );
         assert_eq!(
-            choose(&root_helper, None, None).0,
+            choose(&root_helper, Some("a"), None, None).unwrap().0,
             472,
             "root helpers do not vote"
         );

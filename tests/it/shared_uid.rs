@@ -249,9 +249,10 @@ fn root_chown_helper_keeps_uid_0_and_is_reported() {
 
 #[test]
 fn uid_defaults_to_the_one_container_uid_when_all_agree() {
+    // The main container names the uid; the sidecar runs as its image's user.
     let input = SEED_002.replace(
-        "          args: [sidecar",
-        "          securityContext:\n            runAsUser: 1001\n          args: [sidecar",
+        "          image: quay.io/prometheus/prometheus:v2.54.1\n",
+        "          image: quay.io/prometheus/prometheus:v2.54.1\n          securityContext:\n            runAsUser: 1001\n",
     );
     let out = run(&input, &["shared-uid"], &[]);
     let d = docs(&out.stream);
@@ -259,7 +260,7 @@ fn uid_defaults_to_the_one_container_uid_when_all_agree() {
     assert_eq!(p["securityContext"]["runAsUser"], 1001);
     assert_eq!(p["securityContext"]["fsGroup"], 1001);
     assert_eq!(
-        container(p, "containers", "thanos")["securityContext"],
+        container(p, "containers", "prometheus")["securityContext"],
         json!({"runAsUser": 1001}),
         "a container uid equal to the shared one stays"
     );
@@ -270,6 +271,98 @@ fn uid_defaults_to_the_one_container_uid_when_all_agree() {
           (the runAsUser its containers agree on)"
         ]
     );
+}
+
+#[test]
+fn sidecar_uid_is_never_taken_over_the_main_containers() {
+    // Only the sidecar names a uid: the main container's image user is shared instead.
+    let input = SEED_002.replace(
+        "          args: [sidecar",
+        "          securityContext:\n            runAsUser: 1001\n          args: [sidecar",
+    );
+    let out = run(&input, &["shared-uid"], &[]);
+    let d = docs(&out.stream);
+    let p = pod(doc(&d, "Deployment", "prometheus-deploy"));
+    assert_eq!(p["securityContext"]["runAsUser"], 65534);
+    assert!(
+        messages(&out, Level::Note, DEPLOY)[0].contains("(the main container's image user)"),
+        "{:?}",
+        out.report.messages
+    );
+    // A main image whose user is unknown: left alone, and the summary says what to set.
+    let unknown = input.replace(
+        "quay.io/prometheus/prometheus:v2.54.1",
+        "example.com/tsdb:1.0",
+    );
+    let out = run(&unknown, &["shared-uid"], &[]);
+    assert_eq!(out.stream, unknown.as_bytes());
+    let w = messages(&out, Level::Warning, DEPLOY);
+    assert!(
+        w.len() == 1
+            && w[0].contains("only a sidecar names a uid (1001)")
+            && w[0].contains("shared-uid.uid=UID"),
+        "{w:?}"
+    );
+}
+
+/// A log collector: the main container reads `/var/log` from the node as its image's user
+/// (root), and a config reloader sidecar names uid 65532; they share an emptyDir.
+const LOG_COLLECTOR: &str = "---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: collector
+  namespace: logging
+spec:
+  template:
+    spec:
+      containers:
+        - name: collector
+          image: example.com/collector:3.0
+          volumeMounts:
+            - {name: varlog, mountPath: /var/log, readOnly: true}
+            - {name: state, mountPath: /state}
+        - name: reloader
+          image: example.com/reloader:1.0
+          securityContext: {runAsUser: 65532}
+          volumeMounts:
+            - {name: state, mountPath: /state}
+      volumes:
+        - name: varlog
+          hostPath: {path: /var/log}
+        - name: state
+          emptyDir: {}
+";
+
+#[test]
+fn log_collector_reading_node_directories_keeps_root() {
+    let out = run(LOG_COLLECTOR, &["shared-uid"], &[]);
+    assert_eq!(
+        out.stream,
+        LOG_COLLECTOR.as_bytes(),
+        "the collector lost root"
+    );
+    let w = messages(&out, Level::Warning, "DaemonSet logging/collector");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("container collector"), "{w:?}");
+}
+
+#[test]
+fn node_agent_sharing_the_host_pid_namespace_keeps_root() {
+    let input = LOG_COLLECTOR
+        .replace(
+            "          hostPath: {path: /var/log}\n",
+            "          emptyDir: {}\n",
+        )
+        .replace(
+            "    spec:\n      containers:",
+            "    spec:\n      hostPID: true\n      containers:",
+        )
+        .replace("          securityContext: {runAsUser: 65532}\n", "");
+    let out = run(&input, &["shared-uid"], &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let w = messages(&out, Level::Warning, "DaemonSet logging/collector");
+    assert!(w.iter().any(|m| m.contains("hostPID")), "{w:?}");
 }
 
 #[test]
@@ -685,9 +778,22 @@ metadata:
         warnings[1].1.contains("Pod Security \"restricted\""),
         "{warnings:?}"
     );
-    // A non-root uid of the user's choice: nothing to warn about.
+    // A non-root uid of the user's choice: nothing becomes root, and the one warning says whose
+    // root the choice took.
     let out = run(&input, &["shared-uid"], &[("shared-uid.uid", "1001")]);
-    assert_eq!(out.report.warnings(), 0, "{:?}", out.report.messages);
+    let w: Vec<&str> = out
+        .report
+        .messages
+        .iter()
+        .filter(|m| m.level == Level::Warning)
+        .map(|m| m.message.as_str())
+        .collect();
+    assert_eq!(
+        w,
+        [
+            "container prometheus runs as root (runAsUser 0): it now runs as uid 1001, as shared-uid.uid asks"
+        ]
+    );
 }
 
 /// `runAsUser: 1000.0` (or `1e3`) is the integer 1000 to Kubernetes (sigs.k8s.io/yaml keeps it a
