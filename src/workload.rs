@@ -428,6 +428,20 @@ pub fn effective_uid(pod: &Map<String, Value>, container: &Value) -> Option<i64>
         .or_else(|| sc_int(pod.get("securityContext"), "runAsUser"))
 }
 
+/// A pod's main container: the one named like its workload (`grafana` in Deployment `grafana`,
+/// `prometheus` in `prometheus-deploy`), the longest such name winning, else the first. Charts
+/// list sidecars first as often as last (grafana's dashboard sidecar), so the order alone does
+/// not say which process the pod is for.
+pub fn main_container<'a>(workload: &str, pod: &'a Map<String, Value>) -> Option<&'a str> {
+    let names: Vec<&str> = items(pod.get("containers")).map(container_name).collect();
+    names
+        .iter()
+        .filter(|n| !n.is_empty() && workload.contains(**n))
+        .max_by_key(|n| n.len())
+        .or(names.first())
+        .copied()
+}
+
 /// The gid files should get for a container: fsGroup, else runAsGroup (container, then pod).
 pub fn effective_gid(pod: &Map<String, Value>, container: &Value) -> Option<i64> {
     let psc = pod.get("securityContext");

@@ -443,8 +443,27 @@ fn plan_pod(
     // The app containers decide the owner: they run for the pod's whole life, while a non-root
     // init container that also writes the volume (say, one that seeds config as another uid) has
     // finished before they start. Init containers only decide for volumes no app container writes.
-    // Two app containers with different uids writing one volume cannot both own it: the last one
-    // listed decides (the rule the acceptance check applies), with a warning pointing to shared-uid.
+    // Two app containers with different uids writing one volume cannot both own it. The owner is
+    // the one the pod means: the pod's runAsUser, then the main container
+    // (`workload::main_container`), then the last one listed; a warning names the others and
+    // points to shared-uid. (victoria-metrics-single with a sidecar: the pod's 1000, not the
+    // sidecar's 65534.)
+    let pod_uid = workload::sc_int(pod.get("securityContext"), "runAsUser");
+    let main = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .and_then(|n| workload::main_container(n, pod));
+    let rank = |u: i64, name: &str, is_init: bool| -> i32 {
+        if is_init {
+            -1
+        } else if Some(u) == pod_uid {
+            2
+        } else if Some(name) == main {
+            1
+        } else {
+            0
+        }
+    };
     let writers = workload::items(pod.get("containers"))
         .map(|c| (false, c))
         .chain(
@@ -525,13 +544,27 @@ fn plan_pod(
                             owner.insert(key, (u, g, cname.clone()));
                         }
                         Some((ou, og, first)) if (*ou, *og) != (u, g) => {
-                            let (wu, wg) = if is_init { (*ou, *og) } else { (u, g) };
+                            // The container that decided so far is never an init container
+                            // unless no app container wrote the volume before it.
+                            let first_init = !workload::items(pod.get("containers"))
+                                .any(|c| workload::container_name(c) == first);
+                            let replace = rank(u, &cname, is_init) >= rank(*ou, first, first_init);
+                            let (wu, wg, why) = if replace {
+                                (u, g, rank(u, &cname, is_init))
+                            } else {
+                                (*ou, *og, rank(*ou, first, first_init))
+                            };
+                            let why = match why {
+                                2 => " (the pod's runAsUser)",
+                                1 => " (the main container's)",
+                                _ => "",
+                            };
                             plan.warnings.push(format!(
                                 "containers {first} ({ou}:{og}) and {cname} ({u}:{g}) write volume {}: one \
-                                 owner cannot suit both, chowning to {wu}:{wg}; give the pod one uid with shared-uid",
+                                 owner cannot suit both, chowning to {wu}:{wg}{why}; give the pod one uid with shared-uid",
                                 key.0
                             ));
-                            if !is_init {
+                            if replace {
                                 owner.insert(key, (u, g, cname.clone()));
                             }
                         }

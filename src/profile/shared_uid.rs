@@ -354,21 +354,6 @@ fn choose(
     Ok((uid, gid, source))
 }
 
-/// The pod's main container: the one named like the workload (`grafana` in Deployment
-/// `grafana`, `prometheus` in `prometheus-deploy`), the longest such name winning, else the
-/// first. Charts list sidecars first as often as last (grafana's dashboard sidecar).
-fn main_container<'a>(id: &Identity, pod: &'a Map<String, Value>) -> Option<&'a str> {
-    let names: Vec<&str> = workload::items(pod.get("containers"))
-        .map(workload::container_name)
-        .collect();
-    names
-        .iter()
-        .filter(|n| !n.is_empty() && id.name.contains(**n))
-        .max_by_key(|n| n.len())
-        .or(names.first())
-        .copied()
-}
-
 /// Why sharing `uid` would take root away from a container, or `None`. A container runs as root
 /// when it says so (its or the pod's `runAsUser: 0`), and by default, with no `runAsUser`, in a
 /// pod that reads node directories (hostPath), shares the host's PID or network namespace, or
@@ -574,7 +559,7 @@ impl PodFix for SharedUid {
         }
         let main = match cr {
             Some(kind) => Some(kind.main_container()),
-            None => main_container(id, pod),
+            None => workload::main_container(&id.name, pod),
         };
         // Root is never taken away unasked; `shared-uid.uid` is asking, and the summary says
         // whose root it took.

@@ -1074,9 +1074,10 @@ spec:
 }
 
 #[test]
-fn volume_written_by_two_uids_goes_to_the_last_app_container() {
+fn volume_written_by_two_uids_goes_to_the_pods_user_not_the_sidecars() {
     // A backup CronJob: the pod runs as 1001, its uploader as 2002, both write one NFS export.
-    // One owner cannot suit both: the last app container decides, and a warning says so.
+    // One owner cannot suit both: the pod's runAsUser decides (not whichever container is listed
+    // last), and a warning names the other.
     let input = "---
 apiVersion: batch/v1
 kind: CronJob
@@ -1111,13 +1112,28 @@ spec:
     let p = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     assert_eq!(
         container(p, "initContainers", "fixup-chown")["command"][2],
-        chown_script(&[("/fixup/backup", 2002, 1001)])
+        chown_script(&[("/fixup/backup", 1001, 1001)])
     );
     let w = messages(&out, Level::Warning, "CronJob web/backup");
     assert!(
-        w.iter()
-            .any(|m| m.contains("one owner cannot suit both, chowning to 2002:1001")),
+        w.iter().any(|m| m.contains("uploader (2002:1001)")
+            && m.contains("chowning to 1001:1001 (the pod's runAsUser)")),
         "{w:?}"
+    );
+    // With no pod uid, the main container (named like the workload) decides over a sidecar
+    // listed after it.
+    let no_pod_uid = input
+        .replace("          securityContext: {runAsUser: 1001, fsGroup: 1001}\n", "")
+        .replace(
+            "            - name: backup\n              image: alpine:3.20\n",
+            "            - name: backup\n              image: alpine:3.20\n              securityContext: {runAsUser: 3003}\n",
+        );
+    let out = run(&no_pod_uid, P, &[]);
+    let d = docs(&out.stream);
+    let p = &doc(&d, "CronJob", "backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(
+        container(p, "initContainers", "fixup-chown")["command"][2],
+        chown_script(&[("/fixup/backup", 3003, 3003)])
     );
     assert_idempotent(&out, P, &[]);
 }
