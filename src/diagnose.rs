@@ -69,11 +69,15 @@ pub const FAILURES: &[Failure] = &[
         fixes: &[
             Remedy {
                 args: &["-p", "shared-uid"],
-                why: "gives the pod's containers one uid and an fsGroup, so the volume is theirs; no container becomes root",
+                why: "when the pod does not yet run every container as one uid with an fsGroup: gives them one, so the \
+                      volume is theirs and no container becomes root. When it already does (kube-prometheus-stack's \
+                      default: 1000 with fsGroup 2000), shared-uid changes nothing and says so: the node did not \
+                      apply the fsGroup to the volume, and root-run is the fix",
             },
             Remedy {
                 args: &["-p", "root-run"],
-                why: "runs the pod as root (more privilege: the summary names every object that gets it)",
+                why: "runs the pod as root, which writes config_out whatever the node does with fsGroup (more \
+                      privilege: the summary names every object that gets it)",
             },
         ],
         check: "kubectl logs POD -c init-config-reloader (or -c config-reloader) and the pod's securityContext",
@@ -276,15 +280,56 @@ pub const FAILURES: &[Failure] = &[
                   flags, init-chown's helper); `;tag=s/^v//` edits tags a mirror names differently",
         }],
         check: "kubectl describe pod POD (the Failed event) and docker manifest inspect IMAGE (its platforms)",
-        // containerd: `no matching manifest for linux/loong64 in the manifest list entries`; the
-        // kernel, for a single-platform image of another architecture: `exec format error`.
+        // Docker: `no matching manifest for linux/loong64 in the manifest list entries`;
+        // containerd (`images.Manifest`): `no match for platform in manifest: not found`;
+        // CRI-O through containers/image (`manifest/list.go`, `oci_index.go`): `no image found in
+        // manifest list for architecture loong64` (older) or `no image found in image index for
+        // architecture "loong64", variant "", OS "linux"`; the kernel, for a single-platform image
+        // of another architecture: `exec format error`.
         signs: &[
             &["no matching manifest for linux/"],
+            &["no match for platform in manifest"],
+            &["no image found in manifest list for architecture"],
+            &["no image found in image index for architecture"],
             &["exec format error"],
             &[
                 "image with reference",
                 "was found but does not match the specified platform",
             ],
+        ],
+    },
+    Failure {
+        code: "image-pull",
+        title: "the image cannot be pulled: ErrImagePull, then ImagePullBackOff",
+        cause: "the node cannot get the image from the registry the chart names: the registry is unreachable \
+                from the node (no internet, a firewall, a timeout), it does not trust the registry's \
+                certificate, or the image or tag does not exist there",
+        fixes: &[Remedy {
+            args: &["-p", "image-mirror", "--set", "image-mirror.map=FROM=TO"],
+            why: "pulls every image under FROM (docker.io, quay.io, registry.k8s.io...) from your mirror TO instead, \
+                  the operator's images and init-chown's helper included; `image-mirror.require=true` refuses a \
+                  reference no rule maps, so none is left pointing at a registry the nodes cannot reach",
+        }],
+        check: "kubectl describe pod POD (the Failed event names the image and the registry's answer), and \
+                crictl pull IMAGE on the node",
+        // The kubelet (`pkg/kubelet/images/image_manager.go`): the waiting reasons `ErrImagePull`
+        // and `ImagePullBackOff`, the events `Failed to pull image "...": ...` and `Back-off
+        // pulling image "..."`. What the runtime says after `Failed to pull image`: containerd
+        // `failed to pull and unpack image`, `failed to resolve reference`, `not found`; a
+        // registry's `manifest unknown`; Go's `dial tcp ...: i/o timeout` and `connection refused`;
+        // `x509: certificate signed by unknown authority`, `http: server gave HTTP response to
+        // HTTPS client`.
+        signs: &[
+            &["errimagepull"],
+            &["imagepullbackoff"],
+            &["back-off pulling image"],
+            &["failed to pull image"],
+            &["failed to pull and unpack image"],
+            &["failed to resolve reference"],
+            &["manifest unknown"],
+            &["pull access denied"],
+            &["x509: certificate signed by unknown authority"],
+            &["server gave http response to https client"],
         ],
     },
     Failure {
@@ -314,11 +359,12 @@ pub struct Found {
     pub line: String,
 }
 
-/// The failures `text` shows, each once, in the order of [`FAILURES`].
+/// The failures `text` shows, each once, in the order of [`FAILURES`]. A missing architecture
+/// is an image pull failure too: it is named alone, with its own advice.
 pub fn from_error(text: &str) -> Vec<Found> {
     let lines: Vec<String> = text.lines().map(str::to_lowercase).collect();
     let originals: Vec<&str> = text.lines().collect();
-    FAILURES
+    let mut found: Vec<Found> = FAILURES
         .iter()
         .filter_map(|failure| {
             let at = lines.iter().position(|l| {
@@ -332,7 +378,11 @@ pub fn from_error(text: &str) -> Vec<Found> {
                 line: originals[at].trim().chars().take(300).collect(),
             })
         })
-        .collect()
+        .collect();
+    if found.iter().any(|f| f.failure.code == "no-arch-image") {
+        found.retain(|f| f.failure.code != "image-pull");
+    }
+    found
 }
 
 /// One failure foreseen in a stream, on one object: what `diagnose` reports for it.
@@ -606,6 +656,33 @@ panic: Unable to create mmap-ed active query log"#;
             assert_eq!(found[0].failure.code, "config-reloader-write");
             let first: Vec<&str> = found[0].failure.fixes.iter().map(|f| f.args[1]).collect();
             assert_eq!(first, ["shared-uid", "root-run"], "root-run is never first");
+        }
+    }
+
+    #[test]
+    fn image_pull_failures_name_image_mirror() {
+        // As the kubelet and the runtimes print them (see the signs' sources above).
+        let pulls = [
+            "Warning  Failed  kubelet  Error: ErrImagePull",
+            "Warning  Failed  kubelet  Error: ImagePullBackOff",
+            r#"Normal   BackOff  kubelet  Back-off pulling image "quay.io/prometheus/prometheus:v3.5.0""#,
+            r#"Warning  Failed  kubelet  Failed to pull image "docker.io/grafana/grafana:12.1.0": rpc error: code = DeadlineExceeded desc = failed to pull and unpack image "docker.io/grafana/grafana:12.1.0": failed to resolve reference "docker.io/grafana/grafana:12.1.0": failed to do request: Head "https://registry-1.docker.io/v2/grafana/grafana/manifests/12.1.0": dial tcp 54.236.113.205:443: i/o timeout"#,
+            r#"failed to resolve reference "registry.example.com/mon/prometheus:v3.5.0": registry.example.com/mon/prometheus:v3.5.0: not found"#,
+            r#"Failed to pull image "harbor.local/mon/grafana:12.1.0": rpc error: code = Unknown desc = failed to pull and unpack image "harbor.local/mon/grafana:12.1.0": failed to resolve reference "harbor.local/mon/grafana:12.1.0": failed to do request: Head "https://harbor.local/v2/mon/grafana/manifests/12.1.0": tls: failed to verify certificate: x509: certificate signed by unknown authority"#,
+            "http: server gave HTTP response to HTTPS client",
+            "Error response from daemon: manifest for quay.io/x/y:1 not found: manifest unknown: manifest unknown",
+        ];
+        for line in pulls {
+            assert_eq!(codes(line), ["image-pull"], "{line}");
+            assert_eq!(from_error(line)[0].failure.fixes[0].args[1], "image-mirror");
+        }
+        // A missing architecture is named as such, alone.
+        for line in [
+            r#"Failed to pull image "quay.io/prometheus-operator/prometheus-operator:v0.85.0": rpc error: code = NotFound desc = failed to pull and unpack image "quay.io/prometheus-operator/prometheus-operator:v0.85.0": no match for platform in manifest: not found"#,
+            r#"Failed to pull image "quay.io/x/y:1": rpc error: code = Unknown desc = choosing an image from manifest list docker://quay.io/x/y:1: no image found in image index for architecture "loong64", variant "", OS "linux""#,
+            "no image found in manifest list for architecture loong64, variant \"\", OS linux",
+        ] {
+            assert_eq!(codes(line), ["no-arch-image"], "{line}");
         }
     }
 

@@ -310,7 +310,8 @@ impl PodFix for RootRun {
                     "the operator runs its {} containers with capabilities drop [ALL], so as root they still \
                      cannot write files another user owns{}; \
                      --set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER gives those containers the \
-                     capabilities, or use init-chown or shared-uid instead, which need no root in them",
+                     capabilities. Volumes the pod creates afresh (config_out and other emptyDirs) are root's, \
+                     so they need none",
                     names.join("/"),
                     before_uid.map_or(String::new(), |u| format!(" (those written before as uid {u})")),
                 ),

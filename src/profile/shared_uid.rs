@@ -551,8 +551,9 @@ impl PodFix for SharedUid {
         {
             found.note(format!(
                 "containers {}: all run as uid {u} already, and the pod's fsGroup {g} gives them the volume's group: \
-                 shared-uid has nothing to change. If one still gets `permission denied`, the volume ignores fsGroup \
-                 (hostPath, NFS): init-chown gives its files to uid {u}",
+                 shared-uid has nothing to change. If one still gets `permission denied`: on a hostPath or NFS \
+                 volume, which ignore fsGroup, init-chown gives its files to uid {u}; on an emptyDir such as \
+                 config_out, the node did not apply the fsGroup, and root-run is the fix",
                 describe(&shared, cr)
             ));
             return Ok(found);

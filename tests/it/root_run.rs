@@ -402,7 +402,7 @@ fn root_run_without_caps_says_the_reloaders_drop_all() {
             notes[0].contains(&format!("{names} containers with capabilities drop [ALL]"))
                 && notes[0].contains("uid 1000")
                 && notes[0].contains("--set root-run.addCapabilities=CHOWN,DAC_OVERRIDE,FOWNER")
-                && notes[0].contains("init-chown"),
+                && notes[0].contains("config_out and other emptyDirs"),
             "{cr}: {}",
             notes[0]
         );

@@ -860,3 +860,48 @@ fn run_as_user_kubernetes_refuses_gets_an_input_warning() {
         w[0].message
     );
 }
+
+/// kube-prometheus-stack's default Prometheus already runs every container as 1000 with fsGroup
+/// 2000. `diagnose --error` on the config_out line proposes shared-uid first: run on that pod it
+/// must say it has nothing to change and name the fix that does, not leave the user looping.
+#[test]
+fn config_reloader_story_does_not_loop_back_to_shared_uid() {
+    let input = "---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: kps-prometheus
+  namespace: monitoring
+spec:
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 2000
+    runAsNonRoot: true
+    fsGroup: 2000
+    seccompProfile: {type: RuntimeDefault}
+";
+    let first = helm_fixup::diagnose::from_error(
+        "open /etc/prometheus/config_out/prometheus.env.yaml.tmp: permission denied",
+    );
+    assert_eq!(first[0].failure.fixes[0].args, ["-p", "shared-uid"]);
+    let out = run(input, &["shared-uid"], &[]);
+    assert_eq!(out.stream, input.as_bytes());
+    let notes = messages(&out, Level::Note, "Prometheus monitoring/kps-prometheus");
+    assert!(
+        notes.len() == 1
+            && notes[0].contains("all run as uid 1000 already")
+            && notes[0].contains("root-run is the fix"),
+        "{notes:?}"
+    );
+    // And root-run, the fix it names, does not send the user back.
+    let out = run(input, &["root-run"], &[]);
+    assert!(
+        out.report
+            .messages
+            .iter()
+            .all(|m| !m.message.contains("shared-uid instead")
+                && !m.message.contains("init-chown or shared-uid")),
+        "{:?}",
+        out.report.messages
+    );
+}
