@@ -37,6 +37,12 @@ pub fn arg_error(e: &clap::Error) -> ExitCode {
     }
 }
 
+/// A usage error found before clap reads the arguments (`cli::argv_mistake`): exit 3, told the
+/// same ways as every other error.
+pub fn usage_error(message: &str) -> ExitCode {
+    fail(&format!("{message}\n"), None, ExitCode::BadUsage)
+}
+
 pub fn run(args: Args) -> ExitCode {
     match &args.command {
         Some(Command::Profiles) => return print_out(&profiles_text()),

@@ -107,3 +107,175 @@ pub enum Command {
         set: Vec<String>,
     },
 }
+
+/// The built-in profile names, for the argument advice (kept equal to `profiles/` by a test).
+const PROFILE_NAMES: &[&str] = &[
+    "root-run",
+    "shared-uid",
+    "init-chown",
+    "exec-probes",
+    "local-pv",
+    "openshift",
+    "image-mirror",
+    "auto",
+];
+
+/// Flags whose value is free text that may hold spaces.
+const TEXT_VALUES: &[&str] = &[
+    "--error",
+    "--summary-file",
+    "--error-file",
+    "-c",
+    "--config",
+];
+
+/// The mistakes Helm users make passing arguments through `--post-renderer-args`, which clap
+/// can only report in its own words: several words in one argument (`'--set local-pv.node=w1'`,
+/// or a whole command), `--set PROFILE.PARAM VALUE` with a space, and a profile named without
+/// `-p`. Each answer shows the arguments as Helm 4 and Helm 3 must pass them. `None` when the
+/// arguments look right (clap then has the last word).
+pub fn argv_mistake(argv: &[String]) -> Option<String> {
+    let args = argv.get(1..).unwrap_or_default();
+    let forms = |words: &[String]| {
+        format!(
+            "\n  Helm 4: {}\n  Helm 3: {}\n  (each word is its own --post-renderer-args)",
+            words
+                .iter()
+                .map(|w| format!("--post-renderer-args={}", crate::shell::quote_word(w)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words
+                .iter()
+                .map(|w| format!("--post-renderer-args {}", crate::shell::quote_word(w)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let mut after_text = false;
+    for a in args {
+        let text = std::mem::replace(&mut after_text, TEXT_VALUES.contains(&a.as_str()));
+        if text || a.starts_with("--error=") || a.starts_with("--summary-file=") {
+            continue;
+        }
+        let parts: Vec<&str> = a.split_whitespace().collect();
+        if parts.len() > 1 && parts.iter().any(|p| p.starts_with('-')) {
+            let words: Vec<String> = args
+                .iter()
+                .flat_map(|w| {
+                    if w == a {
+                        w.split_whitespace().map(str::to_string).collect()
+                    } else {
+                        vec![w.clone()]
+                    }
+                })
+                .collect();
+            return Some(format!(
+                "helm-fixup: argument {a:?} holds several words, but Helm passes each --post-renderer-args as \
+                 one argument. Pass every word on its own:{}",
+                forms(&words)
+            ));
+        }
+    }
+    for (i, a) in args.iter().enumerate() {
+        if a == "--set"
+            && let Some(v) = args.get(i + 1)
+            && !v.contains('=')
+            && v.contains('.')
+        {
+            let value = args.get(i + 2).cloned().unwrap_or_else(|| "VALUE".into());
+            let mut words: Vec<String> = args[..i].to_vec();
+            words.push("--set".into());
+            words.push(format!("{v}={value}"));
+            words.extend(args.iter().skip(i + 3).cloned());
+            return Some(format!(
+                "helm-fixup: --set takes PROFILE.PARAM=VALUE as one word: --set {v}={value}.{}",
+                forms(&words)
+            ));
+        }
+    }
+    if let Some(first) = args.first().filter(|a| PROFILE_NAMES.contains(&a.as_str())) {
+        let mut words = vec!["-p".to_string(), first.clone()];
+        words.extend(
+            args[1..]
+                .iter()
+                .skip_while(|w| w.as_str() == "-p" || w.as_str() == "--profile")
+                .cloned(),
+        );
+        return Some(format!(
+            "helm-fixup: {first} is a profile: choose it with -p {first}.{}",
+            forms(&words)
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod mistakes {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        std::iter::once("helm-fixup")
+            .chain(words.iter().copied())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn several_words_in_one_argument_show_each_word_on_its_own() {
+        let m = argv_mistake(&argv(&["-p", "local-pv", "--set local-pv.node=w1"])).unwrap();
+        assert!(
+            m.contains("Helm 4: --post-renderer-args=-p --post-renderer-args=local-pv --post-renderer-args=--set --post-renderer-args=local-pv.node=w1")
+                && m.contains("Helm 3: --post-renderer-args -p --post-renderer-args local-pv --post-renderer-args --set"),
+            "{m}"
+        );
+        assert!(argv_mistake(&argv(&["-p local-pv --set local-pv.node=w1"])).is_some());
+        // Free text after --error is text, not arguments.
+        assert!(
+            argv_mistake(&argv(&[
+                "diagnose",
+                "--error",
+                "open /x: permission denied -- see"
+            ]))
+            .is_none()
+        );
+        assert!(argv_mistake(&argv(&["-p", "local-pv", "--set", "local-pv.node=w1"])).is_none());
+    }
+
+    #[test]
+    fn set_with_a_space_before_the_value_is_shown_joined() {
+        let m = argv_mistake(&argv(&[
+            "-p",
+            "shared-uid",
+            "--set",
+            "shared-uid.uid",
+            "1000",
+        ]))
+        .unwrap();
+        assert!(m.contains("--set shared-uid.uid=1000."), "{m}");
+        assert!(
+            m.contains("--post-renderer-args=shared-uid.uid=1000"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn profile_named_without_dash_p_is_shown_with_it() {
+        let m = argv_mistake(&argv(&["root-run", "-p"])).unwrap();
+        assert!(m.contains("choose it with -p root-run"), "{m}");
+        assert!(
+            m.contains("Helm 4: --post-renderer-args=-p --post-renderer-args=root-run\n"),
+            "{m}"
+        );
+        assert!(argv_mistake(&argv(&["explain", "root-run"])).is_none());
+    }
+
+    #[test]
+    fn profile_names_are_the_built_in_ones() {
+        for name in PROFILE_NAMES.iter().filter(|n| **n != "auto") {
+            assert!(
+                crate::profile::ProfileDef::builtin(name).is_some(),
+                "{name}"
+            );
+        }
+    }
+}

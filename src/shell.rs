@@ -7,6 +7,15 @@ pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// A word for a command line shown to the user: as it is when the shell reads it as itself
+/// (letters, digits and `-_.=,:/@%+`), else quoted.
+pub fn quote_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.=,:/@%+".contains(&b));
+    if plain { s.to_string() } else { quote(s) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -909,3 +909,22 @@ fn diagnose_names_the_failure_from_the_error_message() {
     assert_eq!(o.code, Some(3));
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn several_words_in_one_post_renderer_arg_get_the_corrected_helm_forms() {
+    for args in [
+        vec!["-p", "local-pv", "--set local-pv.node=w1"],
+        vec!["-p", "shared-uid", "--set", "shared-uid.uid", "1000"],
+        vec!["root-run", "-p"],
+    ] {
+        let o = Run::new().args(args.clone()).stdin("").run();
+        assert_eq!(o.code, Some(3), "{args:?}: {}", o.stderr);
+        assert!(o.stdout.is_empty());
+        assert!(
+            o.stderr.contains("Helm 4: --post-renderer-args=")
+                && o.stderr.contains("Helm 3: --post-renderer-args "),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+}
