@@ -107,6 +107,16 @@ pub fn run(args: Args) -> ExitCode {
     {
         return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage);
     }
+    // Typed in a terminal, the command would wait silently for a stream nobody pastes.
+    if std::io::stdin().is_terminal() {
+        return fail(
+            "helm-fixup: it reads the rendered manifests on stdin: pipe them in (helm template RELEASE CHART | \
+             helm-fixup -p PROFILE), redirect a file (helm-fixup -p PROFILE < manifests.yaml), or use it as \
+             Helm's --post-renderer. `helm-fixup diagnose --error 'LOG LINE'` names the fix for an error message",
+            summary_file.as_deref(),
+            ExitCode::BadUsage,
+        );
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
         if e.kind() == std::io::ErrorKind::IsADirectory {

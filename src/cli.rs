@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 
-    /// What the stream cannot show about the cluster, for `-p auto`:
+    /// What the stream cannot show about the cluster, for `-p auto` and `diagnose`:
     /// storage=hostpath|nfs|local|dynamic, platform=openshift, arch=loong64. Repeatable.
     #[arg(long = "assume", value_name = "KEY=VALUE")]
     pub assume: Vec<String>,

@@ -110,10 +110,14 @@ pub fn resolve(
     };
     let file: FileConfig = match &config_path {
         Some(path) => serde_saphyr::from_str(&read(path)?).map_err(|e| {
-            format!(
-                "config {path}: {} (valid keys: {FILE_KEYS})",
-                e.to_string().lines().next().unwrap_or("invalid")
-            )
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("invalid");
+            // serde already lists the keys for an unknown one: say them once.
+            if first.contains("expected one of") {
+                format!("config {path}: {first}")
+            } else {
+                format!("config {path}: {first} (valid keys: {FILE_KEYS})")
+            }
         })?,
         None => FileConfig::default(),
     };
@@ -123,7 +127,15 @@ pub fn resolve(
         wanted.push(text(p));
     }
     wanted.extend(args.profiles.iter().cloned());
+    // Profiles named by HELM_FIXUP_PROFILES, so an error about one says where it came from.
+    let mut from_env: Vec<String> = Vec::new();
     if use_env && file.profiles.is_none() {
+        from_env.extend(
+            env(ENV_PROFILES)
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(|p| p.trim().to_string()),
+        );
         wanted.extend(env(ENV_PROFILES));
     }
     let mut defs: Vec<ProfileDef> = Vec::new();
@@ -158,7 +170,13 @@ pub fn resolve(
         candidates.push("image-mirror");
     }
     for arg in candidates {
-        let def = load_profile(arg, read)?;
+        let def = load_profile(arg, read).map_err(|e| {
+            if from_env.iter().any(|p| p == arg) {
+                UsageError::from(format!("{ENV_PROFILES}={arg:?}: {}", e.message()))
+            } else {
+                e
+            }
+        })?;
         if !defs.iter().any(|d| d.name == def.name) {
             defs.push(def);
         }
@@ -436,6 +454,19 @@ mod tests {
     }
 
     #[test]
+    fn bad_profile_from_the_environment_names_the_variable() {
+        let env = |k: &str| (k == ENV_PROFILES).then(|| "exec-probes,nope".to_string());
+        let e = resolve(&args(&[]), &env, &no_files).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("HELM_FIXUP_PROFILES=\"nope\": unknown profile"),
+            "{e}"
+        );
+        let e = resolve(&args(&["-p", "nope"]), &no_env, &no_files).unwrap_err();
+        assert!(!e.message().contains("HELM_FIXUP_PROFILES"), "{e}");
+    }
+
+    #[test]
     fn env_is_read_only_without_flags() {
         let env = |k: &str| (k == ENV_PROFILES).then(|| "exec-probes".to_string());
         let c = resolve(&args(&[]), &env, &no_files).unwrap();
@@ -459,7 +490,9 @@ mod tests {
         assert_eq!(c.summary_format, SummaryFormat::Json);
         let bad = |_: &str| Ok("profile: [x]\n".to_string());
         let e = resolve(&args(&["-c", "f.yaml"]), &no_env, &bad).unwrap_err();
-        assert!(e.message().contains("valid keys"), "{e}");
+        // The valid keys, once.
+        assert_eq!(e.message().matches("summaryFormat").count(), 1, "{e}");
+        assert!(e.message().contains("expected one of profiles"), "{e}");
     }
 
     #[test]

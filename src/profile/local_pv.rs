@@ -617,6 +617,20 @@ impl StreamFix for LocalPv {
             }
         }
 
+        if pvs.is_empty()
+            && left_alone == 0
+            && !docs
+                .iter()
+                .any(|d| !workload::claims(&d.id, &d.value).is_empty())
+        {
+            ctx.report.note(
+                ctx.profile,
+                None,
+                "the stream creates no claim (no PersistentVolumeClaim, StatefulSet volumeClaimTemplates or operator \
+                 resource storage): nothing to bind. A chart's persistence is often off by default \
+                 (persistence.enabled=true)",
+            );
+        }
         if left_alone > 0 {
             ctx.report.note(
                 ctx.profile,
