@@ -16,6 +16,7 @@ pub mod exit;
 pub mod immutable;
 pub mod live;
 pub mod manifest;
+pub mod operators;
 pub mod profile;
 pub mod report;
 pub mod select;

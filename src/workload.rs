@@ -112,11 +112,7 @@ pub fn kind_is_read(kind: &str) -> bool {
             | "StorageClass"
             | "Namespace"
             | "List"
-            | "Prometheus"
-            | "PrometheusAgent"
-            | "Alertmanager"
-            | "ThanosRuler"
-    )
+    ) || crate::operators::is_operator_kind(kind)
 }
 
 /// `serde_json`'s `pointer`, without its cost: it unescapes every segment into a new string
@@ -539,6 +535,13 @@ pub struct Claim {
     pub ordinal: u64,
     /// The volume name the pod mounts the claim as (template name, or the PVC's volume).
     pub volume: String,
+    /// The replicas whose volumes are spread over distinct nodes together: a StatefulSet, an
+    /// operator resource (all its shards), or one component of an operator's cluster resource.
+    /// `None` for a claim of its own.
+    pub workload: Option<String>,
+    /// Pointer to the pod-level fields (affinity, nodeSelector, topologySpreadConstraints) of the
+    /// pods that mount the claim, in the owning document.
+    pub pod: Option<String>,
 }
 
 /// Every claim a document creates (DESIGN.md's table): a PVC document is one, a StatefulSet's
@@ -563,6 +566,8 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
             group: None,
             ordinal: 0,
             volume: id.name.clone(),
+            workload: None,
+            pod: None,
         });
     } else if id.kind == "StatefulSet" {
         let replicas = count(spec, "replicas").min(MAX_REPLICAS);
@@ -586,40 +591,45 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
                     group: Some(group_key(&id.name, first)),
                     ordinal: i,
                     volume: vname.to_string(),
+                    workload: Some(group_key(&id.name, first)),
+                    pod: Some("/spec/template/spec".into()),
                 });
             }
         }
-    } else if let Some(kind) = CrKind::of(id) {
-        let Some(storage) = cr_storage(kind, &id.name, doc) else {
-            return out;
-        };
-        let replicas = count(spec, "replicas").min(MAX_REPLICAS);
-        let shards = match kind {
-            CrKind::Prometheus | CrKind::PrometheusAgent => count(spec, "shards").min(MAX_REPLICAS),
-            _ => 1,
-        };
-        let base = format!("{}-{}", kind.prefix(), id.name);
-        let claim_spec = doc
-            .at("/spec/storage/volumeClaimTemplate/spec")
-            .cloned()
-            .unwrap_or(Value::Object(Map::new()));
-        for s in 0..shards {
-            let sts = if s == 0 {
-                base.clone()
-            } else {
-                format!("{base}-shard-{s}")
-            };
-            for i in 0..replicas {
-                out.push(Claim {
-                    namespace: id.namespace.clone(),
-                    name: format!("{}-{sts}-{i}", storage.volume),
-                    spec_pointer: "/spec/storage/volumeClaimTemplate/spec".into(),
-                    spec: claim_spec.clone(),
-                    group: Some(group_key(&sts, &storage.volume)),
-                    ordinal: i,
-                    volume: storage.volume.clone(),
-                });
-            }
+    } else if let Some(r) = crate::operators::resource(id) {
+        let capped = |s: Option<&Value>, f: &str| count(s, f).min(MAX_REPLICAS);
+        for c in crate::operators::claims(r, id, doc, &capped) {
+            out.push(Claim {
+                namespace: id.namespace.clone(),
+                name: c.name,
+                spec: doc
+                    .at(&c.spec_pointer)
+                    .cloned()
+                    .unwrap_or(Value::Object(Map::new())),
+                spec_pointer: c.spec_pointer,
+                group: Some(group_key(&c.statefulset, &c.volume)),
+                ordinal: c.ordinal,
+                volume: c.volume,
+                workload: Some(match r.kind {
+                    // Every pod of these shares the resource's anti-affinity (shards included).
+                    _ if c.pod == "/spec" || r.kind == "ClickHouseInstallation" => {
+                        format!(
+                            "{}/{}/{}",
+                            id.kind,
+                            id.namespace.as_deref().unwrap_or(""),
+                            id.name
+                        )
+                    }
+                    _ => format!(
+                        "{}/{}/{}{}",
+                        id.kind,
+                        id.namespace.as_deref().unwrap_or(""),
+                        id.name,
+                        c.pod
+                    ),
+                }),
+                pod: (!c.pod.is_empty()).then_some(c.pod),
+            });
         }
     }
     out

@@ -477,6 +477,8 @@ mod tests {
                 group: None,
                 ordinal: 0,
                 volume: "data".into(),
+                workload: None,
+                pod: None,
             };
             // Compared as text: key order is part of the output.
             assert_eq!(

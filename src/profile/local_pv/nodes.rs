@@ -55,6 +55,38 @@ pub(super) fn place_workload(
     in_stream: &BTreeMap<(String, String), String>,
     ctx: &mut Ctx,
 ) -> BTreeMap<(String, u64), String> {
+    // One spread per workload of the document: a StatefulSet, an operator resource, or each
+    // component of an operator's cluster resource, with the pod fields of that workload.
+    let mut scopes: Vec<&str> = Vec::new();
+    for c in claims {
+        if let Some(w) = c.workload.as_deref()
+            && !scopes.contains(&w)
+        {
+            scopes.push(w);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for scope in scopes {
+        let mine: Vec<Claim> = claims
+            .iter()
+            .filter(|c| c.workload.as_deref() == Some(scope))
+            .cloned()
+            .collect();
+        out.extend(place_one(docs, i, &mine, cfg, live, in_stream, ctx));
+    }
+    out
+}
+
+/// [`place_workload`] for the claims of one workload.
+fn place_one(
+    docs: &Docs,
+    i: usize,
+    claims: &[Claim],
+    cfg: &Config,
+    live: &Live,
+    in_stream: &BTreeMap<(String, String), String>,
+    ctx: &mut Ctx,
+) -> BTreeMap<(String, u64), String> {
     let mut out = BTreeMap::new();
     let d = docs.get(i);
     let mut slots: Vec<placement::Slot> = Vec::new();
@@ -95,7 +127,11 @@ pub(super) fn place_workload(
     if slots.is_empty() {
         return out;
     }
-    let pod = workload::pod_spec(&d.id, &d.value);
+    let pod = claims
+        .first()
+        .and_then(|c| c.pod.as_deref())
+        .and_then(|at| d.value.at(at))
+        .and_then(Value::as_object);
     let nodes = match pod.map(|p| candidates(cfg, &[p], ctx.live_pvs)) {
         Some(None) => {
             ctx.report.warn_code(
