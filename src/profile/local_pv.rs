@@ -147,9 +147,10 @@ fn pod_anchors(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> 
     anchors
 }
 
-/// uid/gid of the pod that will use a claim, when the stream says: for operator resources their
-/// `spec.securityContext` and main container, for StatefulSets the container mounting the
-/// template, for PVC documents the first pod mounting the claim.
+/// uid/gid of the pod that will use a claim, when the stream says: for prometheus-operator
+/// resources their `spec.securityContext` and main container, for StatefulSets and other
+/// operators' resources the container mounting the volume (else the pod's ids), for PVC
+/// documents the first pod mounting the claim.
 fn owner(
     docs: &Docs,
     i: usize,
@@ -166,8 +167,10 @@ fn owner(
             .find(|c| workload::name(c) == Some(kind.main_container()));
         return ids(pod, main);
     }
-    if doc.id.kind == "StatefulSet" {
-        let Some(pod) = workload::pod_spec(&doc.id, &doc.value) else {
+    // A StatefulSet's pod template, an operator's component or pod template (the table in
+    // `operators`): the container that mounts the claim's volume, else the pod's ids.
+    if let Some(at) = &claim.pod {
+        let Some(pod) = doc.value.at(at).and_then(Value::as_object) else {
             return (None, None);
         };
         return ids(pod, mounting(pod, &claim.volume));

@@ -19,6 +19,7 @@ mod image_mirror;
 mod init_chown;
 mod local_pv;
 mod openshift;
+mod operators;
 mod placement;
 mod properties;
 mod root_run;
