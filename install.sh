@@ -12,7 +12,9 @@
 # Environment:
 #   HELM_BIN                helm binary to use (default: `helm` on PATH)
 #   HELM_FIXUP_BINARY       use this prebuilt helm-fixup instead of running cargo (offline installs)
-#   HELM_FIXUP_BIN_DIR      where the binary goes for Helm 3 (default ~/.local/bin)
+#   HELM_FIXUP_BIN_DIR      where the binary goes for Helm 3, and the link to the plugin's binary
+#                           for Helm 4 (default ~/.local/bin)
+#   HELM_FIXUP_NO_LINK=1    no such link for Helm 4
 # Plugin hook only:
 #   HELM_FIXUP_ARCHIVE      a release archive helm-fixup-VERSION-OS-ARCH.tar.gz (.sha256 beside it)
 #   HELM_FIXUP_RELEASE_URL  where to download the release archive from
@@ -54,6 +56,31 @@ install_binary() {
   cp "${src}" "${dest}.tmp.$$"
   chmod 0755 "${dest}.tmp.$$"
   mv -f "${dest}.tmp.$$" "${dest}"
+}
+
+# link_cli BINARY: make `helm-fixup` (diagnose, last, explain) one command away for a Helm 4
+# user, whose plugin binary lives wherever Helm put the plugin: a link in $HELM_FIXUP_BIN_DIR
+# (default ~/.local/bin). A real file there (a Helm 3 install, the user's own) is left alone.
+link_cli() {
+  local target="$1" dir="${HELM_FIXUP_BIN_DIR:-}"
+  [[ "${HELM_FIXUP_NO_LINK:-}" == 1 ]] && return 0
+  if [[ -z "${dir}" ]]; then
+    [[ -n "${HOME:-}" ]] || return 0
+    dir="${HOME}/.local/bin"
+  fi
+  if [[ -e "${dir}/${bin_name}" && ! -L "${dir}/${bin_name}" ]]; then
+    say "${dir}/${bin_name} exists and is not a link: left as it is (the plugin's binary is ${target})"
+    return 0
+  fi
+  if mkdir -p "${dir}" 2>/dev/null && ln -sfn "${target}" "${dir}/${bin_name}" 2>/dev/null; then
+    say "linked ${dir}/${bin_name} -> ${target}: run helm-fixup diagnose, last and explain from a shell"
+    case ":${PATH}:" in
+      *":${dir}:"*) ;;
+      *) say "note: ${dir} is not on PATH: add it, or run ${dir}/${bin_name}" ;;
+    esac
+  else
+    say "could not link ${dir}/${bin_name}; the plugin's binary is ${target}"
+  fi
 }
 
 # build_binary DIR: cargo build in DIR, print the path of the release binary.
@@ -185,9 +212,11 @@ if [[ -n "${HELM_PLUGIN_DIR:-}" ]]; then
     elif [[ -f "${HELM_PLUGIN_DIR}/Cargo.toml" ]] && command -v cargo >/dev/null 2>&1; then
       install_binary "$(build_binary "${HELM_PLUGIN_DIR}")" "${dest}"
     else
-      die "no ${bin_name} binary for ${archive%.tar.gz}. Any one of these works:
-  - install the packaged plugin, which has the binary inside: helm plugin install ${bin_name}-${version}.tgz
-    (from the release page, or made with scripts/release.sh);
+      die "no ${bin_name} binary for ${archive%.tar.gz}, so the plugin cannot run.
+Helm keeps a plugin whose install hook failed: first run  helm plugin uninstall ${plugin_name}
+then install again in one of these ways:
+  - the packaged plugin, which has the binary inside: helm plugin install ${plugin_name}-${version}.tgz
+    (from the release bundle for your OS and arch, or made with scripts/release.sh);
   - HELM_FIXUP_BINARY=/path/to/${bin_name} helm plugin install ...;
   - HELM_FIXUP_ARCHIVE=/path/to/${archive} (with ${archive}.sha256 beside it) helm plugin install ...;
   - a release to download from: HELM_FIXUP_RELEASE_URL=https://.../releases/download/v${version}${base_url:+ (tried ${base_url})};
@@ -195,6 +224,7 @@ if [[ -n "${HELM_PLUGIN_DIR:-}" ]]; then
     fi
   fi
   say "plugin binary: ${dest}"
+  link_cli "${dest}"
   exit 0
 fi
 
@@ -257,7 +287,8 @@ if [[ "${helm_major}" == "4" ]]; then
   fi
   # The install hook (this script) finds the same binary and does nothing more.
   HELM_FIXUP_BINARY="${here}/bin/${bin_name}" "${helm_bin}" plugin install "${source_dir}" >&2
-  say "installed Helm 4 plugin '${plugin_name}'. Use it with:"
+  link_cli "${here}/bin/${bin_name}"
+  say "installed Helm 4 plugin '${plugin_name}' (linked to this directory: keep it where it is). Use it with:"
   say "  helm install RELEASE CHART --post-renderer ${plugin_name} --post-renderer-args=-p --post-renderer-args=root-run"
   say "  (or: HELM_FIXUP_PROFILES=root-run helm install RELEASE CHART --post-renderer ${plugin_name})"
   fixup_path="${here}/bin/${bin_name}"

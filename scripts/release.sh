@@ -61,8 +61,13 @@ version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 plugin_version="$(sed -n 's/^version:[[:space:]]*//p' plugin.yaml | head -n 1)"
 [[ "${version}" == "${plugin_version}" ]] ||
   die "Cargo.toml says ${version}, plugin.yaml says ${plugin_version}: make them equal"
+# Helm 4 packs the plugin; the binary archive needs no Helm.
 helm_version="$("${helm_bin}" version --template '{{.Version}}' 2>/dev/null || true)"
-[[ "${helm_version}" == v4.* ]] || die "${helm_bin} is ${helm_version:-not runnable}; set HELM_BIN to a Helm 4"
+have_helm4=0
+[[ "${helm_version}" == v4.* ]] && have_helm4=1
+if [[ "${have_helm4}" == 0 && "${plugin_only}" == 1 ]]; then
+  die "${helm_bin} is ${helm_version:-not runnable}; the plugin needs a Helm 4 to pack it: set HELM_BIN"
+fi
 
 # OS and ARCH as Helm, Go and the install hook name them.
 goos_goarch() {
@@ -174,6 +179,10 @@ tar -C "${stage}" -czf "${out}/${name}.tar.gz" "${name}"
 sha256_line "${out}/${name}.tar.gz" >"${out}/${name}.tar.gz.sha256"
 say "archive: ${out}/${name}.tar.gz (+ .sha256)"
 
+if [[ "${have_helm4}" == 0 ]]; then
+  say "no Helm 4 (${helm_bin}: ${helm_version:-not runnable}): the plugin was not packed; set HELM_BIN to a Helm 4 for it"
+  exit 0
+fi
 stage_plugin "${stage}/plugin/fixup" "${bin}"
 package "${stage}/plugin/fixup" "${out}/${platform}"
 bundle=(-C "${out}/${platform}" "fixup-${version}.tgz")

@@ -286,12 +286,14 @@ fn diff_shows_only_changed_lines() {
     assert!(o.summary.contains("+++ b/Deployment demo/web"));
 }
 
-/// The README is the user's manual: every built-in profile has a section with a Helm 3 and a
-/// Helm 4 call, and every exit code of the contract is in the table.
+/// The README and docs are the user's manual: every built-in profile has a page with a Helm 3
+/// and a Helm 4 call and a real summary, the README links each page, and every exit code of the
+/// contract is in the README's table.
 #[test]
 fn readme_documents_every_profile_and_exit_code() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{dir}/README.md")).unwrap();
+    assert!(readme.lines().count() <= 400, "the README is a front page");
     let profiles = fixup(&["profiles"], &[], "");
     let names: Vec<&str> = profiles
         .stdout
@@ -300,14 +302,13 @@ fn readme_documents_every_profile_and_exit_code() {
         .collect();
     assert_eq!(names.len(), 7, "{}", profiles.stdout);
     for name in &names {
-        let start = readme
-            .find(&format!("\n### {name}\n"))
-            .unwrap_or_else(|| panic!("README has no section for {name}"));
-        let rest = &readme[start + 5..];
-        let section = &rest[..rest
-            .find("\n### ")
-            .or_else(|| rest.find("\n## "))
-            .unwrap_or(rest.len())];
+        let page = format!("docs/profiles/{name}.md");
+        assert!(
+            readme.contains(&format!("]({page})")),
+            "README does not link {page}"
+        );
+        let section = std::fs::read_to_string(format!("{dir}/{page}"))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(
             section.contains("--post-renderer fixup"),
             "{name}: no Helm 4 example"
@@ -321,12 +322,68 @@ fn readme_documents_every_profile_and_exit_code() {
             "{name}: no example summary"
         );
     }
-    for code in 0..=3 {
+    for code in 0..=4 {
         assert!(
             readme.contains(&format!("\n| {code} |")),
             "exit code {code} missing"
         );
     }
+}
+
+/// Every ```console example of the README and docs/ that runs helm-fixup on a file of this
+/// repository shows what the binary prints today: `$ helm-fixup ARGS [< FILE] [> /dev/null]`
+/// on the first line, the output (stdout, or the summary when stdout goes to /dev/null) below.
+#[test]
+fn console_examples_in_the_docs_are_what_the_binary_prints() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut files = vec![format!("{dir}/README.md")];
+    for sub in ["docs", "docs/profiles"] {
+        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md") {
+                files.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for block in text.split("```console\n").skip(1) {
+            let block = &block[..block.find("```").unwrap()];
+            let mut lines = block.lines();
+            let Some(cmd) = lines.next().and_then(|l| l.strip_prefix("$ helm-fixup ")) else {
+                continue;
+            };
+            let (cmd, quiet) = match cmd.strip_suffix(" > /dev/null") {
+                Some(c) => (c, true),
+                None => (cmd, false),
+            };
+            let (cmd, input) = match cmd.split_once(" < ") {
+                Some((c, f)) => (c, std::fs::read_to_string(format!("{dir}/{f}")).unwrap()),
+                None => (cmd, String::new()),
+            };
+            let args = shell_words(cmd);
+            let tmp = tempfile::tempdir().unwrap();
+            let mut run = Run::new().args(&args).stdin(input);
+            if quiet {
+                run = run.summary_file(tmp.path().join("summary"));
+            }
+            let o = run.run();
+            let got = if quiet {
+                o.summary.clone()
+            } else {
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            };
+            let want: Vec<&str> = lines.collect();
+            assert_eq!(
+                got.trim_end().lines().collect::<Vec<_>>(),
+                want,
+                "{file}: $ helm-fixup {cmd}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{checked} examples checked");
 }
 
 const CLAIM: &str = "apiVersion: v1
@@ -666,8 +723,16 @@ fn shell_words(line: &str) -> Vec<String> {
 /// every `--post-renderer-args` value over as one argument, so `"-p shared-uid"` reached the
 /// binary as the single word `-p shared-uid` and failed.
 fn readme_helm3_calls() -> Vec<Vec<String>> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut readme = std::fs::read_to_string(format!("{dir}/README.md")).unwrap();
+    for sub in ["docs", "docs/profiles"] {
+        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md") {
+                readme.push_str(&std::fs::read_to_string(p).unwrap());
+            }
+        }
+    }
     let joined = readme.replace("\\\n", " ");
     let mut calls = Vec::new();
     for line in joined.lines() {

@@ -93,6 +93,8 @@ impl Helm {
             // the developer's ~/.local/state.
             .env("HELM_FIXUP_TTY", "0")
             .env("XDG_STATE_HOME", home.join("state"))
+            // The install hook's link to the plugin's binary goes here, not into ~/.local/bin.
+            .env("HELM_FIXUP_BIN_DIR", home.join("bin"))
             .current_dir(repo());
         cmd
     }
@@ -915,6 +917,47 @@ fn packaged_plugin_installs_and_runs_with_no_cargo_and_no_network() {
     cmd.env("PATH", NO_CARGO_PATH)
         .args(h4_args(&["-p", "root-run"]));
     assert_prometheus_root(&success(&mut cmd));
+    // `helm-fixup last` (and diagnose, explain) is one command away after a tarball install:
+    // the install hook linked the plugin's binary into HELM_FIXUP_BIN_DIR.
+    let link = helm.home.path().join("bin/helm-fixup");
+    let last = output(
+        Command::new(&link)
+            .arg("last")
+            .env("XDG_STATE_HOME", helm.home.path().join("state")),
+    );
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert!(
+        String::from_utf8_lossy(&last.stdout).contains("helm-fixup: profiles root-run"),
+        "{}",
+        String::from_utf8_lossy(&last.stdout)
+    );
+}
+
+/// A plugin install whose hook cannot get a binary (no cargo, no network, no archive) says how
+/// to retry: Helm keeps the plugin, so the first step is to uninstall it, and the packaged
+/// plugin's file name is the one the release has.
+#[test]
+fn failed_plugin_install_says_how_to_retry() {
+    let helm = helm_or_skip!(4);
+    let src = helm.home.path().join("src").join("fixup");
+    fs::create_dir_all(&src).unwrap();
+    fs::copy(repo().join("plugin.yaml"), src.join("plugin.yaml")).unwrap();
+    fs::copy(repo().join("install.sh"), src.join("install.sh")).unwrap();
+    let mut cmd = helm.cmd();
+    cmd.env("PATH", NO_CARGO_PATH)
+        .env("HELM_FIXUP_OFFLINE", "1")
+        .args(["plugin", "install"])
+        .arg(&src);
+    let out = output(&mut cmd);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains("helm plugin uninstall fixup")
+            && text.contains(&format!(
+                "helm plugin install fixup-{}.tgz",
+                plugin_version()
+            )),
+        "{text}"
+    );
 }
 
 /// `helm plugin install` verifies a tarball against its `.prov` (Helm 4's default): the tarball
