@@ -367,15 +367,16 @@ pub fn from_error(text: &str) -> Vec<Found> {
     let mut found: Vec<Found> = FAILURES
         .iter()
         .filter_map(|failure| {
-            let at = lines.iter().position(|l| {
+            let (at, words) = lines.iter().enumerate().find_map(|(i, l)| {
                 failure
                     .signs
                     .iter()
-                    .any(|words| words.iter().all(|w| l.contains(w)))
+                    .find(|words| words.iter().all(|w| l.contains(w)))
+                    .map(|w| (i, *w))
             })?;
             Some(Found {
                 failure,
-                line: originals[at].trim().chars().take(300).collect(),
+                line: excerpt(originals[at], &lines[at], words),
             })
         })
         .collect();
@@ -384,6 +385,50 @@ pub fn from_error(text: &str) -> Vec<Found> {
     }
     found
 }
+
+/// The matched line, trimmed, at most [`EXCERPT`] characters: a long log line (a thanos upload
+/// error is 400) is cut around the words that recognised it, so they stay in sight.
+fn excerpt(line: &str, lower: &str, words: &[&str]) -> String {
+    let line = line.trim();
+    let lower = lower.trim();
+    if line.chars().count() <= EXCERPT {
+        return line.to_string();
+    }
+    // Byte positions in the lowercase line are the original's only when lowercasing kept
+    // every length (ASCII, the log lines these are); else cut the head.
+    let spans: Option<Vec<(usize, usize)>> = (line.len() == lower.len())
+        .then(|| {
+            words
+                .iter()
+                .map(|w| lower.find(w).map(|p| (p, p + w.len())))
+                .collect()
+        })
+        .flatten();
+    let Some(spans) = spans else {
+        return line.chars().take(EXCERPT).collect::<String>() + "...";
+    };
+    let first = spans.iter().map(|s| s.0).min().unwrap_or(0);
+    let last = spans.iter().map(|s| s.1).max().unwrap_or(0);
+    // Up to EXCERPT characters ending a little after the last matched word.
+    let end = (last + 40).min(line.len());
+    let start = end.saturating_sub(EXCERPT).min(first);
+    let (mut start, mut end) = (start, end);
+    while !line.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    format!(
+        "{}{}{}",
+        if start > 0 { "..." } else { "" },
+        &line[start..end],
+        if end < line.len() { "..." } else { "" }
+    )
+}
+
+/// The longest excerpt of a matched line the report shows.
+const EXCERPT: usize = 300;
 
 /// One failure foreseen in a stream, on one object: what `diagnose` reports for it.
 #[derive(Debug, Serialize)]
@@ -633,6 +678,23 @@ panic: Unable to create mmap-ed active query log"#;
             found[0].line
         );
         assert_eq!(found[0].failure.fixes[0].args, ["-p", "init-chown"]);
+    }
+
+    #[test]
+    fn seen_line_keeps_the_words_that_recognised_a_long_thanos_line() {
+        let id = "01JBDQNT0RZH4GFCFC564RWZT7";
+        let log = format!(
+            r#"ts=2024-11-01T10:12:13.456789Z caller=shipper.go:263 level=warn component=shipper msg="shipping failed" block={id} err="upload {id}: hard link block: hard link file chunks/000001: link /prometheus/{id}/chunks/000001 /prometheus/thanos/upload/{id}/chunks/000001: operation not permitted" uploaded=0"#
+        );
+        assert!(log.len() > EXCERPT);
+        let found = from_error(&log);
+        assert_eq!(found[0].failure.code, "thanos-hard-link");
+        let seen = &found[0].line;
+        assert!(
+            seen.contains("hard link") && seen.contains("operation not permitted"),
+            "{seen}"
+        );
+        assert!(seen.chars().count() <= EXCERPT + 6, "{seen}");
     }
 
     #[test]

@@ -993,3 +993,89 @@ fn several_words_in_one_post_renderer_arg_get_the_corrected_helm_forms() {
         );
     }
 }
+
+#[test]
+fn local_pv_on_a_stream_without_claims_says_so() {
+    let o = fixup(
+        &["-p", "local-pv", "--set", "local-pv.node=a"],
+        &[],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
+    assert_eq!(o.code, 0);
+    assert!(
+        o.summary.contains("the stream creates no claim"),
+        "{}",
+        o.summary
+    );
+}
+
+#[test]
+fn help_says_assume_is_for_diagnose_too() {
+    let o = fixup(&["--help"], &[], "");
+    assert!(
+        o.stdout.contains("for `-p auto` and `diagnose`"),
+        "{}",
+        o.stdout
+    );
+}
+
+/// The example chart names ServiceAccounts for its operator and Prometheus: it must create them,
+/// or `helm install --wait` of the example never succeeds.
+#[test]
+fn example_chart_creates_every_service_account_it_names() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fixup-demo/templates");
+    let mut named = Vec::new();
+    let mut created = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in text.lines() {
+            if let Some(v) = line.trim().strip_prefix("serviceAccountName: ") {
+                named.push(v.trim().to_string());
+            }
+        }
+        if text.contains("kind: ServiceAccount") {
+            created.push_str(&text);
+        }
+    }
+    assert!(!named.is_empty());
+    for n in named {
+        assert!(
+            created.contains(&format!("name: {n}")),
+            "{n} is not created"
+        );
+    }
+}
+
+#[test]
+fn release_script_is_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/release.sh")).unwrap();
+    assert!(meta.permissions().mode() & 0o111 != 0);
+}
+
+/// Typed in a terminal, `helm-fixup -p root-run` used to wait silently for a stream nobody
+/// pastes. Run under a pseudo-terminal (util-linux `script`), it says how to pipe manifests in.
+#[test]
+fn profile_run_typed_in_a_terminal_says_how_to_pipe_manifests_in() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("script (util-linux) not found: skipped");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_helm-fixup");
+    let out = std::process::Command::new("timeout")
+        .args(["10", "script", "-qec"])
+        .arg(format!("{bin} -p root-run"))
+        .arg("/dev/null")
+        .env("HELM_FIXUP_LAST_RUN", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("pipe them in"), "{text}");
+}
