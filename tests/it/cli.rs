@@ -346,12 +346,14 @@ fn console_examples_in_the_docs_are_what_the_binary_prints() {
         }
     }
     let mut checked = 0;
+    let mut rewrites: Vec<(String, String, String, String)> = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for block in text.split("```console\n").skip(1) {
             let block = &block[..block.find("```").unwrap()];
             let mut lines = block.lines();
-            let Some(cmd) = lines.next().and_then(|l| l.strip_prefix("$ helm-fixup ")) else {
+            let Some(first) = lines.next() else { continue };
+            let Some(cmd) = first.strip_prefix("$ helm-fixup ") else {
                 continue;
             };
             let (cmd, quiet) = match cmd.strip_suffix(" > /dev/null") {
@@ -375,13 +377,32 @@ fn console_examples_in_the_docs_are_what_the_binary_prints() {
                 String::from_utf8_lossy(&o.stdout).into_owned()
             };
             let want: Vec<&str> = lines.collect();
-            assert_eq!(
-                got.trim_end().lines().collect::<Vec<_>>(),
-                want,
-                "{file}: $ helm-fixup {cmd}"
-            );
+            let got: Vec<&str> = got.trim_end().lines().collect();
+            if got != want && std::env::var_os("UPDATE_DOCS").is_some() {
+                rewrites.push((
+                    file.clone(),
+                    first.to_string(),
+                    want.join("\n"),
+                    got.join("\n"),
+                ));
+            } else {
+                assert_eq!(
+                    got, want,
+                    "{file}: $ helm-fixup {cmd} (UPDATE_DOCS=1 rewrites it)"
+                );
+            }
             checked += 1;
         }
+    }
+    // UPDATE_DOCS=1: write what the binary prints into the examples (then review the diff).
+    for (file, first, old, new) in rewrites {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let text = if old.is_empty() {
+            text.replacen(&format!("{first}\n```"), &format!("{first}\n{new}\n```"), 1)
+        } else {
+            text.replacen(&old, &new, 1)
+        };
+        std::fs::write(&file, text).unwrap();
     }
     assert!(checked >= 3, "{checked} examples checked");
 }
