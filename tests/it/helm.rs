@@ -919,18 +919,7 @@ fn packaged_plugin_installs_and_runs_with_no_cargo_and_no_network() {
     assert_prometheus_root(&success(&mut cmd));
     // `helm-fixup last` (and diagnose, explain) is one command away after a tarball install:
     // the install hook linked the plugin's binary into HELM_FIXUP_BIN_DIR.
-    let link = helm.home.path().join("bin/helm-fixup");
-    let last = output(
-        Command::new(&link)
-            .arg("last")
-            .env("XDG_STATE_HOME", helm.home.path().join("state")),
-    );
-    assert!(last.status.success(), "{}", stderr(&last));
-    assert!(
-        String::from_utf8_lossy(&last.stdout).contains("helm-fixup: profiles root-run"),
-        "{}",
-        String::from_utf8_lossy(&last.stdout)
-    );
+    assert_cli_within_reach(&helm);
 }
 
 /// A plugin install whose hook cannot get a binary (no cargo, no network, no archive) says how
@@ -1278,6 +1267,55 @@ fn helm4_plugin_update_and_reinstall_of_a_clone_work() {
     );
     let mut cmd = helm.template(&[os("--post-renderer"), os("fixup")]);
     cmd.args(h4_args(&["-p", "root-run"]));
+    assert_prometheus_root(&success(&mut cmd));
+    assert_cli_within_reach(&helm);
+}
+
+/// After a Helm 4 install, `helm-fixup diagnose` and `helm-fixup last` are one command away:
+/// the link the install hook made in HELM_FIXUP_BIN_DIR runs them.
+fn assert_cli_within_reach(helm: &Helm) {
+    let link = helm.home.path().join("bin/helm-fixup");
+    let diagnose = output(Command::new(&link).args([
+        "diagnose",
+        "--error",
+        "hard link block: link x y: operation not permitted",
+    ]));
+    assert_eq!(diagnose.status.code(), Some(4), "{}", stderr(&diagnose));
+    assert!(stdout(&diagnose).contains("thanos-hard-link"));
+    let last = output(
+        Command::new(&link)
+            .arg("last")
+            .env("XDG_STATE_HOME", helm.home.path().join("state")),
+    );
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert!(
+        stdout(&last).contains("helm-fixup: profiles root-run"),
+        "{}",
+        stdout(&last)
+    );
+}
+
+/// Helm 3 on a fresh HOME: install.sh puts the binary into ~/.local/bin (made when missing), and
+/// Helm 3 runs it by path.
+#[test]
+fn helm3_binary_install_on_a_fresh_home() {
+    let helm = helm_or_skip!(3);
+    let home = tempfile::tempdir().unwrap();
+    let out = output(
+        Command::new("bash")
+            .arg(repo().join("install.sh"))
+            .arg("--no-demo")
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HELM_BIN", &helm.bin)
+            .env("HELM_FIXUP_BINARY", FIXUP),
+    );
+    assert!(out.status.success(), "install.sh failed:\n{}", stderr(&out));
+    let bin = home.path().join(".local/bin/helm-fixup");
+    assert!(bin.is_file(), "{}", stderr(&out));
+    let mut cmd = helm.template(&[os("--post-renderer"), bin.as_os_str()]);
+    cmd.args(h3_args(&["-p", "root-run"]));
     assert_prometheus_root(&success(&mut cmd));
 }
 
