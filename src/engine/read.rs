@@ -14,6 +14,13 @@ pub(super) fn skippable(body: &str, plan: &Plan) -> bool {
         || body.starts_with("items:")
         || memchr::memmem::find(body.as_bytes(), b"\nitems:").is_some()
         || !plan.profiles.is_empty() && workload::kind_is_read(kind)
+        // A configuration file that sets a loopback listener (exec-probes reads it); any other
+        // ConfigMap is copied through unread.
+        || !plan.profiles.is_empty()
+            && kind == "ConfigMap"
+            && crate::profile::exec_probes::CONFIG_MARKERS
+                .iter()
+                .any(|m| memchr::memmem::find(body.as_bytes(), m.as_bytes()).is_some())
     {
         return false;
     }

@@ -155,7 +155,13 @@ struct PodPlan {
 /// Which probes of one pod spec to convert, decided on the unchanged pod so the edit afterwards is
 /// a plain replacement. Containers the operator generates (CR entries named like them) are never
 /// converted: there the entry is a patch, and a patch cannot swap the handler before 0.91.
-fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: bool) -> PodPlan {
+fn plan_pod(
+    pod: &Map<String, Value>,
+    cr: Option<CrKind>,
+    sel: &Selection,
+    all: bool,
+    config: &[Bind],
+) -> PodPlan {
     let mut plan = PodPlan::default();
     let generated = |list: &str, name: &str| {
         cr.is_some_and(|k| match list {
@@ -175,6 +181,8 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
                 .into_iter()
                 .map(move |b| (workload::container_name(c), b))
         })
+        // A listener a mounted configuration file sets (its process is some container of the pod).
+        .chain(config.iter().map(|b| ("", b.clone())))
         .collect();
     for list in lists {
         for (index, c) in entries(list) {
@@ -208,7 +216,7 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
                     else {
                         continue;
                     };
-                    let w = if *owner == name {
+                    let w = if *owner == name || owner.is_empty() {
                         format!("{}:{} ({})", b.host, b.port, b.flag)
                     } else {
                         format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
@@ -270,7 +278,7 @@ fn plan_pod(pod: &Map<String, Value>, cr: Option<CrKind>, sel: &Selection, all: 
                     ));
                 }
                 if let Some((owner, b)) = bind {
-                    let w = if *owner == name {
+                    let w = if *owner == name || owner.is_empty() {
                         format!("{}:{} ({})", b.host, b.port, b.flag)
                     } else {
                         format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
@@ -351,12 +359,18 @@ impl Fix for ExecProbes {
 }
 
 impl PodFix for ExecProbes {
-    type Survey = ();
+    /// Loopback listeners that configuration files in the stream's ConfigMaps set.
+    type Survey = Vec<ConfigListener>;
 
     /// `finish` edits the operator's Deployment and the distroless Prometheus resources.
     const FINISH_EDITS: bool = true;
 
-    fn survey(&self, &(all, _): &Self::Settings, _docs: &Docs, ctx: &mut Ctx) {
+    fn survey(
+        &self,
+        &(all, _): &Self::Settings,
+        docs: &Docs,
+        ctx: &mut Ctx,
+    ) -> Vec<ConfigListener> {
         if all && !ctx.sel.explicit() {
             ctx.report.warn(
                 ctx.profile,
@@ -365,6 +379,7 @@ impl PodFix for ExecProbes {
                  --only exec-probes:container=NAME",
             );
         }
+        config_listeners(docs)
     }
 
     fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
@@ -372,10 +387,12 @@ impl PodFix for ExecProbes {
             settings: &(all, _),
             view,
             sel,
+            survey,
             profile,
             ..
         } = at;
-        let plan = plan_pod(view.pod, view.cr, sel, all);
+        let config = mounted_listeners(view.id, view.pod, survey);
+        let plan = plan_pod(view.pod, view.cr, sel, all, &config);
         let mut found = Findings::for_pod(profile, view);
         for n in plan.notes {
             found.note(n);
@@ -407,7 +424,7 @@ impl PodFix for ExecProbes {
     fn finish(
         &self,
         &(_, param): &Self::Settings,
-        _: (),
+        _: Vec<ConfigListener>,
         docs: &mut Docs,
         ctx: &mut Ctx,
     ) -> Result<(), UsageError> {
@@ -427,6 +444,40 @@ mod tests {
             .into_iter()
             .map(|b| (b.host, b.port))
             .collect()
+    }
+
+    #[test]
+    fn listen_addresses_set_by_environment_variables_count() {
+        let env = |pairs: &[(&str, &str)]| {
+            let env: Vec<Value> = pairs
+                .iter()
+                .map(|(n, v)| json!({"name": n, "value": v}))
+                .collect();
+            loopback_binds(&json!({"env": env}))
+                .into_iter()
+                .map(|b| (b.host, b.port, b.flag))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            env(&[("VM_httpListenAddr", "127.0.0.1:8428")]),
+            [(
+                "127.0.0.1".to_string(),
+                8428,
+                "env VM_httpListenAddr".to_string()
+            )]
+        );
+        assert_eq!(env(&[("WEB_LISTEN_ADDRESS", "localhost:9100")])[0].1, 9100);
+        assert_eq!(
+            env(&[
+                ("GF_SERVER_HTTP_ADDR", "127.0.0.1"),
+                ("GF_SERVER_HTTP_PORT", "3001")
+            ])[0]
+                .1,
+            3001
+        );
+        assert_eq!(env(&[("GF_SERVER_HTTP_ADDR", "127.0.0.1")])[0].1, 3000);
+        assert!(env(&[("VM_httpListenAddr", ":8428")]).is_empty());
+        assert!(env(&[("UPSTREAM_ADDR", "127.0.0.1:80")]).is_empty());
     }
 
     #[test]

@@ -1659,3 +1659,92 @@ fn grpc_probe_on_a_loopback_port_is_named_not_guessed() {
         "{w:?}"
     );
 }
+
+/// opentelemetry-collector: the health check listens where its configuration file says, in a
+/// ConfigMap the pod mounts; the chart's probes target that port.
+const OTEL: &str = "---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: otel
+  namespace: obs
+data:
+  relay: |
+    extensions:
+      health_check:
+        endpoint: 127.0.0.1:13133
+    exporters:
+      otlp:
+        endpoint: localhost:4317
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: otel
+  namespace: obs
+spec:
+  template:
+    spec:
+      containers:
+        - name: collector
+          image: otel/opentelemetry-collector-contrib:0.120.0
+          args: [--config=/conf/relay.yaml]
+          livenessProbe:
+            httpGet: {path: /, port: 13133}
+          readinessProbe:
+            httpGet: {path: /, port: 4317}
+      volumes:
+        - name: conf
+          configMap: {name: otel}
+";
+
+#[test]
+fn health_check_endpoint_set_in_a_mounted_config_file_is_a_loopback_listener() {
+    let out = run(OTEL, &[]);
+    let d = docs(&out.stream);
+    let dep = d.iter().find(|v| v["kind"] == "Deployment").unwrap();
+    let c = container(dep, "collector");
+    let live = command(&c["livenessProbe"]);
+    assert!(live[2].contains("http://127.0.0.1:13133/"), "{live:?}");
+    // An exporter's endpoint is where it connects, not a listener: that probe stays.
+    assert!(c["readinessProbe"].get("httpGet").is_some());
+    let notes: Vec<&str> = out
+        .report
+        .messages
+        .iter()
+        .map(|m| m.message.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|m| m.contains("health_check endpoint in ConfigMap otel (relay)")),
+        "{notes:?}"
+    );
+    // diagnose names it.
+    let o = crate::support::Run::new()
+        .args(["diagnose"])
+        .stdin(OTEL)
+        .run();
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(
+        o.stdout_text().contains("Deployment obs/otel"),
+        "{}",
+        o.stdout_text()
+    );
+    assert!(o.stdout_text().contains("[loopback-probe]"));
+}
+
+#[test]
+fn fluent_bit_http_listen_on_loopback_counts() {
+    let input = OTEL
+        .replace(
+            "    extensions:\n      health_check:\n        endpoint: 127.0.0.1:13133\n    exporters:\n      otlp:\n        endpoint: localhost:4317\n",
+            "    [SERVICE]\n        HTTP_Server On\n        HTTP_Listen 127.0.0.1\n        HTTP_Port   2020\n",
+        )
+        .replace("port: 13133", "port: 2020");
+    let out = run(&input, &[]);
+    let d = docs(&out.stream);
+    let dep = d.iter().find(|v| v["kind"] == "Deployment").unwrap();
+    let live = command(&container(dep, "collector")["livenessProbe"]);
+    assert!(live[2].contains("http://127.0.0.1:2020/"), "{live:?}");
+}

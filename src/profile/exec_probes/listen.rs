@@ -193,5 +193,176 @@ pub fn loopback_binds(c: &Value) -> Vec<Bind> {
             });
         }
     }
+    for b in env_binds(c) {
+        push(b);
+    }
     out
+}
+
+/// Listen addresses set by environment variables, where components document them:
+/// VictoriaMetrics' `-envflag.enable` reads every flag from `<prefix><flagName>`
+/// (`VM_httpListenAddr=127.0.0.1:8428`; lib/envflag), and any variable whose name reads as a
+/// listen flag (`WEB_LISTEN_ADDRESS`, `HTTP_LISTEN_ADDR`) with an `ADDR:PORT` value counts the
+/// same; Grafana's `GF_SERVER_HTTP_ADDR` names the host and `GF_SERVER_HTTP_PORT` the port
+/// (default 3000, grafana `conf/defaults.ini` `[server] http_port`). Values from `valueFrom`
+/// (a ConfigMap, a Secret) are not seen.
+fn env_binds(c: &Value) -> Vec<Bind> {
+    let env: Vec<(&str, &str)> = workload::items(c.get("env"))
+        .filter_map(|e| Some((e.get("name")?.as_str()?, e.get("value")?.as_str()?)))
+        .collect();
+    let mut out = Vec::new();
+    for (name, value) in &env {
+        // `WEB_LISTEN_ADDRESS` reads as `web-listen-address`, `VM_httpListenAddr` as
+        // `vm-http-listen-addr` (camelCase kept for `is_listen_flag` to split).
+        let flag = name.replace('_', "-");
+        let flag = if name.bytes().any(|b| b.is_ascii_lowercase()) {
+            flag
+        } else {
+            flag.to_ascii_lowercase()
+        };
+        if is_listen_flag(&flag)
+            && let Some((host, port)) = loopback_addr(value)
+        {
+            out.push(Bind {
+                host,
+                port,
+                flag: format!("env {name}"),
+            });
+        }
+    }
+    let get = |n: &str| env.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    if let Some(host) = get("GF_SERVER_HTTP_ADDR").and_then(loopback_host) {
+        let port = get("GF_SERVER_HTTP_PORT")
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(3000);
+        out.push(Bind {
+            host,
+            port,
+            flag: "env GF_SERVER_HTTP_ADDR".into(),
+        });
+    }
+    out
+}
+
+/// A loopback listener a configuration file sets, in a ConfigMap of the stream.
+#[derive(Debug, Clone)]
+pub struct ConfigListener {
+    pub namespace: Option<String>,
+    pub configmap: String,
+    pub bind: Bind,
+}
+
+/// Markers of the configuration keys [`config_binds`] reads: ConfigMaps holding one are read
+/// by the engine (others are copied through unread: dashboards make most of a stream's bytes).
+pub const CONFIG_MARKERS: &[&str] = &[
+    "health_check",
+    "healthcheckv2",
+    "HTTP_Listen",
+    "http_listen",
+];
+
+/// The loopback listeners configuration files set, where the components document them:
+/// opentelemetry-collector's (and Jaeger v2's) `health_check` / `healthcheckv2` extension
+/// `endpoint: HOST:PORT` (the target of their charts' probes), fluent-bit's `[SERVICE]`
+/// `HTTP_Listen` with `HTTP_Port` (default 2020), in the classic and YAML formats. Lines are
+/// read as text: an `endpoint` counts only inside a health check block.
+pub fn config_binds(text: &str) -> Vec<(String, u16, &'static str)> {
+    let mut out = Vec::new();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut health: Option<usize> = None;
+    let mut fb_host: Option<String> = None;
+    let mut fb_port: Option<u16> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some(h) = health
+            && indent(line) <= h
+        {
+            health = None;
+        }
+        let key = t.split([':', ' ', '\t']).next().unwrap_or("");
+        if matches!(key, "health_check" | "healthcheckv2") && t.ends_with(':') {
+            health = Some(indent(line));
+            continue;
+        }
+        let value = |t: &str| {
+            t.split_once([':', ' ', '\t'])
+                .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())
+        };
+        if health.is_some()
+            && key == "endpoint"
+            && let Some((host, port)) = value(t).as_deref().and_then(loopback_addr)
+        {
+            out.push((host, port, "health_check endpoint"));
+        }
+        if key.eq_ignore_ascii_case("HTTP_Listen") {
+            fb_host = value(t).as_deref().and_then(loopback_host);
+        }
+        if key.eq_ignore_ascii_case("HTTP_Port") {
+            fb_port = value(t).and_then(|v| v.parse().ok());
+        }
+    }
+    if let Some(host) = fb_host {
+        out.push((host, fb_port.unwrap_or(2020), "HTTP_Listen"));
+    }
+    out
+}
+
+/// Every loopback listener the stream's ConfigMaps set.
+pub fn config_listeners(docs: &crate::profile::Docs) -> Vec<ConfigListener> {
+    let mut out = Vec::new();
+    for d in docs.iter().filter(|d| d.id.kind == "ConfigMap") {
+        for (key, text) in d
+            .value
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let Some(text) = text.as_str() else { continue };
+            for (host, port, what) in config_binds(text) {
+                out.push(ConfigListener {
+                    namespace: d.id.namespace.clone(),
+                    configmap: d.id.name.clone(),
+                    bind: Bind {
+                        host,
+                        port,
+                        flag: format!("{what} in ConfigMap {} ({key})", d.id.name),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The listeners of the ConfigMaps a pod mounts (as a volume, or projected), in its namespace.
+pub fn mounted_listeners(
+    id: &crate::manifest::Identity,
+    pod: &serde_json::Map<String, Value>,
+    all: &[ConfigListener],
+) -> Vec<Bind> {
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for v in workload::items(pod.get("volumes")) {
+        if let Some(n) = v.pointer("/configMap/name").and_then(Value::as_str) {
+            names.push(n);
+        }
+        for src in workload::items(v.pointer("/projected/sources")) {
+            if let Some(n) = src.pointer("/configMap/name").and_then(Value::as_str) {
+                names.push(n);
+            }
+        }
+    }
+    all.iter()
+        .filter(|l| {
+            names.contains(&l.configmap.as_str())
+                && (l.namespace.is_none() || id.namespace.is_none() || l.namespace == id.namespace)
+        })
+        .map(|l| l.bind.clone())
+        .collect()
 }
