@@ -61,6 +61,9 @@ pub enum Storage {
         /// The template is used only when this boolean field (under the component's spec) is
         /// true (VMAgent's `statefulMode`).
         when: Option<&'static str>,
+        /// The subPath the main container mounts the volume with, when the operator sets one
+        /// (VMAlertmanager: `alertmanager-db`).
+        sub_path: Option<&'static str>,
     },
     /// One claim the operator creates on its own, named like the workload, whose spec is at
     /// `spec` (under the component's spec): VMSingle's `spec.storage`.
@@ -110,6 +113,7 @@ const fn template(template: &'static str, volume: Volume) -> Option<Storage> {
         template,
         volume,
         when: None,
+        sub_path: None,
     })
 }
 
@@ -184,6 +188,7 @@ pub const RESOURCES: &[Resource] = &[
                     template: "/statefulStorage/volumeClaimTemplate",
                     volume: Volume::Fixed("persistent-queue-data"),
                     when: Some("statefulMode"),
+                    sub_path: None,
                 }),
             )
         }],
@@ -195,7 +200,12 @@ pub const RESOURCES: &[Resource] = &[
         components: &[single(
             "vmalertmanager",
             "replicaCount",
-            template("/storage/volumeClaimTemplate", Volume::NamedOr("-db")),
+            Some(Storage::Template {
+                template: "/storage/volumeClaimTemplate",
+                volume: Volume::NamedOr("-db"),
+                when: None,
+                sub_path: Some("alertmanager-db"),
+            }),
         )],
     },
     Resource {
@@ -299,6 +309,7 @@ pub const RESOURCES: &[Resource] = &[
                 template: "/storage/volumeClaimTemplate",
                 volume: Volume::Fixed("tmp-data"),
                 when: None,
+                sub_path: None,
             }),
         )],
     },
@@ -334,6 +345,17 @@ pub fn resource(id: &Identity) -> Option<&'static Resource> {
         .find(|r| r.kind == id.kind && r.group == group)
 }
 
+/// Pointer to the pod-level fields of a resource whose operator makes one workload from fields
+/// under `spec` (VMSingle, VMAgent, VMAlertmanager, ...): what the pod fixes read and change.
+/// `None` for resources of several components (VMCluster) and for ClickHouseInstallation.
+pub fn single_pod_spec(id: &Identity) -> Option<&'static str> {
+    let r = resource(id)?;
+    match r.components {
+        [c] if c.spec == "/spec" => Some("/spec"),
+        _ => None,
+    }
+}
+
 /// Whether documents of this kind hold pods or storage an operator makes (so they are read).
 pub fn is_operator_kind(kind: &str) -> bool {
     RESOURCES.iter().any(|r| r.kind == kind)
@@ -351,6 +373,8 @@ pub struct OperatorClaim {
     pub pod: String,
     pub ordinal: u64,
     pub volume: String,
+    /// The subPath the operator mounts the volume with, if any.
+    pub sub_path: Option<String>,
 }
 
 /// A count field: absent is 1; `count` reads it as Kubernetes would.
@@ -410,12 +434,14 @@ pub fn claims(
                     pod: c.spec.to_string(),
                     ordinal: 0,
                     volume: "data".to_string(),
+                    sub_path: None,
                 });
             }
             Some(Storage::Template {
                 template,
                 volume,
                 when,
+                sub_path,
             }) => {
                 if let Some(flag) = when
                     && spec.get(flag).and_then(Value::as_bool) != Some(true)
@@ -445,6 +471,7 @@ pub fn claims(
                             pod: c.spec.to_string(),
                             ordinal: i,
                             volume: volume.clone(),
+                            sub_path: sub_path.map(str::to_string),
                         });
                     }
                 }
@@ -588,6 +615,7 @@ pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
                         pod: pod.clone(),
                         ordinal: 0,
                         volume: vname.to_string(),
+                        sub_path: None,
                     });
                 }
             }

@@ -146,6 +146,9 @@ pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
     if CrKind::of(id).is_some() {
         return Some("/spec");
     }
+    if let Some(at) = crate::operators::single_pod_spec(id) {
+        return Some(at);
+    }
     match id.kind.as_str() {
         "Pod" => Some("/spec"),
         "Deployment"

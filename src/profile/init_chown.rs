@@ -535,6 +535,63 @@ fn plan_cr(
     plan
 }
 
+/// Targets of another operator's resource (docs/operators.md): the volumes its claims become,
+/// owned by the pod's `spec.securityContext.runAsUser` (or 65534 under the VictoriaMetrics
+/// operator's `useStrictSecurity`, its default then). The helper goes into `spec.initContainers`,
+/// which the operator adds to the pods it makes.
+fn plan_operator(
+    r: &crate::operators::Resource,
+    id: &Identity,
+    doc: &Value,
+    pod: &Map<String, Value>,
+    s: &Settings,
+) -> PodPlan {
+    let mut plan = PodPlan::default();
+    // One claim per volume is enough to know the volumes: every replica mounts the same.
+    let count = |_: Option<&Value>, _: &str| 1;
+    let mut targets: Vec<Target> = Vec::new();
+    for c in crate::operators::claims(r, id, doc, &count) {
+        if !targets.iter().any(|t| t.volume == c.volume) {
+            targets.push(Target {
+                volume: c.volume,
+                sub_path: c.sub_path,
+                sub_path_expr: None,
+                uid: 0,
+                gid: 0,
+            });
+        }
+    }
+    if targets.is_empty() {
+        return plan;
+    }
+    let psc = pod.get("securityContext");
+    let strict = pod.get("useStrictSecurity").and_then(Value::as_bool) == Some(true);
+    let uid = s
+        .uid
+        .or_else(|| workload::sc_int(psc, "runAsUser"))
+        .or_else(|| strict.then_some(65534));
+    match uid {
+        None => plan.warnings.push(format!(
+            "storage {} is not chowned: spec.securityContext has no runAsUser, so the image decides; set --set \
+             init-chown.uid=UID (and init-chown.gid=GID)",
+            targets.iter().map(describe).collect::<Vec<_>>().join(", ")
+        )),
+        Some(0) => plan.notes.push("the pods run as root: no chown needed".into()),
+        Some(uid) => {
+            let gid = s
+                .gid
+                .or_else(|| workload::sc_int(psc, "fsGroup"))
+                .or_else(|| workload::sc_int(psc, "runAsGroup"))
+                .or_else(|| strict.then_some(65534))
+                .unwrap_or(uid);
+            for t in targets {
+                plan.targets.push(Target { uid, gid, ..t });
+            }
+        }
+    }
+    plan
+}
+
 impl Fix for InitChown {
     fn raises_privilege(&self) -> bool {
         true
@@ -579,12 +636,13 @@ impl PodFix for InitChown {
         let mut found = Findings::for_pod(profile, view);
         // A uid Kubernetes refuses reads as unset, so it is not the owner files get: say so.
         workload::warn_bad_numbers(&mut found.report, id, doc);
-        let mut plan = match cr {
-            Some(kind) if sel.container(kind.main_container()) => {
+        let mut plan = match (cr, crate::operators::resource(id)) {
+            (Some(kind), _) if sel.container(kind.main_container()) => {
                 plan_cr(kind, id, doc, pod, settings)
             }
-            Some(_) => PodPlan::default(),
-            None => plan_pod(doc, pod, settings, &|n| sel.container(n)),
+            (Some(_), _) => PodPlan::default(),
+            (None, Some(r)) => plan_operator(r, id, doc, pod, settings),
+            (None, None) => plan_pod(doc, pod, settings, &|n| sel.container(n)),
         };
         let mut covered = Vec::new();
         plan.targets.retain(|t| match existing_helper(pod, t) {

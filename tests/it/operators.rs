@@ -229,3 +229,47 @@ fn diagnose_names_each_operator_resource_with_storage() {
         assert!(named.contains(object), "{object} not in {named:?}");
     }
 }
+
+#[test]
+fn init_chown_reaches_into_victoriametrics_resources() {
+    // A VMSingle and a VMAlertmanager whose pods run as 1000: the volumes the operator mounts
+    // (`data`, the alertmanager's claim template with its subPath) are chowned by a helper in
+    // spec.initContainers, which the operator adds to the pods it makes.
+    let input = VM_STACK
+        .replace(
+            "  retentionPeriod: \"14d\"\n",
+            "  retentionPeriod: \"14d\"\n  securityContext: {runAsUser: 1000, fsGroup: 2000}\n",
+        )
+        .replace(
+            "  replicaCount: 2\n  affinity:",
+            "  replicaCount: 2\n  useStrictSecurity: true\n  affinity:",
+        );
+    let out = run(&input, &["init-chown"], &[]);
+    let d = docs(&out.stream);
+    let of = |kind: &str| d.iter().find(|v| v["kind"] == kind).unwrap();
+    let helper = |kind: &str| -> Value {
+        of(kind)["spec"]["initContainers"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == "fixup-chown"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind}: no fixup-chown in {}", of(kind)))
+    };
+    let single = helper("VMSingle");
+    assert_eq!(single["volumeMounts"][0]["name"], "data");
+    assert!(single["command"][2].as_str().unwrap().contains("1000:2000"));
+    let am = helper("VMAlertmanager");
+    assert_eq!(am["volumeMounts"][0]["name"], "vmalertmanager-vm-db");
+    assert_eq!(am["volumeMounts"][0]["subPath"], "alertmanager-db");
+    assert!(am["command"][2].as_str().unwrap().contains("65534:65534"));
+    // No uid to give the volume: said, nothing added.
+    assert!(of("VMAgent")["spec"].get("initContainers").is_none());
+    assert!(
+        out.report
+            .messages
+            .iter()
+            .any(|m| m.object.as_deref() == Some("VMAgent monitoring/vm")
+                && m.message.contains("no runAsUser")),
+        "{:?}",
+        out.report.messages
+    );
+}
