@@ -11,7 +11,6 @@
 //! also known to the profiles through `workload::CrKind`.
 
 use crate::manifest::Identity;
-use crate::workload::At;
 use serde_json::Value;
 
 /// One resource kind an operator turns into pods.
@@ -337,6 +336,12 @@ pub const RESOURCES: &[Resource] = &[
     },
 ];
 
+/// The entries of a list field (none when it is absent or not a list).
+fn items(list: Option<&Value>) -> std::slice::Iter<'_, Value> {
+    list.and_then(Value::as_array)
+        .map_or_else(Default::default, |a| a.iter())
+}
+
 /// The row of a document's kind, if an operator here reconciles it.
 pub fn resource(id: &Identity) -> Option<&'static Resource> {
     let group = id.group();
@@ -391,11 +396,11 @@ pub fn claims(
     count: &dyn Fn(Option<&Value>, &str) -> u64,
 ) -> Vec<OperatorClaim> {
     if r.kind == "ClickHouseInstallation" {
-        return clickhouse_claims(id, doc);
+        return clickhouse_claims(id, doc, count);
     }
     let mut out = Vec::new();
     for c in r.components {
-        let Some(spec) = doc.at(c.spec).filter(|s| s.is_object()) else {
+        let Some(spec) = doc.pointer(c.spec).filter(|s| s.is_object()) else {
             continue;
         };
         let base = format!("{}-{}", c.prefix, id.name);
@@ -421,10 +426,10 @@ pub fn claims(
         match c.storage {
             None => {}
             Some(Storage::Claim { spec: at }) => {
-                let Some(claim) = spec.at(at).filter(|s| s.is_object()) else {
+                let Some(claim) = spec.pointer(at).filter(|s| s.is_object()) else {
                     continue;
                 };
-                if claim.at("/resources/requests/storage").is_none() {
+                if claim.pointer("/resources/requests/storage").is_none() {
                     continue;
                 }
                 out.push(OperatorClaim {
@@ -448,11 +453,11 @@ pub fn claims(
                 {
                     continue;
                 }
-                let Some(vct) = spec.at(template).filter(|v| v.is_object()) else {
+                let Some(vct) = spec.pointer(template).filter(|v| v.is_object()) else {
                     continue;
                 };
                 let named = vct
-                    .at("/metadata/name")
+                    .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty());
                 let volume = match volume {
@@ -496,21 +501,23 @@ fn ch_part(s: &str, max: usize) -> String {
 /// `layout.shards[]` / `layout.replicas[]`; counts default to 1 (`shardsCount`,
 /// `replicasCount`, raised to the lists' lengths). Only the CHI-wide and cluster-level
 /// templates are read; per-shard or per-host template overrides are not followed.
-pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
+pub fn clickhouse_claims(
+    id: &Identity,
+    doc: &Value,
+    count: &dyn Fn(Option<&Value>, &str) -> u64,
+) -> Vec<OperatorClaim> {
     let mut out = Vec::new();
     let chi = ch_part(&id.name, 60);
-    let vcts: Vec<&Value> = crate::workload::items(doc.at("/spec/templates/volumeClaimTemplates"))
+    let vcts: Vec<&Value> = items(doc.pointer("/spec/templates/volumeClaimTemplates"))
         .filter(|t| t.is_object())
         .collect();
     let vct_index = |name: &str| {
         vcts.iter()
             .position(|t| t.get("name").and_then(Value::as_str) == Some(name))
     };
-    let pod_templates: Vec<&Value> =
-        crate::workload::items(doc.at("/spec/templates/podTemplates")).collect();
-    let defaults = doc.at("/spec/defaults/templates");
-    let clusters: Vec<&Value> =
-        crate::workload::items(doc.at("/spec/configuration/clusters")).collect();
+    let pod_templates: Vec<&Value> = items(doc.pointer("/spec/templates/podTemplates")).collect();
+    let defaults = doc.pointer("/spec/defaults/templates");
+    let clusters: Vec<&Value> = items(doc.pointer("/spec/configuration/clusters")).collect();
     let default_cluster = serde_json::json!({"name": "cluster"});
     let clusters = if clusters.is_empty() {
         vec![&default_cluster]
@@ -523,7 +530,7 @@ pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
             15,
         );
         let tpl = |key: &str| {
-            cl.at(&format!("/templates/{key}"))
+            cl.pointer(&format!("/templates/{key}"))
                 .or_else(|| defaults.and_then(|d| d.get(key)))
                 .and_then(Value::as_str)
         };
@@ -547,10 +554,10 @@ pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
         }
         if let Some(p) = pod_template {
             let spec = pod_templates[p].get("spec");
-            for c in crate::workload::items(spec.and_then(|s| s.get("containers"))).chain(
-                crate::workload::items(spec.and_then(|s| s.get("initContainers"))),
-            ) {
-                for m in crate::workload::items(c.get("volumeMounts")) {
+            for c in items(spec.and_then(|s| s.get("containers")))
+                .chain(items(spec.and_then(|s| s.get("initContainers"))))
+            {
+                for m in items(c.get("volumeMounts")) {
                     if let Some(k) = m.get("name").and_then(Value::as_str).and_then(vct_index)
                         && !used.contains(&k)
                     {
@@ -563,18 +570,9 @@ pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
             continue;
         }
         let layout = cl.get("layout");
-        let shard_list: Vec<&Value> =
-            crate::workload::items(layout.and_then(|l| l.get("shards"))).collect();
-        let replica_list: Vec<&Value> =
-            crate::workload::items(layout.and_then(|l| l.get("replicas"))).collect();
-        let n = |field: &str| {
-            layout
-                .and_then(|l| l.get(field))
-                .and_then(crate::workload::whole_number)
-                .filter(|n| *n >= 1)
-                .unwrap_or(1)
-                .min(crate::workload::MAX_REPLICAS as i64) as usize
-        };
+        let shard_list: Vec<&Value> = items(layout.and_then(|l| l.get("shards"))).collect();
+        let replica_list: Vec<&Value> = items(layout.and_then(|l| l.get("replicas"))).collect();
+        let n = |field: &str| count(layout, field) as usize;
         let shards = n("shardsCount").max(shard_list.len());
         let replicas = n("replicasCount").max(replica_list.len());
         let pod = pod_template.map_or_else(String::new, |p| {
@@ -586,18 +584,15 @@ pub fn clickhouse_claims(id: &Identity, doc: &Value) -> Vec<OperatorClaim> {
                 .and_then(|x| x.get("name"))
                 .and_then(Value::as_str)
                 .map_or_else(|| s.to_string(), |n| ch_part(n, 15));
-            let per_shard = shard
-                .and_then(|x| x.get("replicasCount"))
-                .and_then(crate::workload::whole_number)
-                .filter(|n| *n >= 1)
-                .map_or_else(
-                    || {
-                        let listed =
-                            crate::workload::items(shard.and_then(|x| x.get("replicas"))).len();
-                        if listed > 0 { listed } else { replicas }
-                    },
-                    |n| n.min(crate::workload::MAX_REPLICAS as i64) as usize,
-                );
+            let per_shard = match shard {
+                Some(x) if x.get("replicasCount").is_some() => {
+                    count(Some(x), "replicasCount") as usize
+                }
+                _ => {
+                    let listed = items(shard.and_then(|x| x.get("replicas"))).count();
+                    if listed > 0 { listed } else { replicas }
+                }
+            };
             for r in 0..per_shard {
                 let rname = replica_list
                     .get(r)

@@ -183,17 +183,9 @@ fn owner(
 
 /// `(namespace, claim)` of every PV in the stream that is pre-bound by `claimRef`.
 fn bound_in_stream(docs: &Docs, cfg: &Config) -> BTreeSet<(String, String)> {
-    docs.iter()
-        .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
-        .filter_map(|d| {
-            let r = d.value.at("/spec/claimRef")?;
-            let name = r.get("name")?.as_str()?;
-            let ns = r
-                .get("namespace")
-                .and_then(Value::as_str)
-                .or(cfg.namespace.as_deref())?;
-            Some((ns.to_string(), name.to_string()))
-        })
+    stream_claim_refs(docs, cfg)
+        .into_iter()
+        .map(|(k, _)| k)
         .collect()
 }
 

@@ -309,8 +309,12 @@ pub(super) fn lone_node(
     placement::node(&nodes, &format!("{ns}/{}", anchor_key.1)).to_string()
 }
 
-/// The node of every claim a PersistentVolume of the stream pre-binds.
-pub(super) fn stream_nodes(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
+/// The claims the stream's PersistentVolumes pre-bind by `claimRef`, with the node each
+/// volume is pinned to when it says.
+pub(super) fn stream_claim_refs(
+    docs: &Docs,
+    cfg: &Config,
+) -> Vec<((String, String), Option<String>)> {
     docs.iter()
         .filter(|d| d.id.kind == "PersistentVolume" && d.id.api_version == "v1")
         .filter_map(|d| {
@@ -320,8 +324,16 @@ pub(super) fn stream_nodes(docs: &Docs, cfg: &Config) -> BTreeMap<(String, Strin
                 .get("namespace")
                 .and_then(Value::as_str)
                 .or(cfg.namespace.as_deref())?;
-            Some(((ns.to_string(), name.to_string()), node_of(&d.value)?))
+            Some(((ns.to_string(), name.to_string()), node_of(&d.value)))
         })
+        .collect()
+}
+
+/// The node of every claim a PersistentVolume of the stream pre-binds.
+pub(super) fn stream_nodes(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
+    stream_claim_refs(docs, cfg)
+        .into_iter()
+        .filter_map(|(k, n)| Some((k, n?)))
         .collect()
 }
 

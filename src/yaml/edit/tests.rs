@@ -1,7 +1,7 @@
 //! Tests of the format-preserving editor: edits land at the spans, keep the text around them,
 //! and fall back to a rewrite only where they must.
-use super::super::full::{parse_tree_full as parse_tree, parse_value_full as parse_value};
 use super::*;
+use crate::yaml::full::{parse_tree_full as parse_tree, parse_value_full as parse_value};
 use serde_json::json;
 
 /// Apply `change` to the value of `text` and return the edited text, checking its meaning.
