@@ -193,6 +193,15 @@ fn plan_pod(
             let mut converted: Vec<&str> = Vec::new();
             let mut why: Vec<String> = Vec::new();
             let mut skipped_generated = false;
+            // Where a probed port listens, in words: the flag, and whose it is when another
+            // container's (a configuration file's flag names its ConfigMap).
+            let bound_on = |owner: &str, b: &Bind| {
+                if owner == name || owner.is_empty() {
+                    format!("{}:{} ({})", b.host, b.port, b.flag)
+                } else {
+                    format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
+                }
+            };
             let mut tools: Vec<&str> = Vec::new();
             let image = c.get("image").and_then(Value::as_str);
             for probe in PROBES {
@@ -216,11 +225,7 @@ fn plan_pod(
                     else {
                         continue;
                     };
-                    let w = if *owner == name || owner.is_empty() {
-                        format!("{}:{} ({})", b.host, b.port, b.flag)
-                    } else {
-                        format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
-                    };
+                    let w = bound_on(owner, b);
                     if kind == "grpc" {
                         plan.failing.push(format!(
                             "container {name}: {probe} is a gRPC probe of the pod IP, but the port listens only on {w}"
@@ -278,11 +283,7 @@ fn plan_pod(
                     ));
                 }
                 if let Some((owner, b)) = bind {
-                    let w = if *owner == name || owner.is_empty() {
-                        format!("{}:{} ({})", b.host, b.port, b.flag)
-                    } else {
-                        format!("{}:{} ({} of container {owner})", b.host, b.port, b.flag)
-                    };
+                    let w = bound_on(owner, b);
                     if !why.contains(&w) {
                         why.push(w);
                     }
