@@ -359,14 +359,13 @@ pub fn load_existing(
             parse(&t, "cluster").map_err(|e| e.to_string())
         }) {
             Ok(more) => {
-                let covered: Vec<(String, Option<String>)> = crate::live::OBJECT_KINDS
-                    .iter()
-                    .map(|k| ((*k).to_string(), namespace.clone()))
-                    .collect();
-                let reads_objects = args[1] == kinds;
                 live.extend(more);
-                if reads_objects {
-                    live.covered.extend(covered);
+                // The objects' read lists the whole namespace (or every one): what it lacks
+                // does not exist.
+                if args[1] == kinds {
+                    for k in crate::live::OBJECT_KINDS {
+                        live.covered.insert(((*k).to_string(), namespace.clone()));
+                    }
                 }
             }
             Err(e) => live.unread.push(format!(

@@ -382,11 +382,6 @@ pub struct OperatorClaim {
     pub sub_path: Option<String>,
 }
 
-/// A count field: absent is 1; `count` reads it as Kubernetes would.
-fn count_at(spec: Option<&Value>, field: &str, count: &dyn Fn(Option<&Value>, &str) -> u64) -> u64 {
-    count(spec, field)
-}
-
 /// Every claim the operator makes from `doc`, in ordinal order per StatefulSet. `count` reads
 /// a replica or shard count (`workload::count`, capped).
 pub fn claims(
@@ -404,10 +399,10 @@ pub fn claims(
             continue;
         };
         let base = format!("{}-{}", c.prefix, id.name);
-        let replicas = count_at(Some(spec), c.replicas, count);
+        let replicas = count(Some(spec), c.replicas);
         let statefulsets: Vec<String> = match c.shards {
             Shards::None => vec![base.clone()],
-            Shards::PrometheusShards => (0..count_at(Some(spec), "shards", count))
+            Shards::PrometheusShards => (0..count(Some(spec), "shards"))
                 .map(|k| {
                     if k == 0 {
                         base.clone()
@@ -418,7 +413,7 @@ pub fn claims(
                 .collect(),
             Shards::VmShardCount => match spec.get("shardCount") {
                 None | Some(Value::Null) => vec![base.clone()],
-                Some(_) => (0..count_at(Some(spec), "shardCount", count))
+                Some(_) => (0..count(Some(spec), "shardCount"))
                     .map(|k| format!("{base}-{k}"))
                     .collect(),
             },

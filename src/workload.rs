@@ -613,24 +613,19 @@ pub fn claims(id: &Identity, doc: &Value) -> Vec<Claim> {
                 group: Some(group_key(&c.statefulset, &c.volume)),
                 ordinal: c.ordinal,
                 volume: c.volume,
-                workload: Some(match r.kind {
-                    // Every pod of these shares the resource's anti-affinity (shards included).
-                    _ if c.pod == "/spec" || r.kind == "ClickHouseInstallation" => {
-                        format!(
-                            "{}/{}/{}",
-                            id.kind,
-                            id.namespace.as_deref().unwrap_or(""),
-                            id.name
-                        )
+                // One spread per resource when its pods share its anti-affinity (all shards, all
+                // ClickHouse hosts), else one per component of a cluster resource.
+                workload: Some(format!(
+                    "{}/{}/{}{}",
+                    id.kind,
+                    id.namespace.as_deref().unwrap_or(""),
+                    id.name,
+                    if c.pod == "/spec" || r.kind == "ClickHouseInstallation" {
+                        ""
+                    } else {
+                        c.pod.as_str()
                     }
-                    _ => format!(
-                        "{}/{}/{}{}",
-                        id.kind,
-                        id.namespace.as_deref().unwrap_or(""),
-                        id.name,
-                        c.pod
-                    ),
-                }),
+                )),
                 pod: (!c.pod.is_empty()).then_some(c.pod),
             });
         }

@@ -181,14 +181,6 @@ fn owner(
         .unwrap_or((None, None))
 }
 
-/// `(namespace, claim)` of every PV in the stream that is pre-bound by `claimRef`.
-fn bound_in_stream(docs: &Docs, cfg: &Config) -> BTreeSet<(String, String)> {
-    stream_claim_refs(docs, cfg)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect()
-}
-
 /// What happens to the claims of one claim spec (a PVC, a StatefulSet template, a CR's storage).
 enum Verdict {
     Bind,
@@ -335,7 +327,13 @@ enum Plan<'l> {
 impl StreamFix for LocalPv {
     fn apply(&self, cfg: &Config, docs: &mut Docs, ctx: &mut Ctx) -> Result<(), UsageError> {
         let live = Live::index(ctx.live_pvs);
-        let mut bound = bound_in_stream(docs, cfg);
+        // The claims the stream's own PersistentVolumes pre-bind, and their nodes.
+        let refs = stream_claim_refs(docs, cfg);
+        let mut bound: BTreeSet<(String, String)> = refs.iter().map(|(k, _)| k.clone()).collect();
+        let in_stream: BTreeMap<(String, String), String> = refs
+            .into_iter()
+            .filter_map(|(k, n)| Some((k, n?)))
+            .collect();
         let mounts = claim_mounts(docs, cfg);
         let users = claim_users(docs, &mounts);
         let anchors = pod_anchors(docs, cfg);
@@ -356,7 +354,7 @@ impl StreamFix for LocalPv {
         let mut templates_bound = false;
         let mut kept_live = 0usize;
         let mut fresh_claim_refs = 0usize;
-        let in_stream = stream_nodes(docs, cfg);
+        let mut saw_claims = false;
 
         for i in 0..docs.len() {
             let (id, claims) = {
@@ -366,6 +364,7 @@ impl StreamFix for LocalPv {
             if claims.is_empty() {
                 continue;
             }
+            saw_claims = true;
             let allowed = {
                 let d = docs.get(i);
                 let names = workload::container_names(&d.id, &d.value);
@@ -612,12 +611,7 @@ impl StreamFix for LocalPv {
             }
         }
 
-        if pvs.is_empty()
-            && left_alone == 0
-            && !docs
-                .iter()
-                .any(|d| !workload::claims(&d.id, &d.value).is_empty())
-        {
+        if !saw_claims {
             ctx.report.note(
                 ctx.profile,
                 None,

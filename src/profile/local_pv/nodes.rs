@@ -329,14 +329,6 @@ pub(super) fn stream_claim_refs(
         .collect()
 }
 
-/// The node of every claim a PersistentVolume of the stream pre-binds.
-pub(super) fn stream_nodes(docs: &Docs, cfg: &Config) -> BTreeMap<(String, String), String> {
-    stream_claim_refs(docs, cfg)
-        .into_iter()
-        .filter_map(|(k, n)| Some((k, n?)))
-        .collect()
-}
-
 /// Warn when the pod of document `p` may not run on the volume's node.
 pub(super) fn check_fit(
     docs: &Docs,
