@@ -32,6 +32,10 @@ pub struct Component {
     pub spec: &'static str,
     /// The workload is named `<prefix>-<resource name>`.
     pub prefix: &'static str,
+    /// The container the operator generates for the component's process, which mounts its
+    /// storage (`vmstorage`; VMAlertmanager's is `alertmanager`): `containers` entries of that
+    /// name patch it.
+    pub main: &'static str,
     /// The field, under `spec`, with the replica count (default 1).
     pub replicas: &'static str,
     pub shards: Shards,
@@ -91,6 +95,7 @@ const fn single(
     Component {
         spec: "/spec",
         prefix,
+        main: prefix,
         replicas,
         shards: Shards::None,
         storage,
@@ -101,6 +106,7 @@ const fn cluster(spec: &'static str, prefix: &'static str, storage: Option<Stora
     Component {
         spec,
         prefix,
+        main: prefix,
         replicas: "replicaCount",
         shards: Shards::None,
         storage,
@@ -137,6 +143,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "PrometheusAgent",
         components: &[Component {
             shards: Shards::PrometheusShards,
+            main: "prometheus",
             ..single(
                 "prom-agent",
                 "replicas",
@@ -196,16 +203,19 @@ pub const RESOURCES: &[Resource] = &[
         operator: VM,
         group: "operator.victoriametrics.com",
         kind: "VMAlertmanager",
-        components: &[single(
-            "vmalertmanager",
-            "replicaCount",
-            Some(Storage::Template {
-                template: "/storage/volumeClaimTemplate",
-                volume: Volume::NamedOr("-db"),
-                when: None,
-                sub_path: Some("alertmanager-db"),
-            }),
-        )],
+        components: &[Component {
+            main: "alertmanager",
+            ..single(
+                "vmalertmanager",
+                "replicaCount",
+                Some(Storage::Template {
+                    template: "/storage/volumeClaimTemplate",
+                    volume: Volume::NamedOr("-db"),
+                    when: None,
+                    sub_path: Some("alertmanager-db"),
+                }),
+            )
+        }],
     },
     Resource {
         operator: VM,
@@ -359,6 +369,38 @@ pub fn single_pod_spec(id: &Identity) -> Option<&'static str> {
         [c] if c.spec == "/spec" => Some("/spec"),
         _ => None,
     }
+}
+
+/// The pod specs of a resource whose operator makes several workloads from it, each with a name
+/// for the summary: a cluster resource's components (`/spec/vmstorage` as `vmstorage`, ...) and a
+/// ClickHouseInstallation's pod templates (`/spec/templates/podTemplates/N/spec` as the template's
+/// name; the operator uses each whole as the pod spec of the hosts that choose it). A component
+/// the resource leaves out is not made, so it is not listed. Empty for other documents.
+pub fn pod_spec_parts(id: &Identity, doc: &Value) -> Vec<(String, String)> {
+    let Some(r) = resource(id) else {
+        return Vec::new();
+    };
+    if r.kind == "ClickHouseInstallation" {
+        return items(doc.pointer("/spec/templates/podTemplates"))
+            .enumerate()
+            .filter(|(_, t)| t.get("spec").is_some_and(Value::is_object))
+            .map(|(i, t)| {
+                let name = t.get("name").and_then(Value::as_str).map_or_else(
+                    || format!("pod template {i}"),
+                    |n| format!("pod template {n}"),
+                );
+                (format!("/spec/templates/podTemplates/{i}/spec"), name)
+            })
+            .collect();
+    }
+    if r.components.len() < 2 {
+        return Vec::new();
+    }
+    r.components
+        .iter()
+        .filter(|c| doc.pointer(c.spec).is_some_and(Value::is_object))
+        .map(|c| (c.spec.to_string(), c.prefix.to_string()))
+        .collect()
 }
 
 /// Whether documents of this kind hold pods or storage an operator makes (so they are read).

@@ -162,6 +162,45 @@ pub fn pod_spec_pointer(id: &Identity) -> Option<&'static str> {
     }
 }
 
+/// Every pod spec of a document, with the part's name when there are several: the one pod spec
+/// of a workload or a single-workload resource (`pod_spec_pointer`), else the components or
+/// pod templates of an operator resource that makes several workloads
+/// (`operators::pod_spec_parts`). What the pod fixes plan over, part by part.
+pub fn pod_parts(id: &Identity, doc: &Value) -> Vec<(String, Option<String>)> {
+    match pod_spec_pointer(id) {
+        Some(p) if pod_spec(id, doc).is_some() => vec![(p.to_string(), None)],
+        Some(_) => Vec::new(),
+        None => crate::operators::pod_spec_parts(id, doc)
+            .into_iter()
+            .map(|(p, name)| (p, Some(name)))
+            .collect(),
+    }
+}
+
+/// For the pod spec at `pointer` of an operator resource (docs/operators.md): the container the
+/// operator generates and the chart does not list (a VictoriaMetrics component's `vmstorage`;
+/// `None` for a ClickHouse pod template, which lists its containers), and the volumes the
+/// operator mounts there from the claims it makes. `None` for other documents.
+pub fn operator_part(
+    id: &Identity,
+    doc: &Value,
+    pointer: &str,
+) -> Option<(Option<&'static str>, Vec<String>)> {
+    let r = crate::operators::resource(id)?;
+    let main = r
+        .components
+        .iter()
+        .find(|c| c.spec == pointer)
+        .map(|c| c.main);
+    let mut volumes: Vec<String> = Vec::new();
+    for c in crate::operators::claims(r, id, doc, &|_, _| 1) {
+        if c.pod == pointer && !volumes.contains(&c.volume) {
+            volumes.push(c.volume);
+        }
+    }
+    Some((main, volumes))
+}
+
 /// The pod spec of a document, read-only.
 pub fn pod_spec<'a>(id: &Identity, doc: &'a Value) -> Option<&'a Map<String, Value>> {
     doc.at(pod_spec_pointer(id)?)?.as_object()

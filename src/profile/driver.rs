@@ -23,10 +23,31 @@ pub struct PodView<'a> {
     pub doc: &'a Value,
     /// Its pod spec (for a CR, the CR's spec, which the operator turns into one).
     pub pod: &'a Map<String, Value>,
+    /// Where `pod` is in `doc`.
+    pub pointer: &'a str,
+    /// The part's name when the document holds several pod specs (a VMCluster's `vmstorage`,
+    /// a ClickHouseInstallation's `pod template clickhouse`): fixes plan each part in turn, and
+    /// the summary names it.
+    pub part: Option<&'a str>,
     /// Whether a fix that ran before made this object more privileged (root-run did).
     pub raised: bool,
     /// The fixes that ran before and changed this object (see [`Docs::changed_by`]).
     pub changed_by: &'a [String],
+}
+
+impl PodView<'_> {
+    /// The object as the summary names it: the document, and the part when it has several.
+    pub fn object(&self) -> String {
+        match self.part {
+            Some(part) => format!("{} ({part})", self.id),
+            None => self.id.to_string(),
+        }
+    }
+
+    /// This pod spec inside `value`, a copy of the document ([`Findings::start`]), to change.
+    pub fn pod_mut<'v>(&self, value: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
+        value.pointer_mut(self.pointer)?.as_object_mut()
+    }
 }
 
 /// What a fix would do to one pod.
@@ -47,7 +68,7 @@ impl Findings {
     pub fn for_pod(profile: &str, view: &PodView) -> Findings {
         Findings {
             profile: profile.to_string(),
-            object: view.id.to_string(),
+            object: view.object(),
             ..Findings::default()
         }
     }
@@ -151,36 +172,48 @@ pub trait PodFix: Fix + Sized {
     }
 }
 
-/// The fix's plan for document `i`, seen read-only; `None` when it has no pod spec.
-fn plan_one<F: PodFix>(
+/// The fix's plans for document `i`, part by part (each part sees the document as the parts
+/// before left it); the notes go to `report`, and the result is the changed document, if any.
+fn plan_doc<F: PodFix>(
     fix: &F,
     settings: &F::Settings,
     survey: &mut F::Survey,
     docs: &Docs,
     i: usize,
     ctx: &Ctx,
-) -> Result<Option<Findings>, UsageError> {
+    report: &mut Report,
+) -> Result<Option<Value>, UsageError> {
     let d = docs.get(i);
-    let Some(pod) = workload::pod_spec(&d.id, &d.value) else {
-        return Ok(None);
-    };
-    let view = PodView {
-        id: &d.id,
-        cr: CrKind::of(&d.id),
-        doc: &d.value,
-        pod,
-        raised: docs.raised(i),
-        changed_by: docs.changed_by(i),
-    };
-    fix.plan(Planning {
-        settings,
-        survey,
-        view: &view,
-        sel: ctx.sel,
-        profile: ctx.profile,
-        assume: ctx.assume,
-    })
-    .map(Some)
+    let mut current: Option<Value> = None;
+    for (pointer, part) in workload::pod_parts(&d.id, &d.value) {
+        let doc = current.as_ref().unwrap_or(&d.value);
+        let Some(pod) = doc.pointer(&pointer).and_then(Value::as_object) else {
+            continue;
+        };
+        let view = PodView {
+            id: &d.id,
+            cr: CrKind::of(&d.id),
+            doc,
+            pod,
+            pointer: &pointer,
+            part: part.as_deref(),
+            raised: docs.raised(i),
+            changed_by: docs.changed_by(i),
+        };
+        let found = fix.plan(Planning {
+            settings,
+            survey,
+            view: &view,
+            sel: ctx.sel,
+            profile: ctx.profile,
+            assume: ctx.assume,
+        })?;
+        report.absorb(found.report);
+        if let Some(fixed) = found.fixed {
+            current = Some(fixed);
+        }
+    }
+    Ok(current)
 }
 
 /// What [`drive`] would do, with nothing stored: the findings go to `ctx.report`, and for each
@@ -195,11 +228,10 @@ pub fn foresee<F: PodFix>(
     let mut survey = fix.survey(settings, docs, ctx);
     let mut out = Vec::new();
     for i in docs.pods(ctx.sel) {
-        let Some(found) = plan_one(fix, settings, &mut survey, docs, i, ctx)? else {
-            continue;
-        };
-        ctx.report.absorb(found.report);
-        if let Some(fixed) = found.fixed {
+        let mut report = Report::default();
+        let fixed = plan_doc(fix, settings, &mut survey, docs, i, ctx, &mut report)?;
+        ctx.report.absorb(report);
+        if let Some(fixed) = fixed {
             let d = docs.get(i);
             out.push((i, crate::immutable::changes(&d.id, &d.value, &fixed)));
         }
@@ -217,11 +249,10 @@ pub fn drive<F: PodFix>(
 ) -> Result<(), UsageError> {
     let mut survey = fix.survey(settings, docs, ctx);
     for i in docs.pods(ctx.sel) {
-        let Some(found) = plan_one(fix, settings, &mut survey, docs, i, ctx)? else {
-            continue;
-        };
-        ctx.report.absorb(found.report);
-        if let Some(fixed) = found.fixed {
+        let mut report = Report::default();
+        let fixed = plan_doc(fix, settings, &mut survey, docs, i, ctx, &mut report)?;
+        ctx.report.absorb(report);
+        if let Some(fixed) = fixed {
             *docs.edit(i) = fixed;
         }
     }

@@ -408,7 +408,7 @@ impl PodFix for ExecProbes {
             return Ok(found);
         }
         let mut value = Findings::start(view);
-        if let Some(pod) = workload::pod_spec_mut(view.id, &mut value) {
+        if let Some(pod) = view.pod_mut(&mut value) {
             for conv in plan.conversions {
                 let probe = workload::items_mut(pod.get_mut(conv.list))
                     .nth(conv.index)

@@ -276,11 +276,11 @@ impl PodFix for ImageMirror {
     fn plan(&self, at: Planning<'_, Self>) -> Result<Findings, UsageError> {
         let (settings, seen, view, sel) = (at.settings, at.survey, at.view, at.sel);
         let mut found = Findings::for_pod(at.profile, view);
-        let object = view.id.to_string();
+        let object = view.object();
         let mut fixed = Findings::start(view);
         // Which CR objects (spec, spec.thanos) had their baseImage mapped, by which rule.
         let mut bases: Vec<(&str, usize)> = Vec::new();
-        for site in sites(view.id, view.doc) {
+        for site in sites(view.id, view.doc, view.pointer) {
             if !sel.container(&site.container) {
                 continue;
             }

@@ -538,12 +538,14 @@ fn plan_cr(
 /// Targets of another operator's resource (docs/operators.md): the volumes its claims become,
 /// owned by the pod's `spec.securityContext.runAsUser` (or 65534 under the VictoriaMetrics
 /// operator's `useStrictSecurity`, its default then). The helper goes into `spec.initContainers`,
-/// which the operator adds to the pods it makes.
+/// which the operator adds to the pods it makes. A resource of several pod specs (a VMCluster's
+/// components, a ClickHouseInstallation's pod templates) is planned part by part: `pointer` is
+/// the part's, and only the claims its pods mount are its targets.
 fn plan_operator(
     r: &crate::operators::Resource,
     id: &Identity,
     doc: &Value,
-    pod: &Map<String, Value>,
+    (pointer, pod): (&str, &Map<String, Value>),
     s: &Settings,
 ) -> PodPlan {
     let mut plan = PodPlan::default();
@@ -551,7 +553,7 @@ fn plan_operator(
     let count = |_: Option<&Value>, _: &str| 1;
     let mut targets: Vec<Target> = Vec::new();
     for c in crate::operators::claims(r, id, doc, &count) {
-        if !targets.iter().any(|t| t.volume == c.volume) {
+        if c.pod == pointer && !targets.iter().any(|t| t.volume == c.volume) {
             targets.push(Target {
                 volume: c.volume,
                 sub_path: c.sub_path,
@@ -565,16 +567,24 @@ fn plan_operator(
         return plan;
     }
     let psc = pod.get("securityContext");
-    let strict = pod.get("useStrictSecurity").and_then(Value::as_bool) == Some(true);
+    // A cluster resource sets it once for its components (`VMClusterSpec.UseStrictSecurity`).
+    let strict = [
+        pod.get("useStrictSecurity"),
+        doc.pointer("/spec/useStrictSecurity"),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|v| v.as_bool() == Some(true));
     let uid = s
         .uid
         .or_else(|| workload::sc_int(psc, "runAsUser"))
         .or_else(|| strict.then_some(65534));
     match uid {
         None => plan.warnings.push(format!(
-            "storage {} is not chowned: spec.securityContext has no runAsUser, so the image decides; set --set \
+            "storage {} is not chowned: {}.securityContext has no runAsUser, so the image decides; set --set \
              init-chown.uid=UID (and init-chown.gid=GID)",
-            targets.iter().map(describe).collect::<Vec<_>>().join(", ")
+            targets.iter().map(describe).collect::<Vec<_>>().join(", "),
+            pointer.trim_start_matches('/').replace('/', ".")
         )),
         Some(0) => plan.notes.push("the pods run as root: no chown needed".into()),
         Some(uid) => {
@@ -641,7 +651,7 @@ impl PodFix for InitChown {
                 plan_cr(kind, id, doc, pod, settings)
             }
             (Some(_), _) => PodPlan::default(),
-            (None, Some(r)) => plan_operator(r, id, doc, pod, settings),
+            (None, Some(r)) => plan_operator(r, id, doc, (view.pointer, pod), settings),
             (None, None) => plan_pod(doc, pod, settings, &|n| sel.container(n)),
         };
         let mut covered = Vec::new();
@@ -706,7 +716,7 @@ impl PodFix for InitChown {
         });
         let wanted = container(&settings.image, &plan.targets);
         let mut value = Findings::start(view);
-        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+        let Some(pod) = view.pod_mut(&mut value) else {
             return Ok(found);
         };
         if let Err(e) = place(pod, wanted, cr.is_none()) {

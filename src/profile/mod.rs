@@ -415,7 +415,7 @@ impl Docs {
         (0..self.items.len())
             .filter(|&i| {
                 let d = &self.items[i];
-                workload::pod_spec(&d.id, &d.value).is_some()
+                !workload::pod_parts(&d.id, &d.value).is_empty()
                     && sel.object(&d.id, &d.value, &workload::container_names(&d.id, &d.value))
             })
             .collect()

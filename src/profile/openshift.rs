@@ -506,8 +506,8 @@ impl PodFix for OpenShift {
             );
         }
         let mut value = Findings::start(view);
-        let pointer = workload::pod_spec_pointer(id).unwrap_or("/spec");
-        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+        let pointer = view.pointer;
+        let Some(pod) = view.pod_mut(&mut value) else {
             return Ok(found);
         };
         let removed = strip(pointer, pod, &|n| sel.container(n));

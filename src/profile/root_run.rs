@@ -253,8 +253,11 @@ impl PodFix for RootRun {
         } = at;
         let (id, cr, doc) = (view.id, view.cr, view.doc);
         let mut found = Findings::for_pod(profile, view);
-        if cr.is_none() && !sel.explicit() && !writes_volume(doc, view.pod) {
-            survey.left_alone.push(id.to_string());
+        // An operator's generated main container writes the storage its claims become.
+        let operator_writes = workload::operator_part(id, doc, view.pointer)
+            .is_some_and(|(_, volumes)| !volumes.is_empty());
+        if cr.is_none() && !sel.explicit() && !operator_writes && !writes_volume(doc, view.pod) {
+            survey.left_alone.push(view.object());
             // The hint names a release workload rather than a hook when there is one.
             if survey
                 .example
@@ -272,7 +275,7 @@ impl PodFix for RootRun {
         let before_uid =
             workload::sc_int(view.pod.get("securityContext"), "runAsUser").filter(|u| *u != 0);
         let mut value = Findings::start(view);
-        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+        let Some(pod) = view.pod_mut(&mut value) else {
             return Ok(found);
         };
         root_pod(pod);

@@ -98,6 +98,37 @@ fn shared_volumes(doc: &Value, pod: &Map<String, Value>) -> Vec<(String, Vec<Str
     users
 }
 
+/// The claims an operator mounts into this part's pods (docs/operators.md) that two or more
+/// containers write: the generated main container the chart does not list (a VictoriaMetrics
+/// component's), and the listed containers that mount the volume read-write (`spec.containers`
+/// entries of a VictoriaMetrics resource, a ClickHouse pod template's containers).
+fn operator_shared(
+    id: &Identity,
+    doc: &Value,
+    pointer: &str,
+    pod: &Map<String, Value>,
+) -> Vec<(String, Vec<String>)> {
+    let Some((main, volumes)) = workload::operator_part(id, doc, pointer) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for vol in volumes {
+        let mut users: Vec<String> = main.map(str::to_string).into_iter().collect();
+        for c in sharing(pod) {
+            let name = workload::container_name(c).to_string();
+            let writes = workload::mounts(c)
+                .any(|m| workload::name(m) == Some(vol.as_str()) && !workload::read_only(m));
+            if writes && !users.contains(&name) {
+                users.push(name);
+            }
+        }
+        if users.len() >= 2 {
+            out.push((vol, users));
+        }
+    }
+    out
+}
+
 /// What the operator's generated containers share, for the summary. Every operator resource is
 /// a target: the operator puts several containers into its pod (the config reloaders write the
 /// `config-out` emptyDir the main container reads; a thanos sidecar shares the TSDB volume), and
@@ -497,14 +528,18 @@ impl PodFix for SharedUid {
         let mut found = Findings::for_pod(at.profile, view);
         let shared = match cr {
             Some(kind) => cr_shared(kind, id, doc),
-            None => shared_volumes(doc, pod),
+            None => {
+                let mut shared = shared_volumes(doc, pod);
+                shared.extend(operator_shared(id, doc, view.pointer, pod));
+                shared
+            }
         };
         if shared.is_empty() && cr.is_none() && !sel.explicit() {
             return Ok(found);
         }
         // An id Kubernetes refuses reads as unset in `choose`: say so.
         workload::warn_bad_numbers(&mut found.report, id, doc);
-        let object = id.to_string();
+        let object = view.object();
         // A fix before this one made the object more privileged: that is root-run, the only
         // one before shared-uid that raises privilege (so this holds for a user profile file
         // with another name too). Both on one pod is a contradiction the user must resolve, even
@@ -597,7 +632,7 @@ impl PodFix for SharedUid {
             .map(|c| workload::container_name(c).to_string())
             .collect();
         let mut value = Findings::start(view);
-        let Some(pod) = workload::pod_spec_mut(id, &mut value) else {
+        let Some(pod) = view.pod_mut(&mut value) else {
             return Ok(found);
         };
         set_pod(pod, uid, gid, uid_param.is_some(), gid_param.is_some());

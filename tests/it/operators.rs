@@ -273,3 +273,105 @@ fn init_chown_reaches_into_victoriametrics_resources() {
         out.report.messages
     );
 }
+
+/// A VMCluster whose vmstorage pods run as 1000 and carry a backup sidecar (uid 3000) that
+/// writes the storage volume; vminsert has no storage.
+const VM_CLUSTER_WITH_SIDECAR: &str = "---
+apiVersion: operator.victoriametrics.com/v1beta1
+kind: VMCluster
+metadata:
+  name: vm
+  namespace: monitoring
+spec:
+  vmstorage:
+    replicaCount: 2
+    image: {repository: victoriametrics/vmstorage, tag: v1.102.0-cluster}
+    securityContext: {runAsUser: 1000, fsGroup: 2000}
+    containers:
+      - name: backup
+        image: example.com/backup:1.0
+        securityContext: {runAsUser: 3000}
+        volumeMounts:
+          - {name: vmstorage-db, mountPath: /backup}
+    storage:
+      volumeClaimTemplate:
+        spec:
+          resources:
+            requests:
+              storage: 50Gi
+  vminsert:
+    replicaCount: 2
+";
+
+fn vmstorage(out: &[u8]) -> Value {
+    docs(out)[0]["spec"]["vmstorage"].clone()
+}
+
+#[test]
+fn vmcluster_components_were_invisible_to_the_pod_fixes() {
+    // init-chown: the helper goes into the component that mounts the claim, owned by its user.
+    let out = run(VM_CLUSTER_WITH_SIDECAR, &["init-chown"], &[]);
+    let s = vmstorage(&out.stream);
+    let helper = &s["initContainers"][0];
+    assert_eq!(helper["name"], "fixup-chown", "{s}");
+    assert_eq!(helper["volumeMounts"][0]["name"], "vmstorage-db");
+    assert!(helper["command"][2].as_str().unwrap().contains("1000:2000"));
+    assert!(
+        docs(&out.stream)[0]["spec"]["vminsert"]
+            .get("initContainers")
+            .is_none()
+    );
+    assert_eq!(
+        out.report.more_privileged(),
+        vec!["VMCluster monitoring/vm"]
+    );
+    // shared-uid: the generated vmstorage container and the sidecar write the volume.
+    let out = run(VM_CLUSTER_WITH_SIDECAR, &["shared-uid"], &[]);
+    let s = vmstorage(&out.stream);
+    assert!(s["containers"][0].get("securityContext").is_none(), "{s}");
+    assert_eq!(s["securityContext"]["runAsUser"], 1000);
+    assert!(
+        out.report.messages.iter().any(|m| m.object.as_deref()
+            == Some("VMCluster monitoring/vm (vmstorage)")
+            && m.message
+                .contains("vmstorage, backup share volume vmstorage-db")),
+        "{:?}",
+        out.report.messages
+    );
+    // root-run: the component with storage is changed, the one without is named as left.
+    let out = run(VM_CLUSTER_WITH_SIDECAR, &["root-run"], &[]);
+    let d = docs(&out.stream);
+    assert_eq!(d[0]["spec"]["vmstorage"]["securityContext"]["runAsUser"], 0);
+    assert!(d[0]["spec"]["vminsert"].get("securityContext").is_none());
+}
+
+#[test]
+fn clickhouse_pod_template_volume_is_chowned_to_the_clickhouse_user() {
+    let input = CLICKHOUSE.replace(
+        "          securityContext: {runAsUser: 101, runAsGroup: 101, fsGroup: 101}\n",
+        "          securityContext: {runAsUser: 101, runAsGroup: 101, fsGroup: 101}\n          \
+         initContainers: []\n",
+    );
+    let out = run(&input, &["init-chown"], &[]);
+    let d = docs(&out.stream);
+    let t = &d[0]["spec"]["templates"]["podTemplates"][0]["spec"];
+    let helper = &t["initContainers"][0];
+    assert_eq!(helper["name"], "fixup-chown", "{t}");
+    assert_eq!(helper["volumeMounts"][0]["name"], "data");
+    assert!(helper["command"][2].as_str().unwrap().contains("101:101"));
+}
+
+#[test]
+fn victoriametrics_image_repository_was_pulled_from_docker_hub_anyway() {
+    let out = run(
+        VM_CLUSTER_WITH_SIDECAR,
+        &["image-mirror"],
+        &[("image-mirror.map", "docker.io=mirror.example.com/hub")],
+    );
+    let s = vmstorage(&out.stream);
+    assert_eq!(
+        s["image"]["repository"],
+        "mirror.example.com/hub/victoriametrics/vmstorage"
+    );
+    assert_eq!(s["image"]["tag"], "v1.102.0-cluster");
+}

@@ -19,12 +19,13 @@ pub(super) struct Site {
     pub(super) container: String,
 }
 
-/// Every place `doc` names an image, in document order: the containers of its pod spec (with
-/// the operator flags in their command lines), then the operator CR fields.
-pub(super) fn sites(id: &Identity, doc: &Value) -> Vec<Site> {
+/// Every place the pod spec at `ptr` in `doc` names an image, in document order: its
+/// containers (with the operator flags in their command lines), then the operator resource's
+/// fields: prometheus-operator's CR fields, or a VictoriaMetrics component's
+/// `image.repository` (the operator pulls `<repository>:<tag>`, `CommonAppsParams.Image`).
+pub(super) fn sites(id: &Identity, doc: &Value, ptr: &str) -> Vec<Site> {
     let mut out = Vec::new();
-    let (Some(ptr), Some(pod)) = (workload::pod_spec_pointer(id), workload::pod_spec(id, doc))
-    else {
+    let Some(pod) = doc.at(ptr).and_then(Value::as_object) else {
         return out;
     };
     let dotted = ptr.trim_start_matches('/').replace('/', ".");
@@ -80,6 +81,23 @@ pub(super) fn sites(id: &Identity, doc: &Value) -> Vec<Site> {
             }
         }
     }
+    if let Some(r) = crate::operators::resource(id)
+        && r.group == "operator.victoriametrics.com"
+        && pod.get("image").and_then(|i| i.get("repository")).is_some()
+    {
+        let main = r
+            .components
+            .iter()
+            .find(|c| c.spec == ptr)
+            .map_or("", |c| c.main);
+        out.push(Site {
+            pointer: format!("{ptr}/image/repository"),
+            place: format!("{dotted}.image.repository"),
+            prefix: String::new(),
+            versioned: false,
+            container: main.to_string(),
+        });
+    }
     if let Some(kind) = CrKind::of(id) {
         let main = kind.main_container();
         let mut field = |pointer: &str, versioned: bool, container: &str| {
@@ -112,7 +130,10 @@ pub(super) fn sites(id: &Identity, doc: &Value) -> Vec<Site> {
 /// references need a mirror (`--assume arch=loong64`) without rewriting anything.
 #[cfg(test)]
 pub(super) fn references(id: &Identity, doc: &Value) -> Vec<(String, String)> {
-    sites(id, doc)
+    let Some(ptr) = workload::pod_spec_pointer(id) else {
+        return Vec::new();
+    };
+    sites(id, doc, ptr)
         .into_iter()
         .filter_map(|s| {
             let text = doc.at(&s.pointer)?.as_str()?;
@@ -189,10 +210,8 @@ pub(super) fn operator_defaults(
     found: &mut Findings,
 ) {
     use crate::profile::exec_probes::{image_name, image_tag, parse_version};
-    let object = view.id.to_string();
-    let Some(ptr) = workload::pod_spec_pointer(view.id) else {
-        return;
-    };
+    let object = view.object();
+    let ptr = view.pointer;
     if CrKind::of(view.id).is_some() {
         return;
     }
