@@ -71,6 +71,21 @@ pub fn run(args: Args) -> ExitCode {
             format,
             ..
         }) => return diagnose(error.as_deref(), error_file.as_deref(), *format),
+        Some(Command::Doctor {
+            namespace,
+            release,
+            kube_context,
+            format,
+            verbose,
+        }) => {
+            return doctor(
+                namespace.clone(),
+                release.clone(),
+                kube_context.clone(),
+                *format,
+                *verbose,
+            );
+        }
         Some(Command::Explain { profile }) => {
             return match explain(profile) {
                 Ok(t) => print_out(&t),
@@ -216,6 +231,56 @@ fn write_parts(parts: &engine::Parts, input: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match parts.write_to(input, &mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// `helm-fixup doctor`: read the cluster (kube.rs), judge (doctor.rs), print the report on
+/// stdout. Helm's own environment names the context and namespace when the flags do not
+/// (`HELM_KUBECONTEXT`, `HELM_NAMESPACE`), and where it keeps releases (`HELM_DRIVER`).
+fn doctor(
+    namespace: Option<String>,
+    release: Option<String>,
+    context: Option<String>,
+    format: SummaryFormat,
+    verbose: bool,
+) -> ExitCode {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let kubectl = crate::kube::Kubectl::new(context.or_else(|| env("HELM_KUBECONTEXT")));
+    let ask = crate::doctor::gather::Ask {
+        namespace: namespace.or_else(|| env("HELM_NAMESPACE")),
+        release,
+        driver: env("HELM_DRIVER"),
+    };
+    let run = |args: &[&str]| kubectl.run(args);
+    let facts = crate::doctor::gather::gather(&run, &ask);
+    if verbose {
+        let calls = kubectl.calls.borrow();
+        let mut list = format!("helm-fixup doctor: {} kubectl call(s), all read-only:\n", calls.len());
+        for c in calls.iter() {
+            list.push_str(&format!("  {c}\n"));
+        }
+        eprint!("{list}");
+    }
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            return fail(
+                &format!("helm-fixup doctor: cannot read the pods: {e}"),
+                None,
+                ExitCode::BadInput,
+            );
+        }
+    };
+    let d = crate::doctor::analyse(&facts);
+    let text = match format {
+        SummaryFormat::Text => crate::doctor::text_report(&d),
+        SummaryFormat::Json => {
+            serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"
+        }
+    };
+    match print_out(&text) {
+        ExitCode::Success if d.found() => ExitCode::Found,
         other => other,
     }
 }

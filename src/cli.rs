@@ -106,6 +106,28 @@ pub enum Command {
         #[arg(long = "set", value_name = "PROFILE.PARAM=VALUE")]
         set: Vec<String>,
     },
+    /// Read an installed release's failing pods from the cluster (status, termination
+    /// messages, `logs --previous`, events) with its manifest, nodes, StorageClasses and Pod
+    /// Security labels; name each failure, the object it comes from, and the `helm upgrade`
+    /// that fixes it for Helm 4 and Helm 3. Read-only (kubectl get and logs). Exit 0 when
+    /// nothing is found, 4 when something is, 2 when the cluster cannot be read.
+    Doctor {
+        /// The namespace (default: HELM_NAMESPACE, else kubectl's current one).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        namespace: Option<String>,
+        /// The release: only its pods, and its manifest says which object each comes from.
+        #[arg(long = "release", value_name = "NAME")]
+        release: Option<String>,
+        /// The kubeconfig context (default: HELM_KUBECONTEXT, else the current context).
+        #[arg(long = "kube-context", value_name = "CONTEXT")]
+        kube_context: Option<String>,
+        /// Report format.
+        #[arg(long = "format", value_enum, default_value = "text")]
+        format: SummaryFormat,
+        /// List every kubectl call made (on stderr).
+        #[arg(short = 'v', long = "verbose")]
+        verbose: bool,
+    },
 }
 
 /// Whether a word names a built-in profile (or `auto`), for the argument advice.

@@ -10,6 +10,7 @@ mod support;
 
 mod cli;
 mod diagnose;
+mod doctor;
 mod exec_probes;
 mod fuzz_regressions;
 mod golden;
