@@ -94,6 +94,11 @@ pub fn run(args: Args) -> ExitCode {
         }
         None => {}
     }
+    let (assume, settled) = match settle_cluster(&args.assume) {
+        Ok(x) => x,
+        Err(e) => return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage),
+    };
+    let args = Args { assume, ..args };
     let env = |k: &str| std::env::var(k).ok();
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
     let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
@@ -151,7 +156,14 @@ pub fn run(args: Args) -> ExitCode {
         );
     }
     match engine::process_parts(&input, &cfg.plan) {
-        Ok(out) => {
+        Ok(mut out) => {
+            if !settled.is_empty() {
+                out.report.note(
+                    "auto",
+                    None,
+                    format!("--assume cluster: {}", settled.join("; ")),
+                );
+            }
             let summary = summary_text(&cfg, &out);
             if let Err(e) = write_parts(&out, &input) {
                 return fail(
@@ -235,6 +247,47 @@ fn write_parts(parts: &engine::Parts, input: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// `--assume cluster`: replace the word with the values the cluster's facts settle (nodes,
+/// StorageClasses, the OpenShift API, read with kubectl get only), keeping the user's own keys.
+/// Returns the new `--assume` items and, for the summary, each settled value with its fact.
+/// Without `cluster`, nothing is read and the items are returned as they are.
+fn settle_cluster(items: &[String]) -> Result<(Vec<String>, Vec<String>), String> {
+    let words: Vec<&str> = items
+        .iter()
+        .flat_map(|i| i.split(','))
+        .map(str::trim)
+        .collect();
+    if !words.contains(&"cluster") {
+        return Ok((items.to_vec(), Vec::new()));
+    }
+    let given: Vec<String> = words
+        .iter()
+        .filter(|w| **w != "cluster" && !w.is_empty())
+        .map(|w| w.to_string())
+        .collect();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let kubectl = crate::kube::Kubectl::new(env("HELM_KUBECONTEXT"));
+    let run = |args: &[&str]| kubectl.run(args);
+    let facts = crate::doctor::gather::cluster_facts(&run);
+    if facts.unread.len() == 3 {
+        return Err(format!(
+            "--assume cluster: the cluster cannot be read: {}",
+            facts.unread.join("; ")
+        ));
+    }
+    let settled = crate::doctor::assume_from(&facts, &given);
+    let mut out = given;
+    let mut why = Vec::new();
+    for (kv, fact) in settled {
+        why.push(format!("{kv} ({fact})"));
+        out.push(kv);
+    }
+    for u in &facts.unread {
+        why.push(format!("not read: {u}"));
+    }
+    Ok((out, why))
+}
+
 /// `helm-fixup doctor`: read the cluster (kube.rs), judge (doctor.rs), print the report on
 /// stdout. Helm's own environment names the context and namespace when the flags do not
 /// (`HELM_KUBECONTEXT`, `HELM_NAMESPACE`), and where it keeps releases (`HELM_DRIVER`).
@@ -256,7 +309,10 @@ fn doctor(
     let facts = crate::doctor::gather::gather(&run, &ask);
     if verbose {
         let calls = kubectl.calls.borrow();
-        let mut list = format!("helm-fixup doctor: {} kubectl call(s), all read-only:\n", calls.len());
+        let mut list = format!(
+            "helm-fixup doctor: {} kubectl call(s), all read-only:\n",
+            calls.len()
+        );
         for c in calls.iter() {
             list.push_str(&format!("  {c}\n"));
         }
@@ -275,9 +331,7 @@ fn doctor(
     let d = crate::doctor::analyse(&facts);
     let text = match format {
         SummaryFormat::Text => crate::doctor::text_report(&d),
-        SummaryFormat::Json => {
-            serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"
-        }
+        SummaryFormat::Json => serde_json::to_string_pretty(&d).unwrap_or_default() + "\n",
     };
     match print_out(&text) {
         ExitCode::Success if d.found() => ExitCode::Found,
@@ -333,6 +387,11 @@ fn diagnose(
 /// `helm-fixup diagnose < rendered.yaml`: every profile's planning on the stream, nothing
 /// applied; the report goes to stdout, and no stream is written.
 fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> ExitCode {
+    let (assume, settled) = match settle_cluster(assume) {
+        Ok(x) => x,
+        Err(e) => return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage),
+    };
+    let assume = &assume[..];
     let args = Args {
         profiles: vec![config::AUTO.to_string()],
         set: set.to_vec(),
@@ -409,7 +468,9 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
             "helm-fixup diagnose: {profile} could not plan this stream: {why}\n"
         ));
     }
-    let assumed = if assume.is_empty() {
+    let assumed = if !settled.is_empty() {
+        format!(" (assuming from the cluster: {})", settled.join("; "))
+    } else if assume.is_empty() {
         String::new()
     } else {
         format!(" (assuming {})", assume.join(", "))

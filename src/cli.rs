@@ -52,7 +52,8 @@ pub struct Args {
     pub dry_run: bool,
 
     /// What the stream cannot show about the cluster, for `-p auto` and `diagnose`:
-    /// storage=hostpath|nfs|local|dynamic, platform=openshift, arch=loong64. Repeatable.
+    /// storage=hostpath|nfs|local|dynamic, platform=openshift, arch=loong64, or `cluster` to
+    /// read them from the cluster with kubectl (read-only). Repeatable.
     #[arg(long = "assume", value_name = "KEY=VALUE")]
     pub assume: Vec<String>,
 }
@@ -99,7 +100,8 @@ pub enum Command {
         #[arg(long = "format", value_enum, default_value = "text")]
         format: SummaryFormat,
         /// What the stream cannot show about the cluster: storage=hostpath|nfs|local|dynamic,
-        /// platform=openshift, arch=loong64. Repeatable.
+        /// platform=openshift, arch=loong64, or `cluster` to read them from the cluster with
+        /// kubectl (read-only). Repeatable.
         #[arg(long = "assume", value_name = "KEY=VALUE")]
         assume: Vec<String>,
         /// A profile parameter the foresight should use, e.g. --set exec-probes.operatorVersion=0.70.0.

@@ -84,7 +84,12 @@ pub fn decode_release(object: &Value) -> Result<Release, String> {
     }
     let v: Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("the release is not JSON: {e}"))?;
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     Ok(Release {
         name: s("/name"),
         namespace: s("/namespace"),
@@ -95,6 +100,10 @@ pub fn decode_release(object: &Value) -> Result<Release, String> {
         manifest: s("/manifest"),
     })
 }
+
+/// The placeholder for the user's mirror in the image-mirror command: a name image-mirror
+/// accepts (an upper-case one is not a repository), plainly not theirs.
+const MIRROR: &str = "mirror.example.com";
 
 fn is_gzip(b: &[u8]) -> bool {
     b.starts_with(&[0x1f, 0x8b])
@@ -201,12 +210,20 @@ fn pod_texts(pod: &Value, facts: &Facts) -> Vec<String> {
     let mut out = Vec::new();
     for c in list(pod, "/status/conditions") {
         if text(&c, "/status") != "True" && !text(&c, "/message").is_empty() {
-            out.push(format!("condition {}: {}", text(&c, "/type"), text(&c, "/message")));
+            out.push(format!(
+                "condition {}: {}",
+                text(&c, "/type"),
+                text(&c, "/message")
+            ));
         }
     }
     for (_, s) in statuses(pod) {
         let c = text(s, "/name");
-        for at in ["/state/waiting", "/state/terminated", "/lastState/terminated"] {
+        for at in [
+            "/state/waiting",
+            "/state/terminated",
+            "/lastState/terminated",
+        ] {
             let reason = text(s, &format!("{at}/reason"));
             let message = text(s, &format!("{at}/message"));
             if !reason.is_empty() || !message.is_empty() {
@@ -218,7 +235,11 @@ fn pod_texts(pod: &Value, facts: &Facts) -> Vec<String> {
     }
     for e in &facts.events {
         if text(e, "/involvedObject/kind") == "Pod" && text(e, "/involvedObject/name") == name {
-            out.push(format!("event {}: {}", text(e, "/reason"), text(e, "/message")));
+            out.push(format!(
+                "event {}: {}",
+                text(e, "/reason"),
+                text(e, "/message")
+            ));
         }
     }
     for ((p, c), log) in &facts.logs {
@@ -335,9 +356,9 @@ pub fn schedulable_nodes(nodes: &[Value]) -> Vec<String> {
         .iter()
         .filter(|n| n.pointer("/spec/unschedulable") != Some(&Value::Bool(true)))
         .filter(|n| {
-            !list(n, "/spec/taints").iter().any(|t| {
-                matches!(text(t, "/effect"), "NoSchedule" | "NoExecute")
-            })
+            !list(n, "/spec/taints")
+                .iter()
+                .any(|t| matches!(text(t, "/effect"), "NoSchedule" | "NoExecute"))
         })
         .map(|n| text(n, "/metadata/name").to_string())
         .filter(|n| !n.is_empty())
@@ -350,7 +371,11 @@ pub fn one_arch(nodes: &[Value]) -> Option<String> {
         .iter()
         .map(|n| {
             let label = text(n, "/metadata/labels/kubernetes.io~1arch");
-            if label.is_empty() { text(n, "/status/nodeInfo/architecture") } else { label }
+            if label.is_empty() {
+                text(n, "/status/nodeInfo/architecture")
+            } else {
+                label
+            }
         })
         .collect();
     archs.sort_unstable();
@@ -366,14 +391,20 @@ pub fn default_class(classes: &[Value]) -> Option<String> {
     classes
         .iter()
         .find(|c| {
-            text(c, "/metadata/annotations/storageclass.kubernetes.io~1is-default-class") == "true"
+            text(
+                c,
+                "/metadata/annotations/storageclass.kubernetes.io~1is-default-class",
+            ) == "true"
         })
         .map(|c| text(c, "/metadata/name").to_string())
 }
 
 /// The Pod Security level a namespace enforces (label `pod-security.kubernetes.io/enforce`).
 pub fn enforced_level(namespace: Option<&Value>) -> Option<String> {
-    let l = text(namespace?, "/metadata/labels/pod-security.kubernetes.io~1enforce");
+    let l = text(
+        namespace?,
+        "/metadata/labels/pod-security.kubernetes.io~1enforce",
+    );
     (!l.is_empty()).then(|| l.to_string())
 }
 
@@ -396,13 +427,15 @@ fn shares_uid(pod: &Value) -> bool {
     let (Some(uid), Some(_)) = (uid, fs) else {
         return false;
     };
-    ["/spec/initContainers", "/spec/containers"].iter().all(|p| {
-        list(pod, p).iter().all(|c| {
-            c.pointer("/securityContext/runAsUser")
-                .and_then(Value::as_i64)
-                .is_none_or(|u| u == uid)
+    ["/spec/initContainers", "/spec/containers"]
+        .iter()
+        .all(|p| {
+            list(pod, p).iter().all(|c| {
+                c.pointer("/securityContext/runAsUser")
+                    .and_then(Value::as_i64)
+                    .is_none_or(|u| u == uid)
+            })
         })
-    })
 }
 
 /// The profile that fixes `code` on this pod: the catalogue's first fix (the least privilege),
@@ -497,27 +530,37 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
     if !facts.nodes.is_empty() {
         d.facts.push(format!(
             "nodes: {} schedulable of {} ({})",
-            if nodes.is_empty() { "none".to_string() } else { nodes.join(", ") },
+            if nodes.is_empty() {
+                "none".to_string()
+            } else {
+                nodes.join(", ")
+            },
             facts.nodes.len(),
             arch.clone().unwrap_or_else(|| "mixed architectures".into())
         ));
     }
-    if !facts.storage_classes.is_empty() || facts.unread.iter().all(|u| !u.contains("storageclasses")) {
+    if !facts.storage_classes.is_empty()
+        || facts.unread.iter().all(|u| !u.contains("storageclasses"))
+    {
         d.facts.push(format!(
             "default StorageClass: {}",
             default.clone().unwrap_or_else(|| "none".into())
         ));
     }
     if let Some(level) = enforced_level(facts.namespace_object.as_ref()) {
-        d.facts.push(format!("Pod Security enforced in the namespace: {level}"));
+        d.facts
+            .push(format!("Pod Security enforced in the namespace: {level}"));
     }
     match facts.openshift {
-        Some(true) => d.facts.push("OpenShift: yes (security.openshift.io answers)".into()),
+        Some(true) => d
+            .facts
+            .push("OpenShift: yes (security.openshift.io answers)".into()),
         Some(false) => d.facts.push("OpenShift: no".into()),
         None => {}
     }
     if !facts.pvs.is_empty() {
-        d.facts.push(format!("PersistentVolumes: {}", facts.pvs.len()));
+        d.facts
+            .push(format!("PersistentVolumes: {}", facts.pvs.len()));
     }
     if profiles.is_empty() {
         return;
@@ -530,7 +573,10 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
     if profiles.iter().any(|p| p == "local-pv") {
         if nodes.is_empty() {
             set("local-pv.nodes=NODE".into());
-            d.notes.push("NODE: no schedulable node was read; name the nodes whose disks hold the volumes".into());
+            d.notes.push(
+                "NODE: no schedulable node was read; name the nodes whose disks hold the volumes"
+                    .into(),
+            );
         } else {
             set(format!("local-pv.nodes={}", nodes.join(",")));
         }
@@ -550,7 +596,10 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
         for pod in facts.pods.iter().filter(|p| failing(p)) {
             for (_, s) in statuses(pod) {
                 let reason = text(s, "/state/waiting/reason");
-                if matches!(reason, "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName") {
+                if matches!(
+                    reason,
+                    "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName"
+                ) {
                     let r = registry(text(s, "/image"));
                     if !registries.contains(&r) {
                         registries.push(r);
@@ -562,12 +611,12 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
             registries.push("FROM".into());
         }
         for r in &registries {
-            set(format!("image-mirror.map={r}=MIRROR/{r}"));
+            set(format!("image-mirror.map={r}={MIRROR}/{r}"));
         }
-        d.notes.push(
-            "MIRROR: your registry that holds copies of these images (with builds for the nodes' architecture)"
-                .into(),
-        );
+        d.notes.push(format!(
+            "{MIRROR}: put your registry there, the one that holds copies of these images (with builds \
+             for the nodes' architecture)"
+        ));
         if let Some(a) = &arch {
             args.push("--assume".into());
             args.push(format!("arch={a}"));
@@ -596,7 +645,10 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
             format!("REPO/{} --version {}", r.chart, r.chart_version),
         ),
         None => (
-            facts.release_name.clone().unwrap_or_else(|| "RELEASE".into()),
+            facts
+                .release_name
+                .clone()
+                .unwrap_or_else(|| "RELEASE".into()),
             "CHART".into(),
         ),
     };
@@ -605,16 +657,27 @@ fn command(facts: &Facts, d: &mut Diagnosis) {
     } else {
         "RELEASE and CHART: the release and the chart it was installed from (helm list)".into()
     });
-    let ns_arg = ns.map(|n| format!(" -n {}", crate::shell::quote_word(&n))).unwrap_or_default();
-    let head = format!("helm upgrade {} {chart}{ns_arg} --reuse-values", crate::shell::quote_word(&release));
+    let ns_arg = ns
+        .map(|n| format!(" -n {}", crate::shell::quote_word(&n)))
+        .unwrap_or_default();
+    let head = format!(
+        "helm upgrade {} {chart}{ns_arg} --reuse-values",
+        crate::shell::quote_word(&release)
+    );
     let words: Vec<String> = args.iter().map(|a| crate::shell::quote_word(a)).collect();
     d.helm4 = Some(format!(
         "{head} --post-renderer fixup{}",
-        words.iter().map(|w| format!(" --post-renderer-args={w}")).collect::<String>()
+        words
+            .iter()
+            .map(|w| format!(" --post-renderer-args={w}"))
+            .collect::<String>()
     ));
     d.helm3 = Some(format!(
         "{head} --post-renderer helm-fixup{}",
-        words.iter().map(|w| format!(" --post-renderer-args {w}")).collect::<String>()
+        words
+            .iter()
+            .map(|w| format!(" --post-renderer-args {w}"))
+            .collect::<String>()
     ));
     d.args = args;
 }
@@ -649,13 +712,19 @@ pub fn text_report(d: &Diagnosis) -> String {
             "\npod {} ({}){}\n",
             p.pod,
             p.status,
-            p.owner.as_ref().map(|o| format!(", from {o}")).unwrap_or_default()
+            p.owner
+                .as_ref()
+                .map(|o| format!(", from {o}"))
+                .unwrap_or_default()
         ));
         if p.failures.is_empty() {
             out.push_str("  not attributed: no known failure in its status, events or logs (kubectl describe pod and kubectl logs show more)\n");
         }
         for (i, f) in p.failures.iter().enumerate() {
-            out.push_str(&format!("  {}: {}\n    seen: {}\n", f.code, f.title, f.line));
+            out.push_str(&format!(
+                "  {}: {}\n    seen: {}\n",
+                f.code, f.title, f.line
+            ));
             if let Some(Some(profile)) = p.profiles.get(i) {
                 out.push_str(&format!("    fix: -p {profile}\n"));
             }
@@ -669,7 +738,9 @@ pub fn text_report(d: &Diagnosis) -> String {
         ));
     }
     if let (Some(h4), Some(h3)) = (&d.helm4, &d.helm3) {
-        out.push_str(&format!("\nthe upgrade that fixes it:\n  Helm 4: {h4}\n  Helm 3: {h3}\n"));
+        out.push_str(&format!(
+            "\nthe upgrade that fixes it:\n  Helm 4: {h4}\n  Helm 3: {h3}\n"
+        ));
         for n in &d.notes {
             out.push_str(&format!("  {n}\n"));
         }
@@ -678,6 +749,55 @@ pub fn text_report(d: &Diagnosis) -> String {
     }
     for u in &d.unread {
         out.push_str(&format!("not read: {u}\n"));
+    }
+    out
+}
+
+/// `--assume cluster`: the `--assume` values the cluster's facts settle, each with the fact
+/// that settled it (for the summary). Keys the user gave are theirs and are not replaced.
+///
+/// - `platform`: `openshift` when the SCC API (`security.openshift.io`) answers, else
+///   `kubernetes`; nothing when it could not be told.
+/// - `storage`: `dynamic` when a StorageClass is the default (claims without a class get a
+///   provisioned volume); with none, `local` (a claim binds only to a volume made for it).
+/// - `arch`: the architecture every node reports, when they agree.
+pub fn assume_from(facts: &Facts, given: &[String]) -> Vec<(String, String)> {
+    let has = |key: &str| {
+        given
+            .iter()
+            .flat_map(|g| g.split(','))
+            .any(|g| g.trim().starts_with(&format!("{key}=")))
+    };
+    let mut out = Vec::new();
+    if !has("platform") {
+        match facts.openshift {
+            Some(true) => out.push((
+                "platform=openshift".into(),
+                "the OpenShift SCC API answers".into(),
+            )),
+            Some(false) => out.push(("platform=kubernetes".into(), "no OpenShift SCC API".into())),
+            None => {}
+        }
+    }
+    if !has("storage") && !facts.unread.iter().any(|u| u.starts_with("storageclasses")) {
+        match default_class(&facts.storage_classes) {
+            Some(c) => out.push((
+                "storage=dynamic".into(),
+                format!("StorageClass {c} is the default"),
+            )),
+            None => out.push((
+                "storage=local".into(),
+                "no StorageClass is the default".into(),
+            )),
+        }
+    }
+    if !has("arch")
+        && let Some(a) = one_arch(&facts.nodes)
+    {
+        out.push((
+            format!("arch={a}"),
+            format!("all {} nodes are {a}", facts.nodes.len()),
+        ));
     }
     out
 }

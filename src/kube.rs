@@ -195,11 +195,15 @@ mod tests {
             Failure::NoContext(_)
         ));
         assert!(matches!(
-            classify("The connection to the server localhost:8080 was refused - did you specify the right host or port?"),
+            classify(
+                "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
+            ),
             Failure::NoContext(_)
         ));
         assert!(matches!(
-            classify("Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\""),
+            classify(
+                "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\""
+            ),
             Failure::Forbidden(_)
         ));
         assert!(matches!(
@@ -207,7 +211,9 @@ mod tests {
             Failure::Unreachable(_)
         ));
         assert!(matches!(
-            classify("Error from server (NotFound): the server could not find the requested resource"),
+            classify(
+                "Error from server (NotFound): the server could not find the requested resource"
+            ),
             Failure::NotFound(_)
         ));
         assert!(matches!(classify(""), Failure::Other(_)));

@@ -36,7 +36,9 @@ pub fn gather(kubectl: Kubectl, ask: &Ask) -> Result<Facts, Failure> {
         ..Facts::default()
     };
     let ns_args = |ns: &Option<String>| -> Vec<String> {
-        ns.iter().flat_map(|n| ["-n".to_string(), n.clone()]).collect()
+        ns.iter()
+            .flat_map(|n| ["-n".to_string(), n.clone()])
+            .collect()
     };
     let get = |what: &str, args: &[String]| -> Result<Vec<Value>, Failure> {
         let mut a: Vec<&str> = vec!["get", what, "-o", "json"];
@@ -44,7 +46,11 @@ pub fn gather(kubectl: Kubectl, ask: &Ask) -> Result<Facts, Failure> {
         items(&kubectl(&a)?, what)
     };
     let mut unread = Vec::new();
-    fn optional(unread: &mut Vec<String>, what: &str, r: Result<Vec<Value>, Failure>) -> Vec<Value> {
+    fn optional(
+        unread: &mut Vec<String>,
+        what: &str,
+        r: Result<Vec<Value>, Failure>,
+    ) -> Vec<Value> {
         r.unwrap_or_else(|e| {
             unread.push(format!("{what} ({e})"));
             Vec::new()
@@ -59,7 +65,11 @@ pub fn gather(kubectl: Kubectl, ask: &Ask) -> Result<Facts, Failure> {
         };
         let mut args = ns_args(&ask.namespace);
         args.extend(["-l".into(), format!("owner=helm,name={release}")]);
-        let stored = optional(&mut unread, &format!("the release's {kind}"), get(kind, &args));
+        let stored = optional(
+            &mut unread,
+            &format!("the release's {kind}"),
+            get(kind, &args),
+        );
         match newest_revision(&stored).map(decode_release) {
             Some(Ok(r)) => {
                 if facts.namespace.is_none() && !r.namespace.is_empty() {
@@ -133,7 +143,39 @@ pub fn gather(kubectl: Kubectl, ask: &Ask) -> Result<Facts, Failure> {
             None
         }
     };
-    facts.pvs = optional(&mut unread, "persistentvolumes", get("persistentvolumes", &[]));
+    facts.pvs = optional(
+        &mut unread,
+        "persistentvolumes",
+        get("persistentvolumes", &[]),
+    );
     facts.unread = unread;
     Ok(facts)
+}
+
+/// The cluster-wide facts `--assume cluster` settles conditions with: nodes, StorageClasses and
+/// whether the OpenShift SCC API answers. Each read may fail; what failed is in `unread`.
+pub fn cluster_facts(kubectl: Kubectl) -> Facts {
+    let mut facts = Facts::default();
+    let mut unread = Vec::new();
+    let get = |what: &str| -> Result<Vec<Value>, Failure> {
+        items(&kubectl(&["get", what, "-o", "json"])?, what)
+    };
+    match get("nodes") {
+        Ok(n) => facts.nodes = n,
+        Err(e) => unread.push(format!("nodes ({e})")),
+    }
+    match get("storageclasses.storage.k8s.io") {
+        Ok(c) => facts.storage_classes = c,
+        Err(e) => unread.push(format!("storageclasses ({e})")),
+    }
+    facts.openshift = match kubectl(&["get", "--raw", "/apis/security.openshift.io/v1"]) {
+        Ok(_) => Some(true),
+        Err(Failure::NotFound(_)) => Some(false),
+        Err(e) => {
+            unread.push(format!("the OpenShift API ({e})"));
+            None
+        }
+    };
+    facts.unread = unread;
+    facts
 }

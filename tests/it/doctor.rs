@@ -213,7 +213,13 @@ fn kps_release() -> Answer {
         "get secrets",
         list(vec![
             release_secret("kps", "monitoring", 1, "kube-prometheus-stack", "---\n"),
-            release_secret("kps", "monitoring", 2, "kube-prometheus-stack", KPS_MANIFEST),
+            release_secret(
+                "kps",
+                "monitoring",
+                2,
+                "kube-prometheus-stack",
+                KPS_MANIFEST,
+            ),
         ]),
     )
 }
@@ -223,10 +229,15 @@ fn cluster(arch: &str) -> Vec<Answer> {
         ok("get nodes", nodes(arch)),
         ok(
             "get storageclasses",
-            list(vec![json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": "local-path"}, "provisioner": "rancher.io/local-path"})]),
+            list(vec![
+                json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": "local-path"}, "provisioner": "rancher.io/local-path"}),
+            ]),
         ),
-        ok("get namespace monitoring", namespace("monitoring", Some("baseline"))),
+        ok(
+            "get namespace monitoring",
+            namespace("monitoring", Some("baseline")),
+        ),
         ok("get persistentvolumes", list(vec![])),
         ok(
             "get replicasets.apps",
@@ -269,7 +280,10 @@ fn prometheus_stuck_init_on_config_out_gets_root_run_for_that_prometheus_only() 
         "{o}"
     );
     assert!(o.contains("config-reloader-write"), "{o}");
-    assert!(o.contains("config_out/prometheus.env.yaml: permission denied"), "{o}");
+    assert!(
+        o.contains("config_out/prometheus.env.yaml: permission denied"),
+        "{o}"
+    );
     // It already runs as 1000 with fsGroup 2000: shared-uid would change nothing.
     assert!(o.contains("fix: -p root-run"), "{o}");
     assert!(
@@ -284,7 +298,10 @@ fn prometheus_stuck_init_on_config_out_gets_root_run_for_that_prometheus_only() 
         o.contains("Helm 3: helm upgrade kps REPO/kube-prometheus-stack --version 65.1.0 -n monitoring --reuse-values --post-renderer helm-fixup --post-renderer-args -p --post-renderer-args root-run"),
         "{o}"
     );
-    assert!(o.contains("Pod Security enforced in the namespace: baseline"), "{o}");
+    assert!(
+        o.contains("Pod Security enforced in the namespace: baseline"),
+        "{o}"
+    );
 }
 
 #[test]
@@ -322,8 +339,9 @@ fn thanos_sidecar_that_cannot_hard_link_blocks_gets_shared_uid() {
     assert!(r.stdout.contains("thanos-hard-link"), "{}", r.stdout);
     assert!(r.stdout.contains("fix: -p shared-uid"), "{}", r.stdout);
     assert!(
-        r.stdout
-            .contains("--post-renderer fixup --post-renderer-args=-p --post-renderer-args=shared-uid\n"),
+        r.stdout.contains(
+            "--post-renderer fixup --post-renderer-args=-p --post-renderer-args=shared-uid\n"
+        ),
         "{}",
         r.stdout
     );
@@ -349,7 +367,8 @@ fn db_pod(ordinal: u32) -> Value {
 
 #[test]
 fn statefulset_pending_on_unbound_claims_gets_local_pv_over_the_worker_nodes() {
-    let manifest = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: pg-db\n  namespace: db\n";
+    let manifest =
+        "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: pg-db\n  namespace: db\n";
     let mut answers = vec![
         ok(
             "get secrets",
@@ -372,7 +391,10 @@ fn statefulset_pending_on_unbound_claims_gets_local_pv_over_the_worker_nodes() {
     let r = doctor(&answers, &["--release", "pg"], &[("HELM_NAMESPACE", "db")]);
     assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
     let o = &r.stdout;
-    assert!(o.contains("pod pg-db-0 (Pending), from StatefulSet pg-db"), "{o}");
+    assert!(
+        o.contains("pod pg-db-0 (Pending), from StatefulSet pg-db"),
+        "{o}"
+    );
     assert!(o.contains("pod pg-db-1 (Pending)"), "{o}");
     assert!(o.contains("unbound-claim"), "{o}");
     // The control-plane node is tainted NoSchedule: not a place for the volumes.
@@ -387,7 +409,9 @@ fn statefulset_pending_on_unbound_claims_gets_local_pv_over_the_worker_nodes() {
     );
     assert!(o.contains("default StorageClass: none"), "{o}");
     assert!(
-        r.calls.iter().any(|c| c.starts_with("get pods -o json -n db")),
+        r.calls
+            .iter()
+            .any(|c| c.starts_with("get pods -o json -n db")),
         "HELM_NAMESPACE is the namespace: {:?}",
         r.calls
     );
@@ -415,7 +439,12 @@ fn probes_refused_on_a_listen_local_prometheus_get_exec_probes() {
     answers.extend(cluster("amd64"));
     let r = doctor(&answers, &["--release", "kps", "-n", "monitoring"], &[]);
     assert_eq!(r.code, 4, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("pod prometheus-kps-prometheus-0 (Running (not ready))"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("pod prometheus-kps-prometheus-0 (Running (not ready))"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("loopback-probe"), "{}", r.stdout);
     assert!(
         r.stdout
@@ -462,7 +491,7 @@ fn operator_image_without_a_loong64_build_gets_image_mirror_for_the_nodes_arch()
     assert!(
         o.contains(
             "--post-renderer-args=-p --post-renderer-args=image-mirror --post-renderer-args=--set \
-             --post-renderer-args=image-mirror.map=quay.io=MIRROR/quay.io --post-renderer-args=--assume \
+             --post-renderer-args=image-mirror.map=quay.io=mirror.example.com/quay.io --post-renderer-args=--assume \
              --post-renderer-args=arch=loong64"
         ),
         "{o}"
@@ -489,8 +518,9 @@ fn healthy_release_exits_zero_and_other_releases_pods_are_not_blamed_on_it() {
     let r = doctor(&answers, &["--release", "kps", "-n", "monitoring"], &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout
-            .contains("no failing pod of the release (1 other failing pod(s) in the namespace: pg-db-0)"),
+        r.stdout.contains(
+            "no failing pod of the release (1 other failing pod(s) in the namespace: pg-db-0)"
+        ),
         "{}",
         r.stdout
     );
@@ -509,7 +539,11 @@ fn failing_pod_with_no_known_failure_is_listed_as_not_attributed() {
     let answers = vec![ok("get pods", list(vec![pod]))];
     let r = doctor(&answers, &["-n", "apps"], &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("pod app-0 (CrashLoopBackOff)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("pod app-0 (CrashLoopBackOff)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("not attributed"), "{}", r.stdout);
     // What could not be read is said, not hidden.
     assert!(r.stdout.contains("not read: nodes"), "{}", r.stdout);
@@ -527,27 +561,42 @@ fn every_kubectl_call_is_listed_with_the_context_and_a_timeout() {
     assert!(!r.calls.is_empty());
     for c in &r.calls {
         assert!(c.starts_with("get ") || c.starts_with("logs "), "{c}");
-        assert!(c.contains("--context=lab") && c.contains("--request-timeout="), "{c}");
+        assert!(
+            c.contains("--context=lab") && c.contains("--request-timeout="),
+            "{c}"
+        );
     }
     assert!(
-        r.stderr.contains(&format!("{} kubectl call(s), all read-only", r.calls.len())),
+        r.stderr
+            .contains(&format!("{} kubectl call(s), all read-only", r.calls.len())),
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("get pods -o json -n apps --context=lab"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("get pods -o json -n apps --context=lab"),
+        "{}",
+        r.stderr
+    );
     // --kube-context wins over HELM_KUBECONTEXT.
     let r = doctor(
         &answers,
         &["-n", "apps", "--kube-context", "prod"],
         &[("HELM_KUBECONTEXT", "lab")],
     );
-    assert!(r.calls.iter().all(|c| c.contains("--context=prod")), "{:?}", r.calls);
+    assert!(
+        r.calls.iter().all(|c| c.contains("--context=prod")),
+        "{:?}",
+        r.calls
+    );
 }
 
 #[test]
 fn no_context_forbidden_and_unreachable_clusters_fail_clearly() {
     for (stderr, said) in [
-        ("error: context \"lab\" does not exist", "no cluster to talk to"),
+        (
+            "error: context \"lab\" does not exist",
+            "no cluster to talk to",
+        ),
         (
             "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\" in API group \"\" in the namespace \"apps\"",
             "forbidden: Error from server (Forbidden)",
@@ -561,7 +610,9 @@ fn no_context_forbidden_and_unreachable_clusters_fail_clearly() {
         assert_eq!(r.code, 2, "{stderr}: {}", r.stderr);
         assert!(r.stdout.is_empty(), "{}", r.stdout);
         assert!(
-            r.stderr.contains("helm-fixup doctor: cannot read the pods: ") && r.stderr.contains(said),
+            r.stderr
+                .contains("helm-fixup doctor: cannot read the pods: ")
+                && r.stderr.contains(said),
             "{}",
             r.stderr
         );
@@ -576,7 +627,11 @@ fn no_context_forbidden_and_unreachable_clusters_fail_clearly() {
     ];
     let r = doctor(&answers, &["-n", "apps"], &[]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("not read: nodes (forbidden: "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("not read: nodes (forbidden: "),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -595,5 +650,130 @@ fn json_report_names_the_failures_and_the_command() {
             .as_str()
             .unwrap()
             .starts_with("helm upgrade RELEASE CHART -n db --reuse-values --post-renderer fixup")
+    );
+}
+
+/// Run `helm-fixup ARGS` on `stdin` with the stand-in as kubectl.
+fn with_stdin(answers: &[Answer], args: &[&str], stdin: &str) -> Ran {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let kubectl = stand_in(dir.path(), answers);
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HELM_FIXUP_KUBECTL", &kubectl)
+        .env_remove("HELM_KUBECONTEXT")
+        .env("XDG_STATE_HOME", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let violations = std::fs::read_to_string(dir.path().join("violations")).unwrap_or_default();
+    assert!(violations.is_empty(), "a verb other than get: {violations}");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        calls: std::fs::read_to_string(dir.path().join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+const OPERATOR_STREAM: &str = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kps-operator
+  namespace: monitoring
+spec:
+  template:
+    spec:
+      containers:
+        - name: operator
+          image: quay.io/prometheus-operator/prometheus-operator:v0.75.0
+";
+
+#[test]
+fn assume_cluster_settles_arch_storage_and_platform_from_the_live_facts() {
+    let answers = cluster("loong64");
+    let r = with_stdin(
+        &answers,
+        &["diagnose", "--assume", "cluster"],
+        OPERATOR_STREAM,
+    );
+    assert!(
+        r.stdout.contains(
+            "assuming from the cluster: platform=kubernetes (no OpenShift SCC API); storage=local (no \
+             StorageClass is the default); arch=loong64 (all 4 nodes are loong64)"
+        ),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(r.stdout.contains("image-mirror"), "{}", r.stdout);
+    assert!(
+        r.calls.iter().all(|c| c.starts_with("get ")),
+        "{:?}",
+        r.calls
+    );
+    // The user's own key wins over the cluster's.
+    let r = with_stdin(
+        &answers,
+        &["diagnose", "--assume", "cluster,arch=arm64"],
+        OPERATOR_STREAM,
+    );
+    assert!(
+        r.stdout.contains("storage=local") && !r.stdout.contains("arch=loong64"),
+        "{}",
+        r.stdout
+    );
+    // -p auto says which fact settled what.
+    let r = with_stdin(
+        &answers,
+        &["-p", "auto", "--assume", "cluster"],
+        OPERATOR_STREAM,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--assume cluster: platform=kubernetes (no OpenShift SCC API)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn nothing_is_read_from_the_cluster_unless_asked() {
+    let answers = cluster("loong64");
+    let r = with_stdin(
+        &answers,
+        &["diagnose", "--assume", "arch=loong64"],
+        OPERATOR_STREAM,
+    );
+    assert!(r.calls.is_empty(), "{:?}", r.calls);
+    let r = with_stdin(&answers, &["-p", "auto"], OPERATOR_STREAM);
+    assert!(r.calls.is_empty(), "{:?}", r.calls);
+    // A cluster that answers nothing is an error, not a silent guess.
+    let r = with_stdin(
+        &[err("get", "error: context \"lab\" does not exist")],
+        &["diagnose", "--assume", "cluster"],
+        OPERATOR_STREAM,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--assume cluster: the cluster cannot be read: nodes (no cluster to talk to"),
+        "{}",
+        r.stderr
     );
 }
