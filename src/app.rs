@@ -98,7 +98,16 @@ pub fn run(args: Args) -> ExitCode {
         Ok(x) => x,
         Err(e) => return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage),
     };
-    let args = Args { assume, ..args };
+    let (set, settled) = if args.profiles.iter().any(|p| p == config::AUTO) {
+        with_live_volumes(&args.set, settled)
+    } else {
+        (args.set.clone(), settled)
+    };
+    let args = Args {
+        assume,
+        set,
+        ..args
+    };
     let env = |k: &str| std::env::var(k).ok();
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
     let cfg = match config::resolve(&args, &env, &read).and_then(|mut c| {
@@ -200,6 +209,13 @@ fn kubectl_get(args: &[&str]) -> Result<String, String> {
         .unwrap_or_else(|| "kubectl".into());
     let mut cmd = std::process::Command::new(&bin);
     cmd.args(args).arg("--request-timeout=30s");
+    // Helm's own variable, when the user runs helm-fixup themselves (doctor, diagnose).
+    if let Some(ctx) = std::env::var("HELM_KUBECONTEXT")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
+        cmd.arg(format!("--context={ctx}"));
+    }
     let out = cmd
         .stdin(std::process::Stdio::null())
         .output()
@@ -286,6 +302,18 @@ fn settle_cluster(items: &[String]) -> Result<(Vec<String>, Vec<String>), String
         why.push(format!("not read: {u}"));
     }
     Ok((out, why))
+}
+
+/// Under `--assume cluster`, claims bound to the cluster's volumes are not unbound: `diagnose`
+/// and `-p auto` read them as `--set local-pv.existing=cluster` would, unless the user set
+/// `local-pv.existing` already.
+fn with_live_volumes(set: &[String], mut settled: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let mut set = set.to_vec();
+    if !settled.is_empty() && !set.iter().any(|s| s.starts_with("local-pv.existing=")) {
+        set.push("local-pv.existing=cluster".into());
+        settled.push("local-pv.existing=cluster (the cluster's PersistentVolumes)".into());
+    }
+    (set, settled)
 }
 
 /// `helm-fixup doctor`: read the cluster (kube.rs), judge (doctor.rs), print the report on
@@ -392,6 +420,8 @@ fn diagnose_stream(assume: &[String], set: &[String], format: SummaryFormat) -> 
         Err(e) => return fail(&format!("helm-fixup: {e}"), None, ExitCode::BadUsage),
     };
     let assume = &assume[..];
+    let (set, settled) = with_live_volumes(set, settled);
+    let set = &set[..];
     let args = Args {
         profiles: vec![config::AUTO.to_string()],
         set: set.to_vec(),

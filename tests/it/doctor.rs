@@ -239,6 +239,8 @@ fn cluster(arch: &str) -> Vec<Answer> {
             namespace("monitoring", Some("baseline")),
         ),
         ok("get persistentvolumes", list(vec![])),
+        // local-pv.existing=cluster's read (the short name).
+        ok("get pv ", list(vec![])),
         ok(
             "get replicasets.apps",
             list(vec![statefulset(
