@@ -800,7 +800,13 @@ fn readme_helm3_examples_pass_one_word_per_post_renderer_arg_and_run() {
             continue;
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = fixup(&argv, &[], &stream);
+        // `existing=cluster` reads the cluster: a kubectl that knows no volume stands in.
+        let dir = tempfile::tempdir().unwrap();
+        let kubectl = fake_kubectl(
+            dir.path(),
+            Some(r#"{"apiVersion": "v1", "kind": "List", "items": []}"#),
+        );
+        let o = fixup(&argv, &[("HELM_FIXUP_KUBECTL", kubectl.as_str())], &stream);
         assert_eq!(o.code, 0, "README Helm 3 example {args:?}: {}", o.stderr);
     }
 }
