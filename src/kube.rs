@@ -57,10 +57,26 @@ impl std::fmt::Display for Failure {
 /// the server`, `connection refused`, `i/o timeout`, `context deadline exceeded`), and
 /// `NotFound` (`the server could not find the requested resource`, `(NotFound)`).
 pub fn classify(stderr: &str) -> Failure {
-    let line = stderr
+    // kubectl's own verdict is its last line; client-go's klog lines before it
+    // (`E1208 00:42:39.398704 2761 memcache.go:265] ...`) are noise to the user.
+    let klog = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 5
+            && b"EIWF".contains(&b[0])
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b' '
+    };
+    let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| !klog(l))
+        .or(lines.last())
+        .copied()
         .unwrap_or("kubectl failed with no message")
         .to_string();
     let low = stderr.to_lowercase();
@@ -217,5 +233,16 @@ mod tests {
             Failure::NotFound(_)
         ));
         assert!(matches!(classify(""), Failure::Other(_)));
+        // The verdict, not client-go's log lines before it.
+        let f = classify(
+            "E1208 00:42:39.398704    2761 memcache.go:265] \"Unhandled Error\" err=\"couldn't get current server API group list\"\n\
+             The connection to the server localhost:8080 was refused - did you specify the right host or port?\n",
+        );
+        assert_eq!(
+            f,
+            Failure::NoContext(
+                "The connection to the server localhost:8080 was refused - did you specify the right host or port?".into()
+            )
+        );
     }
 }
