@@ -195,40 +195,16 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// Set to the kubectl to run for `local-pv.existing=cluster` (default: `kubectl` on PATH).
-pub const ENV_KUBECTL: &str = "HELM_FIXUP_KUBECTL";
-
-/// `kubectl ARGS` in kubectl's current context (KUBECONFIG is inherited), with a timeout. Helm passes a
-/// post-renderer neither `--kube-context` nor the namespace (checked with Helm 4.1.4: a
-/// post-renderer plugin gets only HELM_PLUGIN_DIR, HELM_PLUGIN_NAME and the HELM_*_HOME paths),
-/// so a user of another context points `HELM_FIXUP_KUBECTL` at a wrapper.
+/// `kubectl get ...` for `local-pv.existing=cluster`, through the one read-only kubectl runner
+/// (`kube::Kubectl`: `HELM_FIXUP_KUBECTL`, `HELM_KUBECONTEXT`, a timeout, errors named by cause).
+/// Helm passes a post-renderer neither `--kube-context` nor the namespace (checked with Helm
+/// 4.1.4: a post-renderer plugin gets only HELM_PLUGIN_DIR, HELM_PLUGIN_NAME and the HELM_*_HOME
+/// paths), so inside Helm it is kubectl's current context.
 fn kubectl_get(args: &[&str]) -> Result<String, String> {
-    let bin = std::env::var(ENV_KUBECTL)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "kubectl".into());
-    let mut cmd = std::process::Command::new(&bin);
-    cmd.args(args).arg("--request-timeout=30s");
-    // Helm's own variable, when the user runs helm-fixup themselves (doctor, diagnose).
-    if let Some(ctx) = std::env::var("HELM_KUBECONTEXT")
-        .ok()
-        .filter(|c| !c.is_empty())
-    {
-        cmd.arg(format!("--context={ctx}"));
-    }
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("running {bin}: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "{bin} exited with {}: {}",
-            out.status,
-            err.trim().lines().next().unwrap_or("")
-        ));
-    }
-    String::from_utf8(out.stdout).map_err(|_| format!("{bin} printed invalid UTF-8"))
+    let context = std::env::var("HELM_KUBECONTEXT").ok();
+    crate::kube::Kubectl::new(context)
+        .run(args)
+        .map_err(|e| e.to_string())
 }
 
 fn summary_text(cfg: &Config, out: &engine::Parts) -> String {

@@ -140,7 +140,7 @@ impl Kubectl {
         if let Some(c) = &self.context {
             full.push(format!("--context={c}"));
         }
-        full.push("--request-timeout=20s".into());
+        full.push("--request-timeout=30s".into());
         self.calls.borrow_mut().push(format!(
             "{} {}",
             self.bin,
