@@ -110,8 +110,7 @@ pub fn gather(kubectl: Kubectl, ask: &Ask) -> Result<Facts, Failure> {
             .unwrap_or("");
         for c in wanted_logs(pod) {
             let mut a = vec!["logs", name, "-c", &c, "--previous", "--tail=20"];
-            let ns_ref: Vec<&str> = ns.iter().map(String::as_str).collect();
-            a.extend(ns_ref);
+            a.extend(ns.iter().map(String::as_str));
             match kubectl(&a) {
                 Ok(log) => {
                     facts.logs.insert((name.to_string(), c.clone()), log);

@@ -9,9 +9,8 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::support::BIN;
+use crate::support::Run;
 
 /// One canned answer: the stand-in prints `body` (or fails with `error` on stderr) when its
 /// arguments contain `matching`. The first match wins.
@@ -72,36 +71,43 @@ struct Ran {
     calls: Vec<String>,
 }
 
-fn doctor(answers: &[Answer], args: &[&str], env: &[(&str, &str)]) -> Ran {
+/// Run `helm-fixup ARGS` (with `stdin`, if any) with the stand-in serving `answers` as its
+/// kubectl, and fail on any verb the stand-in refused.
+fn run_with(answers: &[Answer], args: &[&str], env: &[(&str, &str)], stdin: &str) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let kubectl = stand_in(dir.path(), answers);
-    let mut cmd = Command::new(BIN);
-    cmd.arg("doctor")
+    // The clean environment keeps the developer's HELM_NAMESPACE and context out; the stand-in
+    // needs PATH for `cat`.
+    let o = Run::new()
         .args(args)
         .env("HELM_FIXUP_KUBECTL", &kubectl)
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env_remove("HELM_DRIVER")
-        .env("XDG_STATE_HOME", dir.path());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_STATE_HOME", dir.path())
+        .envs(env.iter().copied())
+        .stdin(stdin)
+        .run();
     let violations = std::fs::read_to_string(dir.path().join("violations")).unwrap_or_default();
     assert!(
         violations.is_empty(),
-        "doctor ran a kubectl verb other than get and logs: {violations}"
+        "helm-fixup ran a kubectl verb other than get and logs: {violations}"
     );
     Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: o.code.unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: o.stderr,
         calls: std::fs::read_to_string(dir.path().join("calls"))
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
             .collect(),
     }
+}
+
+fn doctor(answers: &[Answer], args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let args: Vec<&str> = std::iter::once("doctor")
+        .chain(args.iter().copied())
+        .collect();
+    run_with(answers, &args, env, "")
 }
 
 fn list(items: Vec<Value>) -> Value {
@@ -655,40 +661,8 @@ fn json_report_names_the_failures_and_the_command() {
     );
 }
 
-/// Run `helm-fixup ARGS` on `stdin` with the stand-in as kubectl.
 fn with_stdin(answers: &[Answer], args: &[&str], stdin: &str) -> Ran {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let kubectl = stand_in(dir.path(), answers);
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("HELM_FIXUP_KUBECTL", &kubectl)
-        .env_remove("HELM_KUBECONTEXT")
-        .env("XDG_STATE_HOME", dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let violations = std::fs::read_to_string(dir.path().join("violations")).unwrap_or_default();
-    assert!(violations.is_empty(), "a verb other than get: {violations}");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        calls: std::fs::read_to_string(dir.path().join("calls"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect(),
-    }
+    run_with(answers, args, &[], stdin)
 }
 
 const OPERATOR_STREAM: &str = "---
